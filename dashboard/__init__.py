@@ -1,0 +1,1 @@
+"""App support without ML: figures, cached loaders, page furniture."""

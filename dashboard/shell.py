@@ -1,0 +1,34 @@
+"""Page furniture shared by every page: research-use notice, cohort selector, attribution."""
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import loaders
+from dashboard.text import RESEARCH_NOTICE, plain
+from genomics.spec import CohortSpec
+
+COHORT_KEY = "cohort_id"
+
+
+def research_notice() -> None:
+    st.info(RESEARCH_NOTICE, icon="⚕️")
+
+
+def cohort_selector() -> CohortSpec:
+    """Sidebar selector; the choice lives in this session only."""
+    specs = loaders.available_cohorts()
+    ids = [s.id for s in specs]
+    if st.session_state.get(COHORT_KEY) not in ids:
+        st.session_state[COHORT_KEY] = "metabric" if "metabric" in ids else ids[0]
+    labels = {s.id: s.display_name for s in specs}
+    chosen = st.sidebar.selectbox("Reference cohort", ids, key=COHORT_KEY, format_func=labels.get)
+    spec = next(s for s in specs if s.id == chosen)
+    if len(ids) == 1:
+        st.sidebar.caption("Only the synthetic demo cohort is available: set ONCOTX_DATA for real cohorts.")
+    return spec
+
+
+def attribution(spec: CohortSpec) -> None:
+    st.sidebar.caption(f"Data: {plain(spec.attribution)} Licence: {plain(spec.licence)}.")
+    if spec.synthetic:
+        st.sidebar.warning("SYNTHETIC demo data: not real patients.")

@@ -1,0 +1,60 @@
+"""Streamlit views reused across pages (the validation report, the clinical form)."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.text import plain
+from genomics.spec import CohortSpec
+from genomics.validate import ValidationReport
+
+
+def show_report(report: ValidationReport) -> None:
+    """The validation report in plain words: verdict, problems, warnings, then the facts."""
+    if report.ok:
+        st.success("Validation passed: the profile can be analysed.", icon="✅")
+    else:
+        st.error(f"Validation failed: {len(report.errors)} problem(s). Nothing was analysed.", icon="🚫")
+        for problem in report.errors:
+            st.markdown(f"- {plain(problem)}")
+    if report.warnings:
+        with st.expander(f"{len(report.warnings)} warning(s)", expanded=not report.ok):
+            for warning in report.warnings:
+                st.markdown(f"- {plain(warning)}")
+    if report.facts:
+        facts = pd.DataFrame({"fact": list(report.facts), "value": [str(v) for v in report.facts.values()]})
+        st.dataframe(facts, hide_index=True, width="stretch")
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+
+
+def clinical_form(spec: CohortSpec, *, known: dict[str, Any]) -> dict[str, Any]:
+    """Inputs for the spec's clinical fields, pre-filled from ``known``; returns the values entered."""
+    values: dict[str, Any] = {}
+    columns = st.columns(3)
+    for i, field in enumerate(spec.clinical):
+        value = known.get(field.name)
+        with columns[i % 3]:
+            label = f"{field.name.replace('_', ' ')}" + (f" ({field.unit})" if field.unit else "")
+            if field.kind == "numeric":
+                values[field.name] = st.number_input(
+                    label,
+                    min_value=None if field.min_value is None else float(field.min_value),
+                    max_value=None if field.max_value is None else float(field.max_value),
+                    value=None if _is_missing(value) else float(value), key=f"clin_{field.name}",
+                )
+            else:
+                options = ["unknown", *field.categories]
+                current = "unknown" if _is_missing(value) else str(value).removesuffix(".0")
+                index = options.index(current) if current in options else 0
+                choice = st.selectbox(label, options, index=index, key=f"clin_{field.name}")
+                values[field.name] = None if choice == "unknown" else choice
+    missing = [k for k, v in values.items() if v is None]
+    if missing:
+        st.caption(f"Missing: {plain(', '.join(missing))}. Models will say which fields they needed.")
+    return values

@@ -1,0 +1,1 @@
+"""OncoTx data layer: readers, validation, gene identifiers, cohorts (no streamlit here)."""

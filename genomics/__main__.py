@@ -1,0 +1,3 @@
+from genomics.cli import main
+
+raise SystemExit(main())

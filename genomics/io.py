@@ -1,0 +1,372 @@
+"""Read expression uploads into an AnnData (samples × HGNC symbols).
+
+Formats: CSV/TSV/TXT (optionally gzipped; delimiter sniffed), XLSX (first sheet) and .h5ad.
+Orientation is detected (genes as rows or as columns) from where the gene identifiers are;
+the common two-column ``gene, value`` single-sample file is genes-as-rows with one sample.
+Columns that are not genes in a genes-as-columns table (a METABRIC-style patient row) are
+kept as clinical fields in ``obs``. Every decision is recorded in ``uns["oncotx"]``.
+
+Only :class:`genomics.errors.InputError` leaves this module for bad input.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+
+from genomics.errors import InputError
+from genomics.genes import GeneMapping, classify_id, harmonise, load_gene_map
+from genomics.sniff import Payload, check_zip_members, gunzip_capped, open_text_payload, read_source
+
+Orientation = Literal["auto", "genes_as_rows", "genes_as_columns"]
+
+MAX_CELLS = 60_000_000
+MAX_COLUMNS = 100_000
+ID_COLUMN_NAMES = {"sample", "sample_id", "sampleid", "patient", "patient_id", "patientid", "id", "barcode", ""}
+GENE_COLUMN_NAMES = {"gene", "genes", "gene_id", "geneid", "symbol", "gene_symbol", "hugo_symbol", "entrez_gene_id", "ensembl", "ensembl_id", "id_ref", "probe"}
+MISSING_TOKENS = {"", "na", "nan", "n/a", "null", "none", "#n/a", "?", "."}
+_DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+([eE][-+]?\d+)?$")
+PROVENANCE_KEY = "oncotx"
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """A parsed table of strings before orientation and numeric conversion."""
+
+    cells: pd.DataFrame  # header=None, dtype object
+    fmt: str
+    encoding: str | None = None
+    delimiter: str | None = None
+
+
+def read_expression(
+    source: Any, *, name: str | None = None, orientation: Orientation = "auto"
+) -> ad.AnnData:
+    """Read an expression upload into an AnnData with provenance.
+
+    Parameters
+    ----------
+    source
+        A path, bytes, or a file-like upload.
+    name
+        Display name (used in messages only, never as a path).
+    orientation
+        ``auto`` detects; the page asks the user when detection is ambiguous.
+    """
+    payload = read_source(source, name=name)
+    if payload.kind == "gzip":
+        payload = gunzip_capped(payload)
+    if payload.kind == "hdf5":
+        adata = _read_h5ad_bytes(payload)
+        return _harmonise_anndata(adata, payload=payload)
+    table = read_table(payload)
+    return _table_to_anndata(table, payload=payload, orientation=orientation)
+
+
+def read_table(payload: Payload) -> RawTable:
+    """Parse a text or XLSX payload into a table of strings (no header interpretation)."""
+    if payload.kind == "xlsx":
+        check_zip_members(payload)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                cells = pd.read_excel(io.BytesIO(payload.data), header=None, dtype=object, engine="openpyxl")
+        except Exception as exc:  # openpyxl raises many types on damaged files
+            raise InputError(f"{payload.name} could not be read as an Excel workbook ({type(exc).__name__}).") from None
+        cells = cells.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+        return RawTable(_trim(cells, payload.name), fmt="xlsx")
+    if payload.kind == "parquet":
+        raise InputError(f"{payload.name} is a parquet table: load it as a cohort, not as a patient upload.")
+    payload, text, encoding = open_text_payload(payload)
+    delimiter = _sniff_delimiter(text)
+    try:
+        cells = pd.read_csv(
+            io.StringIO(text), sep=delimiter, header=None, dtype=str, keep_default_na=False,
+            na_filter=False, engine="c" if len(delimiter) == 1 else "python", quoting=csv.QUOTE_MINIMAL,
+            skip_blank_lines=True, comment=None,
+        )
+    except (pd.errors.ParserError, ValueError, csv.Error) as exc:
+        first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        raise InputError(f"{payload.name} is not a well-formed table: {first}.") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{payload.name} is empty.") from None
+    return RawTable(_trim(cells, payload.name), fmt="text", encoding=encoding, delimiter=delimiter)
+
+
+def _sniff_delimiter(text: str) -> str:
+    lines = [ln for ln in text.splitlines()[:50] if ln.strip() and not ln.startswith("#")]
+    if not lines:
+        return ","
+    best, best_score = ",", -1.0
+    for delim in ("\t", ",", ";", "|"):
+        counts = [ln.count(delim) for ln in lines]
+        if min(counts) == 0:
+            continue
+        # consistent counts across lines score highest
+        score = min(counts) + (5 if len(set(counts)) == 1 else 0)
+        if score > best_score:
+            best, best_score = delim, score
+    if best_score < 0 and all(len(ln.split()) > 1 for ln in lines):
+        return r"\s+"
+    return best
+
+
+def _trim(cells: pd.DataFrame, name: str) -> pd.DataFrame:
+    if cells.size > MAX_CELLS or cells.shape[1] > MAX_COLUMNS:
+        raise InputError(f"{name} has {cells.shape[0]} × {cells.shape[1]} cells; the limit is {MAX_CELLS:,} cells.")
+    cells = cells.astype(str).apply(lambda col: col.str.strip())
+    # drop comment rows (cBioPortal-style '#' headers) and fully empty rows/columns
+    first = cells.iloc[:, 0] if cells.shape[1] else pd.Series(dtype=str)
+    cells = cells[~first.str.startswith("#")]
+    empty = cells.eq("")
+    cells = cells.loc[~empty.all(axis=1), ~empty.all(axis=0)]
+    if cells.empty:
+        raise InputError(f"{name} has no data rows.")
+    return cells.reset_index(drop=True).T.reset_index(drop=True).T
+
+
+def _is_numeric_cells(values: pd.Series | pd.DataFrame) -> np.ndarray:
+    """True where a cell parses as a number (missing tokens count as not numeric)."""
+    frame = values.to_frame() if isinstance(values, pd.Series) else values
+    out = frame.apply(lambda col: pd.to_numeric(col.str.replace(",", ".", regex=False), errors="coerce")).notna()
+    return out.to_numpy()
+
+
+def _table_to_anndata(table: RawTable, *, payload: Payload, orientation: Orientation) -> ad.AnnData:
+    cells = table.cells
+    if cells.shape[1] < 2:
+        raise InputError(
+            f"{payload.name} has a single column: expected gene identifiers and values "
+            "separated by a tab, comma or semicolon."
+        )
+    if cells.shape[0] < 2:
+        raise InputError(f"{payload.name} has a header but no data rows.")
+    gmap = load_gene_map()
+    header = cells.iloc[0]
+    first_col = cells.iloc[1:, 0]
+    row_ids = harmonise(list(first_col), gene_map=gmap)
+    col_ids = harmonise(list(header.iloc[1:]), gene_map=gmap)
+    row_score = row_ids.n_mapped + len(row_ids.excel_mangled)
+    if first_col.nunique() < 0.9 * len(first_col):  # identifiers are (nearly) unique; ages or grades are not
+        row_score = 0
+    col_score = col_ids.n_mapped + len(col_ids.excel_mangled)
+    if orientation == "auto":
+        if row_score == 0 and col_score == 0:
+            raise InputError(
+                f"{payload.name}: no recognised human gene identifiers in the first row or the first column "
+                "(expected HGNC symbols, Ensembl or Entrez ids)."
+            )
+        big, small = max(row_score, col_score), min(row_score, col_score)
+        if small >= 10 and big < 1.5 * small:
+            raise InputError(
+                f"{payload.name}: genes found both in the first row ({col_score}) and the first column "
+                f"({row_score}); choose the orientation (genes as rows or as columns)."
+            )
+        orientation = "genes_as_rows" if row_score >= col_score else "genes_as_columns"
+    if orientation == "genes_as_rows":
+        values, obs, ids, dropped = _genes_as_rows(cells, payload.name)
+    else:
+        values, obs, ids, dropped = _genes_as_columns(cells, payload.name)
+    numeric, conversions = _to_numeric(
+        values, payload.name, ids=ids, decimal_comma_ok=table.delimiter not in (",", None)
+    )
+    mapping = harmonise(ids, gene_map=gmap)
+    adata = _assemble(numeric, obs=obs, mapping=mapping, ids=ids)
+    adata.uns[PROVENANCE_KEY] = _provenance(
+        payload,
+        fmt=table.fmt,
+        encoding=table.encoding,
+        delimiter=table.delimiter,
+        orientation=orientation,
+        mapping=mapping,
+        adata=adata,
+        extra={"dropped_columns": dropped, "conversions": conversions},
+    )
+    return adata
+
+
+def _genes_as_rows(cells: pd.DataFrame, name: str) -> tuple[pd.DataFrame, pd.DataFrame, list[str], list[str]]:
+    """First column = gene ids; other numeric columns = samples. Returns samples × ids values."""
+    header_numeric = _is_numeric_cells(cells.iloc[0, 1:]).all()
+    body = cells if header_numeric else cells.iloc[1:]
+    n_value_cols = cells.shape[1] - 1
+    if header_numeric:
+        sample_names = ["sample"] if n_value_cols == 1 else [f"sample_{i + 1}" for i in range(n_value_cols)]
+    else:
+        sample_names = [str(c) or f"sample_{i + 1}" for i, c in enumerate(cells.iloc[0, 1:])]
+    # annotation columns (e.g. a description or a second id column) are mostly non-numeric
+    numeric_frac = _is_numeric_cells(body.iloc[:, 1:]).mean(axis=0)
+    keep = [i for i, frac in enumerate(numeric_frac) if frac >= 0.5]
+    dropped = [sample_names[i] for i in range(n_value_cols) if i not in keep]
+    if not keep:
+        raise InputError(f"{name}: no numeric expression columns next to the gene identifiers.")
+    values = body.iloc[:, [1 + i for i in keep]].T
+    values.index = [sample_names[i] for i in keep]
+    ids = list(body.iloc[:, 0])
+    values.columns = range(len(ids))
+    obs = pd.DataFrame(index=values.index)
+    return values, obs, ids, dropped
+
+
+def _genes_as_columns(cells: pd.DataFrame, name: str) -> tuple[pd.DataFrame, pd.DataFrame, list[str], list[str]]:
+    """Header = gene ids (and clinical fields); rows = samples."""
+    header = [str(h) for h in cells.iloc[0]]
+    body = cells.iloc[1:]
+    mapping = harmonise(header, gene_map=load_gene_map())
+    first_is_gene = mapping.symbols[0] is not None
+    first_numeric = _is_numeric_cells(body.iloc[:, 0]).mean() >= 0.5
+    has_id_col = header[0].lower() in ID_COLUMN_NAMES or not (first_is_gene or first_numeric)
+    if has_id_col:
+        sample_names = list(body.iloc[:, 0])
+        start = 1
+    else:
+        sample_names = ["sample"] if len(body) == 1 else [f"sample_{i + 1}" for i in range(len(body))]
+        start = 0
+    numeric_frac = _is_numeric_cells(body).mean(axis=0)
+    gene_cols = [
+        i for i in range(start, len(header))
+        if numeric_frac[i] >= 0.5
+        and (mapping.symbols[i] is not None or classify_id(header[i]) in ("excel", "probe", "ensembl"))
+    ]
+    other_cols = [i for i in range(start, len(header)) if i not in gene_cols]
+    values = body.iloc[:, gene_cols]
+    values.index = sample_names
+    values.columns = range(len(gene_cols))
+    obs = body.iloc[:, other_cols].copy()
+    obs.columns = [header[i] for i in other_cols]
+    obs.index = sample_names
+    obs = obs.mask(obs.eq(""))
+    for col in obs.columns:
+        converted = pd.to_numeric(obs[col], errors="coerce")
+        if converted.notna().sum() == obs[col].notna().sum():
+            obs[col] = converted
+    return values, obs, [header[i] for i in gene_cols], []
+
+
+def _to_numeric(
+    values: pd.DataFrame, name: str, *, ids: list[str], decimal_comma_ok: bool
+) -> tuple[pd.DataFrame, list[str]]:
+    """Convert string cells to float; missing tokens → NaN; text cells → InputError naming them."""
+    conversions: list[str] = []
+    text = values.astype(str)
+    lowered = text.apply(lambda col: col.str.lower())
+    missing = lowered.isin(MISSING_TOKENS).to_numpy()
+    comma = text.apply(lambda col: col.str.match(_DECIMAL_COMMA)).to_numpy()
+    if comma.any():
+        if not decimal_comma_ok:
+            raise InputError(f"{name}: numbers with decimal commas in a comma-separated file; re-export with '.' decimals.")
+        text = text.apply(lambda col: col.str.replace(",", ".", regex=False))
+        conversions.append(f"decimal commas read as decimal points in {int(comma.sum())} cells")
+    numeric = text.apply(lambda col: pd.to_numeric(col, errors="coerce"))
+    bad = numeric.isna().to_numpy() & ~missing
+    if bad.any():
+        rows, cols = np.nonzero(bad)
+        where = [f"sample {values.index[r]!s:.40} / gene {ids[c]!s:.40}" for r, c in zip(rows[:3], cols[:3], strict=False)]
+        raise InputError(
+            f"{name}: {int(bad.sum())} non-numeric expression cell(s), e.g. {'; '.join(where)}.",
+            problems=[f"non-numeric value at {w}" for w in where],
+        )
+    return numeric.astype(float), conversions
+
+
+def _assemble(numeric: pd.DataFrame, *, obs: pd.DataFrame, mapping: GeneMapping, ids: list[str]) -> ad.AnnData:
+    """Keep mapped genes, average duplicates (visible rule), build the AnnData."""
+    keep = [i for i, s in enumerate(mapping.symbols) if s is not None]
+    symbols = [mapping.symbols[i] for i in keep]
+    frame = numeric.iloc[:, keep]
+    frame.columns = symbols
+    if len(set(map(str, numeric.index))) != len(numeric.index):
+        dupes = pd.Index(numeric.index.astype(str))
+        shown = ", ".join(sorted(set(dupes[dupes.duplicated()]))[:5])
+        raise InputError(f"Duplicate sample ids: {shown}. Each sample must appear once.")
+    n_dup = int(pd.Index(symbols).duplicated().sum())
+    if n_dup:
+        frame = frame.T.groupby(level=0, sort=False).mean().T
+    gmap = load_gene_map()
+    var = pd.DataFrame(index=pd.Index(frame.columns.astype(str), name="symbol"))
+    var["ensembl_id"] = [gmap.ensembl_of.get(s, "") for s in var.index]
+    var["entrez_id"] = [gmap.entrez_of.get(s, "") for s in var.index]
+    obs = obs.copy()
+    obs.index = pd.Index(numeric.index.astype(str), name="sample_id")
+    adata = ad.AnnData(X=frame.to_numpy(dtype=np.float32), obs=obs, var=var)
+    adata.uns["_duplicates"] = {"n_duplicate_ids": n_dup, "rule": "mean of duplicate rows per gene"} if n_dup else {}
+    return adata
+
+
+def _provenance(
+    payload: Payload,
+    *,
+    fmt: str,
+    encoding: str | None,
+    delimiter: str | None,
+    orientation: str,
+    mapping: GeneMapping,
+    adata: ad.AnnData,
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    duplicates = adata.uns.pop("_duplicates", {})
+    return {
+        "source_name": payload.name,
+        "source_sha256": payload.sha256,
+        "format": fmt + ("+gzip" if payload.compressed else ""),
+        "encoding": encoding or "",
+        "delimiter": {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe", r"\s+": "whitespace"}.get(
+            delimiter or "", ""
+        ),
+        "orientation": orientation,
+        "id_type": mapping.id_type,
+        "id_type_counts": mapping.id_type_counts,
+        "n_input_ids": len(mapping.symbols),
+        "n_mapped_ids": mapping.n_mapped,
+        "unmapped_ids": list(mapping.unmapped[:200]),
+        "n_unmapped_ids": len(mapping.unmapped),
+        "renamed": dict(list(mapping.renamed.items())[:200]),
+        "excel_mangled": mapping.excel_mangled,
+        "mouse_like_ids": mapping.mouse_like,
+        "gene_map_available": mapping.map_available,
+        "duplicates": duplicates,
+        "transformations": [],
+        **extra,
+    }
+
+
+def _read_h5ad_bytes(payload: Payload) -> ad.AnnData:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "upload.h5ad"  # fixed name: the user's file name is never a path
+        path.write_bytes(payload.data)
+        try:
+            adata = ad.read_h5ad(path)
+        except Exception as exc:  # h5py/anndata raise many types on foreign HDF5 files
+            raise InputError(f"{payload.name} is an HDF5 file but not a readable .h5ad ({type(exc).__name__}).") from None
+    if adata.n_obs == 0 or adata.n_vars == 0:
+        raise InputError(f"{payload.name} holds no samples or no genes.")
+    if adata.n_obs * adata.n_vars > MAX_CELLS:
+        raise InputError(f"{payload.name} has {adata.n_obs} × {adata.n_vars} cells; the limit is {MAX_CELLS:,}.")
+    return adata
+
+
+def _harmonise_anndata(adata: ad.AnnData, *, payload: Payload) -> ad.AnnData:
+    """Map an uploaded AnnData's var names to symbols with the same rules as text files."""
+    X = adata.X.toarray() if hasattr(adata.X, "toarray") else np.asarray(adata.X)
+    try:
+        X = X.astype(float)
+    except (TypeError, ValueError):
+        raise InputError(f"{payload.name}: the expression matrix is not numeric.") from None
+    numeric = pd.DataFrame(X, index=adata.obs_names.astype(str))
+    ids = list(adata.var_names.astype(str))
+    mapping = harmonise(ids)
+    out = _assemble(numeric, obs=adata.obs.copy(), mapping=mapping, ids=ids)
+    out.uns[PROVENANCE_KEY] = _provenance(
+        payload, fmt="h5ad", encoding=None, delimiter=None, orientation="genes_as_columns", mapping=mapping,
+        adata=out, extra={"dropped_columns": [], "conversions": []},
+    )
+    return out

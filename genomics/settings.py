@@ -1,0 +1,61 @@
+"""Settings in one place: where reference data live and where state goes.
+
+``ONCOTX_DATA``: folder of reference data (read-only; unset means the demo cohort only).
+``ONCOTX_HOME``: folder for state: database, trained model bundles, caches (default ``.oncotx/`` in the checkout).
+
+Both are read from the environment first, then from a TOML config file
+(``ONCOTX_CONFIG``, else ``oncotx.toml`` in the working directory) with keys ``data`` and ``home``.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved folders. ``data_dir`` is None when no reference data are configured."""
+
+    data_dir: Path | None
+    home: Path
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.home / "cache"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def database_url(self) -> str:
+        return os.environ.get("ONCOTX_DATABASE_URL") or f"sqlite:///{self.home / 'oncotx.sqlite'}"
+
+    def ensure_home(self) -> Path:
+        """Create the state folders (never inside the data folder)."""
+        for folder in (self.home, self.cache_dir, self.models_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        return self.home
+
+
+def _config_file() -> dict:
+    path = Path(os.environ.get("ONCOTX_CONFIG", "oncotx.toml"))
+    if not path.is_file():
+        return {}
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def get_settings() -> Settings:
+    """Read settings now (environment, then config file, then defaults)."""
+    config = _config_file()
+    data = os.environ.get("ONCOTX_DATA") or config.get("data")
+    home = os.environ.get("ONCOTX_HOME") or config.get("home") or REPO_ROOT / ".oncotx"
+    data_dir = Path(data).expanduser().resolve() if data else None
+    if data_dir is not None and not data_dir.is_dir():
+        data_dir = None
+    return Settings(data_dir=data_dir, home=Path(home).expanduser().resolve())

@@ -1,0 +1,262 @@
+"""Every page of the Streamlit app, run headless with streamlit.testing.v1.AppTest.
+
+Demo-cohort tests need no data. ``realdata`` tests read ``../shared/data`` (ONCOTX_DATA) and check
+the pages against the published METABRIC numbers (1,904 patients, 1,103 deaths).
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+REPO = Path(__file__).resolve().parents[1]
+APP = str(REPO / "app.py")
+DATA = REPO.parent / "shared" / "data"
+METABRIC_TABLE = DATA / "metabric" / "metabric_1904_clinical_treatment_expr300.parquet"
+TIMEOUT = 120
+RESEARCH = "Research use only"
+BAD_CSV = b"gene,value\nNOTAGENE1,1.5\nNOTAGENE2,2.5\n"
+
+
+# --- fixtures -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches(monkeypatch, tmp_path):
+    """Streamlit caches live for the whole process: clear them so each test sees its own env."""
+    monkeypatch.setenv("ONCOTX_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ONCOTX_CONFIG", str(tmp_path / "no-such-oncotx.toml"))  # ignore a local oncotx.toml
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def demo_env(monkeypatch):
+    monkeypatch.delenv("ONCOTX_DATA", raising=False)
+
+
+@pytest.fixture
+def real_env(monkeypatch):
+    if not METABRIC_TABLE.is_file():
+        message = f"reference data not found at {DATA}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    monkeypatch.setenv("ONCOTX_DATA", str(DATA))
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def run_app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    assert_healthy(at)
+    return at
+
+
+def open_page(at: AppTest, page: str) -> AppTest:
+    at.switch_page(page).run()
+    assert_healthy(at)
+    return at
+
+
+def assert_healthy(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(RESEARCH in info.value for info in at.info), "research-use notice missing"
+    assert "OncoTx" in [t.value for t in at.sidebar.title]
+
+
+def titles(at: AppTest) -> list[str]:
+    return [t.value for t in at.main.title]
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def plotly_figures(at: AppTest) -> list[dict]:
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def figure_title(fig: dict) -> str:
+    return fig["layout"]["title"]["text"]
+
+
+def facts(at: AppTest) -> dict[str, str]:
+    frames = [df.value for df in at.dataframe if list(df.value.columns) == ["fact", "value"]]
+    assert frames, "validation facts table missing"
+    return dict(zip(frames[0]["fact"], frames[0]["value"], strict=True))
+
+
+def upload(at: AppTest, name: str, content: bytes) -> AppTest:
+    uploader = next(u for u in at.file_uploader if u.key == "expression_file")
+    uploader.set_value((name, content, "text/csv"))
+    at.run()
+    assert_healthy(at)
+    return at
+
+
+def demo_row_csv() -> bytes:
+    """One synthetic demo patient, genes and clinical fields as columns (like a single-row export)."""
+    from genomics.cohorts import load_cohort
+
+    adata = load_cohort("demo")
+    row = adata.to_df().iloc[[0]]
+    clinical = adata.obs.iloc[[0]][["age_at_diagnosis", "tumor_size_mm", "grade", "er_status"]]
+    return pd.concat([clinical, row], axis=1).to_csv(index_label="patient_id").encode()
+
+
+def metabric_row() -> pd.DataFrame:
+    return pd.read_parquet(METABRIC_TABLE).iloc[[0]]
+
+
+# --- demo cohort (no data needed) ---------------------------------------------------------------
+
+
+def test_patient_page_demo(demo_env):
+    at = run_app()
+    assert titles(at) == ["Patient"]
+    assert at.sidebar.selectbox(key="cohort_id").options == ["Synthetic demo cohort (SYNTHETIC)"]
+    assert any("SYNTHETIC" in w.value for w in at.sidebar.warning)
+    assert "set ONCOTX_DATA" in texts(at.sidebar.caption)
+    assert [u.key for u in at.file_uploader] == ["expression_file", "records_file"]
+    assert "Upload a profile to begin" in texts(at.markdown)
+    assert not at.success and not at.error
+
+
+def test_cohort_page_demo(demo_env):
+    from genomics.cohorts import load_cohort
+    from genomics.summary import summarise_cohort
+
+    at = open_page(run_app(), "pages/cohort.py")
+    [title] = titles(at)
+    assert title.startswith("Cohort:") and "SYNTHETIC" in title
+    assert any("SYNTHETIC" in w.value for w in at.sidebar.warning)
+    summary = summarise_cohort(load_cohort("demo"))
+    expected = {"Patients": f"{summary.n_patients:,}", "Genes": f"{summary.n_genes:,}"}
+    expected |= {f"{ep.name} events": f"{ep.events:,}" for ep in summary.endpoints}
+    assert metrics(at) == expected
+    assert [s.value for s in at.subheader] == ["Endpoints", "Treatments", "Clinical fields"]
+    figures = plotly_figures(at)
+    assert len(figures) == 2  # overall KM + patients per treatment
+    assert figure_title(figures[0]).startswith("Overall OS")
+    assert "Patients per treatment" in figure_title(figures[1])
+
+
+def test_cohort_page_km_endpoint_switch_demo(demo_env):
+    at = open_page(run_app(), "pages/cohort.py")
+    at.selectbox(key="cohort_km_endpoint").set_value("RFS").run()
+    assert_healthy(at)
+    assert figure_title(plotly_figures(at)[0]).startswith("Overall RFS")
+
+
+def test_patient_upload_passes_demo(demo_env):
+    at = upload(run_app(), "demo_patient.csv", demo_row_csv())
+    assert not at.error, texts(at.error)
+    assert "Validation passed" in texts(at.success)
+    table = facts(at)
+    assert table["samples"] == "1"
+    assert int(table["genes recognised"]) >= 30
+    assert "Clinical fields" in [s.value for s in at.subheader]
+    age = at.number_input(key="clin_age_at_diagnosis").value
+    assert age is not None and 0 < age < 120  # pre-filled from the file
+
+
+def test_patient_upload_fails_demo(demo_env):
+    at = upload(run_app(), "two_unknown_genes.csv", BAD_CSV)
+    assert not at.success
+    assert "Validation failed" in texts(at.error)
+    assert "two\\_unknown\\_genes\\.csv" in texts(at.markdown)  # the file name, escaped for markdown
+    assert "Clinical fields" not in [s.value for s in at.subheader]
+    assert not at.number_input
+
+
+def test_patient_upload_replaced_by_bad_file_demo(demo_env):
+    """A second upload replaces the first report (no stale "passed" after a bad file)."""
+    at = upload(run_app(), "demo_patient.csv", demo_row_csv())
+    assert "Validation passed" in texts(at.success)
+    at = upload(at, "two_unknown_genes.csv", BAD_CSV)
+    assert not at.success
+    assert "Validation failed" in texts(at.error)
+
+
+# --- METABRIC (real data) -----------------------------------------------------------------------
+
+
+@pytest.mark.realdata
+def test_patient_page_metabric(real_env):
+    at = run_app()
+    assert titles(at) == ["Patient"]
+    selector = at.sidebar.selectbox(key="cohort_id")
+    assert selector.value == "metabric"  # the real cohort is the default when present
+    assert len(selector.options) == 4
+    assert not at.sidebar.warning  # no SYNTHETIC banner for real data
+    attribution = texts(at.sidebar.caption)
+    assert "METABRIC" in attribution and "ODbL" in attribution
+    assert "METABRIC" in texts(at.caption)
+
+
+@pytest.mark.realdata
+def test_cohort_page_metabric_published_numbers(real_env):
+    at = open_page(run_app(), "pages/cohort.py")
+    assert titles(at) == ["Cohort: METABRIC"]
+    shown = metrics(at)
+    assert shown["Patients"] == "1,904"
+    assert shown["OS events"] == "1,103"
+    assert shown["DSS events"] == "622"
+    assert shown["RFS events"] == "771"
+    assert shown["Genes"] == "300"
+    figures = plotly_figures(at)
+    assert len(figures) == 2
+    assert "n=1904" in figure_title(figures[0]) and "events=1103" in figure_title(figures[0])
+    assert "confounded by indication" in texts(at.caption)
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("cohort_id", ["vdx", "gse7390"])
+def test_cohort_page_other_real_cohorts(real_env, cohort_id):
+    at = open_page(run_app(), "pages/cohort.py")
+    at.sidebar.selectbox(key="cohort_id").set_value(cohort_id).run()
+    assert_healthy(at)
+    [title] = titles(at)
+    assert title != "Cohort: METABRIC"
+    assert int(metrics(at)["Patients"].replace(",", "")) == {"vdx": 150, "gse7390": 198}[cohort_id]
+    assert "Treatments" not in [s.value for s in at.subheader]  # untreated cohorts
+    assert len(plotly_figures(at)) == 1
+
+
+@pytest.mark.realdata
+def test_patient_upload_passes_metabric(real_env):
+    row = metabric_row()
+    at = upload(run_app(), "metabric_patient.csv", row.to_csv(index=False).encode())
+    assert not at.error, texts(at.error)
+    assert "Validation passed" in texts(at.success)
+    table = facts(at)
+    assert table["samples"] == "1"
+    assert table["genes recognised"] == "300"
+    assert table["orientation"] == "genes as columns"
+    assert table["scale"].startswith("zscore")
+    assert [e.label for e in at.expander][0].endswith("warning(s)")  # e.g. renamed alias symbols
+    age = at.number_input(key="clin_age_at_diagnosis").value
+    assert age == pytest.approx(float(row["age_at_diagnosis"].iloc[0]))  # pre-filled from the file
+
+
+@pytest.mark.realdata
+def test_patient_upload_fails_metabric(real_env):
+    at = upload(run_app(), "two_unknown_genes.csv", BAD_CSV)
+    assert "Validation failed" in texts(at.error)
+    assert not at.success
+    assert not at.number_input
