@@ -123,7 +123,7 @@ def _sniff_delimiter(text: str) -> str:
 def _trim(cells: pd.DataFrame, name: str) -> pd.DataFrame:
     if cells.size > MAX_CELLS or cells.shape[1] > MAX_COLUMNS:
         raise InputError(f"{name} has {cells.shape[0]} × {cells.shape[1]} cells; the limit is {MAX_CELLS:,} cells.")
-    cells = cells.astype(str).apply(lambda col: col.str.strip())
+    cells = pd.DataFrame(np.char.strip(cells.to_numpy(dtype=str)), dtype=object)
     # drop comment rows (cBioPortal-style '#' headers) and fully empty rows/columns
     first = cells.iloc[:, 0] if cells.shape[1] else pd.Series(dtype=str)
     cells = cells[~first.str.startswith("#")]
@@ -134,11 +134,18 @@ def _trim(cells: pd.DataFrame, name: str) -> pd.DataFrame:
     return cells.reset_index(drop=True).T.reset_index(drop=True).T
 
 
+def _parse_numbers(cells: np.ndarray, *, decimal_comma: bool = False) -> np.ndarray:
+    """Parse a 2-D array of strings in one vectorised pass; NaN where a cell is not a number."""
+    flat = pd.Series(np.asarray(cells, dtype=object).ravel(), dtype=object).astype(str)
+    if decimal_comma:
+        flat = flat.str.replace(",", ".", regex=False)
+    return pd.to_numeric(flat, errors="coerce").to_numpy(dtype=float).reshape(np.shape(cells))
+
+
 def _is_numeric_cells(values: pd.Series | pd.DataFrame) -> np.ndarray:
-    """True where a cell parses as a number (missing tokens count as not numeric)."""
+    """True where a cell parses as a number, decimal commas included (missing tokens are not numbers)."""
     frame = values.to_frame() if isinstance(values, pd.Series) else values
-    out = frame.apply(lambda col: pd.to_numeric(col.str.replace(",", ".", regex=False), errors="coerce")).notna()
-    return out.to_numpy()
+    return ~np.isnan(_parse_numbers(frame.to_numpy(), decimal_comma=True))
 
 
 def _table_to_anndata(table: RawTable, *, payload: Payload, orientation: Orientation) -> ad.AnnData:
@@ -242,7 +249,7 @@ def _genes_as_columns(cells: pd.DataFrame, name: str) -> tuple[pd.DataFrame, pd.
     values.index = sample_names
     values.columns = range(len(gene_cols))
     obs = body.iloc[:, other_cols].copy()
-    obs.columns = [header[i] for i in other_cols]
+    obs.columns = _unique_names([header[i] or f"column_{i + 1}" for i in other_cols])
     obs.index = sample_names
     obs = obs.mask(obs.eq(""))
     for col in obs.columns:
@@ -252,22 +259,34 @@ def _genes_as_columns(cells: pd.DataFrame, name: str) -> tuple[pd.DataFrame, pd.
     return values, obs, [header[i] for i in gene_cols], []
 
 
+def _unique_names(names: list[str]) -> list[str]:
+    """Suffix repeated column names (``age``, ``age.1``) so that none is lost."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        count = seen.get(name, 0)
+        out.append(name if count == 0 else f"{name}.{count}")
+        seen[name] = count + 1
+    return out
+
+
 def _to_numeric(
     values: pd.DataFrame, name: str, *, ids: list[str], decimal_comma_ok: bool
 ) -> tuple[pd.DataFrame, list[str]]:
     """Convert string cells to float; missing tokens → NaN; text cells → InputError naming them."""
     conversions: list[str] = []
-    text = values.astype(str)
-    lowered = text.apply(lambda col: col.str.lower())
-    missing = lowered.isin(MISSING_TOKENS).to_numpy()
-    comma = text.apply(lambda col: col.str.match(_DECIMAL_COMMA)).to_numpy()
+    if values.size == 0:
+        raise InputError(f"{name}: no expression values next to the gene identifiers.")
+    cells = values.to_numpy(dtype=str)
+    missing = np.isin(np.char.lower(cells), list(MISSING_TOKENS))
+    flat = pd.Series(cells.ravel(), dtype=object)
+    comma = flat.str.match(_DECIMAL_COMMA).to_numpy(dtype=bool).reshape(cells.shape)
     if comma.any():
         if not decimal_comma_ok:
             raise InputError(f"{name}: numbers with decimal commas in a comma-separated file; re-export with '.' decimals.")
-        text = text.apply(lambda col: col.str.replace(",", ".", regex=False))
         conversions.append(f"decimal commas read as decimal points in {int(comma.sum())} cells")
-    numeric = text.apply(lambda col: pd.to_numeric(col, errors="coerce"))
-    bad = numeric.isna().to_numpy() & ~missing
+    parsed = _parse_numbers(cells, decimal_comma=bool(comma.any()))
+    bad = np.isnan(parsed) & ~missing
     if bad.any():
         rows, cols = np.nonzero(bad)
         where = [f"sample {values.index[r]!s:.40} / gene {ids[c]!s:.40}" for r, c in zip(rows[:3], cols[:3], strict=False)]
@@ -275,7 +294,8 @@ def _to_numeric(
             f"{name}: {int(bad.sum())} non-numeric expression cell(s), e.g. {'; '.join(where)}.",
             problems=[f"non-numeric value at {w}" for w in where],
         )
-    return numeric.astype(float), conversions
+    numeric = pd.DataFrame(parsed, index=values.index, columns=values.columns)
+    return numeric, conversions
 
 
 def _assemble(numeric: pd.DataFrame, *, obs: pd.DataFrame, mapping: GeneMapping, ids: list[str]) -> ad.AnnData:

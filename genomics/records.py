@@ -285,6 +285,8 @@ _PROCEDURES = {
     (SNOMED, "367336001"): _CHEMO,            # chemotherapy
     (SNOMED, "169413002"): _HORMONE,          # hormone therapy
 }
+_BUNDLE_TYPES = ("document", "message", "transaction", "transaction-response", "batch", "batch-response",
+                 "history", "searchset", "collection")
 _UNIT_TO_MM = {"mm": 1.0, "cm": 10.0, "m": 1000.0, "um": 0.001, "[in_i]": 25.4}
 
 _GIVEN_STATUSES = frozenset({"active", "completed", "stopped", "on-hold", "in-progress"})
@@ -325,6 +327,7 @@ class _Schema:
     clinical: tuple[str, ...]
     treatments: tuple[str, ...]
     patient_id_col: str
+    lookup: dict[str, str]  # normalised name (lower case, underscores) -> canonical field name
 
     def known(self, name: str) -> bool:
         return name in self.fields or name in self.treatments
@@ -337,7 +340,8 @@ def _schema(spec: CohortSpec | None) -> _Schema:
     for extra in EXTRA_FIELDS:
         fields.setdefault(extra.name, extra)
     pid = spec.patient_id_col if spec is not None else "patient_id"
-    return _Schema(fields, tuple(f.name for f in clinical), treatments, pid)
+    lookup = {_norm_key(n): n for n in (*treatments, *fields)}
+    return _Schema(fields, tuple(f.name for f in clinical), treatments, pid, lookup)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -521,6 +525,12 @@ def _parse_stage(raw: Any) -> float | None:
         return float(raw)
     if not isinstance(raw, str):
         return None
+    try:
+        value = float(raw)
+    except ValueError:
+        pass
+    else:
+        return value if math.isfinite(value) else None
     m = _STAGE_RE.match(raw.strip())
     if not m:
         return None
@@ -591,12 +601,12 @@ def _from_items(
     patient_ref: str | None = None
     pid = _norm_key(schema.patient_id_col)
     for raw_name, raw in items:
-        key = _norm_key(raw_name)
-        if key == pid:
+        if _norm_key(raw_name) == pid:
             if not _is_missing(raw) and not isinstance(raw, (dict, list, bool)):
                 patient_ref = str(raw).strip()
             continue
-        if key not in schema.fields and key not in schema.treatments:
+        key = schema.lookup.get(_norm_key(raw_name))
+        if key is None:
             if not _is_missing(raw):
                 unknown.append(f"{where} {_safe_name(raw_name)} (not used)")
             continue
@@ -615,10 +625,9 @@ def _from_items(
             problems=problems,
         )
     if not values:
-        seen = ", ".join(_safe_name(n, 30) for n, _ in items[:12]) or "none"
         raise InputError(
-            f"{source_name} has no clinical fields of this cohort (names seen: {seen}). "
-            "Use the cohort's field names, e.g. age_at_diagnosis, tumor_size_mm, er_status."
+            f"{source_name} has no clinical fields of this cohort ({len(items)} {where}(s) read, none of them "
+            f"known). Use the cohort's field names, e.g. {', '.join(list(schema.fields)[:3])}."
         )
     return values, unknown, patient_ref
 
@@ -638,7 +647,7 @@ def _read_table(text: str, schema: _Schema, source_name: str, facts: dict[str, A
     rows = [row for row in rows if any(row)]
     if not rows:
         raise InputError(f"{source_name} is empty.")
-    names = {_norm_key(schema.patient_id_col)} | set(schema.fields) | set(schema.treatments)
+    names = {_norm_key(schema.patient_id_col)} | set(schema.lookup)
 
     def known_share(cells: list[str]) -> float:
         cells = [c for c in cells if c]
@@ -675,9 +684,8 @@ def _read_table(text: str, schema: _Schema, source_name: str, facts: dict[str, A
         header, data = rows
         if len(data) > len(header) and any(data[len(header):]):
             raise InputError(f"{source_name}: the data row has {len(data)} cells but the header has {len(header)}.")
-        data = data + [""] * (len(header) - len(data))
-        keys = [_norm_key(h) for h in header if h]
-        dup = sorted({k for k in keys if keys.count(k) > 1})
+        data = (data + [""] * (len(header) - len(data)))[: len(header)]
+        dup = sorted(k for k, n in Counter(_norm_key(h) for h in header if h).items() if n > 1)
         if dup:
             raise InputError(f"{source_name}: column {_safe_name(dup[0])} appears more than once.")
         for i, (col, raw) in enumerate(zip(header, data, strict=True)):
@@ -921,6 +929,10 @@ class _FhirReader:
             raise InputError(
                 f"{self.name} is not a valid FHIR R4 Bundle.", problems=_validation_problems(exc, "Bundle")
             ) from None
+        if shell["type"] not in _BUNDLE_TYPES:
+            raise InputError(
+                f"{self.name} is not a valid FHIR R4 Bundle: Bundle.type must be one of {', '.join(_BUNDLE_TYPES)}."
+            )
         out: list[tuple[str | None, dict[str, Any]]] = []
         invalid: list[str] = []
         for i, entry in enumerate(entries):

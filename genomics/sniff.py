@@ -5,7 +5,6 @@ UTF-16 export gets the same clear answer everywhere. The file name is only a hin
 """
 from __future__ import annotations
 
-
 import hashlib
 import io
 import zipfile
