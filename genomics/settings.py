@@ -8,12 +8,14 @@ Both are read from the environment first, then from a TOML config file
 """
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,5 +59,6 @@ def get_settings() -> Settings:
     home = os.environ.get("ONCOTX_HOME") or config.get("home") or REPO_ROOT / ".oncotx"
     data_dir = Path(data).expanduser().resolve() if data else None
     if data_dir is not None and not data_dir.is_dir():
+        log.warning("ONCOTX_DATA is not a folder (%s): only the demo cohort is available", data_dir)
         data_dir = None
     return Settings(data_dir=data_dir, home=Path(home).expanduser().resolve())

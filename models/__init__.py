@@ -1,0 +1,1 @@
+"""OncoTx ML layer: survival models, treatment engine, evaluation, bundles (no streamlit here)."""
