@@ -7,10 +7,12 @@ from dashboard.shell import attribution, cohort_selector, research_notice
 
 st.set_page_config(page_title="OncoTx", page_icon="🧬", layout="wide")
 
-pages = [
-    st.Page("pages/patient.py", title="Patient", icon="🧑‍⚕️", default=True),
-    st.Page("pages/cohort.py", title="Cohort", icon="📊"),
-]
+# Page scripts live one folder down (pages/<audience>/): a top-level pages/*.py would switch a fresh
+# Streamlit server into its legacy folder mode, where a deep link skips this shell.
+pages = {
+    "Clinician": [st.Page("pages/clinician/patient.py", title="Patient", icon=":material/person:", default=True)],
+    "Research": [st.Page("pages/research/cohort.py", title="Cohort", icon=":material/groups:")],
+}
 navigation = st.navigation(pages)
 st.sidebar.title("OncoTx")
 spec = cohort_selector()

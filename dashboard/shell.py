@@ -11,7 +11,7 @@ COHORT_KEY = "cohort_id"
 
 
 def research_notice() -> None:
-    st.info(RESEARCH_NOTICE, icon="⚕️")
+    st.info(RESEARCH_NOTICE, icon=":material/info:")
 
 
 def cohort_selector() -> CohortSpec:
@@ -28,7 +28,14 @@ def cohort_selector() -> CohortSpec:
     return spec
 
 
+def current_cohort() -> CohortSpec:
+    """The cohort chosen in the sidebar (the shell sets it before any page runs)."""
+    specs = loaders.available_cohorts()
+    chosen = st.session_state.get(COHORT_KEY)
+    return next((s for s in specs if s.id == chosen), specs[0])
+
+
 def attribution(spec: CohortSpec) -> None:
-    st.sidebar.caption(f"Data: {plain(spec.attribution)} Licence: {plain(spec.licence)}.")
+    st.sidebar.caption(f"Data: {plain(spec.attribution)}  \nLicence: {plain(spec.licence)}")
     if spec.synthetic:
         st.sidebar.warning("SYNTHETIC demo data: not real patients.")

@@ -13,3 +13,30 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 def plain(text: object) -> str:
     """Escape markdown/HTML so that file names, gene ids or record fields render literally."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+
+
+FIELD_LABELS = {
+    "age_at_diagnosis": "Age at diagnosis",
+    "tumor_size_mm": "Tumour size",
+    "grade": "Grade",
+    "lymph_nodes_positive": "Positive lymph nodes",
+    "er_status": "ER status",
+    "pr_status": "PR status",
+    "her2_status": "HER2 status",
+    "menopausal_state": "Menopausal state",
+    "tumor_stage": "Stage",
+    "tumor_size_class": "Tumour size class",
+}
+TREATMENT_LABELS = {"chemotherapy": "Chemo", "hormone_therapy": "Hormone", "radio_therapy": "Radio"}
+
+
+def field_label(name: str) -> str:
+    """Readable name of a clinical field (falls back to the column name with spaces)."""
+    return FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+def regimen_label(regimen: str) -> str:
+    """'chemotherapy+radio_therapy' → 'Chemo + Radio'; 'none' → 'No systemic or radiotherapy'."""
+    if regimen == "none":
+        return "None of these"
+    return " + ".join(TREATMENT_LABELS.get(t, t.replace("_", " ").capitalize()) for t in regimen.split("+"))

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard.text import plain
+from dashboard.text import field_label, plain
 from genomics.spec import CohortSpec
 from genomics.validate import ValidationReport
 
@@ -15,11 +15,11 @@ from genomics.validate import ValidationReport
 def show_report(report: ValidationReport) -> None:
     """The validation report in plain words: verdict, problems, warnings, then the facts."""
     if report.ok:
-        st.success("Validation passed: the profile can be analysed.", icon="✅")
+        st.success("Validation passed: the profile can be analysed.", icon=":material/check_circle:")
     else:
-        st.error(f"Validation failed: {len(report.errors)} problem(s). Nothing was analysed.", icon="🚫")
-        for problem in report.errors:
-            st.markdown(f"- {plain(problem)}")
+        problems = "\n".join(f"- {plain(problem)}" for problem in report.errors)
+        st.error(f"**Validation failed: {len(report.errors)} problem(s). Nothing was analysed.**\n\n{problems}",
+                 icon=":material/block:")
     if report.warnings:
         with st.expander(f"{len(report.warnings)} warning(s)", expanded=not report.ok):
             for warning in report.warnings:
@@ -40,13 +40,15 @@ def clinical_form(spec: CohortSpec, *, known: dict[str, Any]) -> dict[str, Any]:
     for i, field in enumerate(spec.clinical):
         value = known.get(field.name)
         with columns[i % 3]:
-            label = f"{field.name.replace('_', ' ')}" + (f" ({field.unit})" if field.unit else "")
+            label = field_label(field.name) + (f" ({field.unit})" if field.unit else "")
             if field.kind == "numeric":
                 values[field.name] = st.number_input(
                     label,
                     min_value=None if field.min_value is None else float(field.min_value),
                     max_value=None if field.max_value is None else float(field.max_value),
                     value=None if _is_missing(value) else float(value), key=f"clin_{field.name}",
+                    step=1.0 if field.unit in ("nodes", "mm", "years") else 0.1,
+                    format="%.0f" if field.unit == "nodes" else "%.1f",
                 )
             else:
                 options = ["unknown", *field.categories]
@@ -56,5 +58,6 @@ def clinical_form(spec: CohortSpec, *, known: dict[str, Any]) -> dict[str, Any]:
                 values[field.name] = None if choice == "unknown" else choice
     missing = [k for k, v in values.items() if v is None]
     if missing:
-        st.caption(f"Missing: {plain(', '.join(missing))}. Models will say which fields they needed.")
+        names = ", ".join(field_label(k) for k in missing)
+        st.caption(f"Missing: {plain(names)}. Nothing is assumed: models will say which fields they need.")
     return values

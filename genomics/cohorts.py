@@ -33,7 +33,7 @@ METABRIC_SPEC = CohortSpec(
     licence="ODbL 1.0",
     attribution=(
         "METABRIC (Curtis et al. Nature 2012; Pereira et al. Nat Commun 2016), via the cBioPortal datahub "
-        "brca_metabric study; Open Database License 1.0."
+        "brca_metabric study."
     ),
     platform="Illumina HT-12 v3 microarray (per-gene z-scores)",
     scale="zscore",

@@ -53,6 +53,12 @@ _ENSEMBL = re.compile(r"^ENSG\d{11}(\.\d+)?$", re.IGNORECASE)
 _AFFY_PROBE = re.compile(r"^X?(\d{4,7}(_[a-z])?_(s_|x_|i_|f_|r_|g_)?at|AFFX-[A-Za-z0-9_-]+)$")
 _ENTREZ = re.compile(r"^\d{1,9}(\.0)?$")
 _SYMBOL = re.compile(r"^[A-Za-z][A-Za-z0-9\-\.@_/]*$")
+_HGNC_SHAPE = re.compile(r"^[A-Z][A-Z0-9-]*(ORF[0-9]+)?[A-Z0-9-]*$")
+# Column names of clinical tables that are shaped like symbols but are never genes.
+NON_GENE_NAMES = frozenset({
+    "age", "grade", "size", "stage", "node", "nodes", "er", "pr", "her2", "sex", "cohort", "npi", "id", "sample",
+    "patient", "time", "event", "status", "os", "dss", "rfs", "dmfs", "chemo", "radio", "hormone", "value",
+})
 _MOUSE_LIKE = re.compile(r"^[A-Z][a-z0-9]*[a-z][a-z0-9]*$")
 
 
@@ -250,7 +256,10 @@ def _map_symbol(text: str, gmap: GeneMap) -> tuple[str | None, bool]:
     upper = text.upper()
     alias = ALIASES.get(upper)
     if not gmap.available:
-        return (alias or upper), alias is not None and alias != upper
+        if alias:
+            return alias, alias != upper
+        # without the map only HGNC-shaped names count (symbols never hold '_' or '.')
+        return (upper if _HGNC_SHAPE.match(upper) and upper.lower() not in NON_GENE_NAMES else None), False
     if alias and alias != upper and alias.upper() in gmap.by_upper_symbol:
         return gmap.by_upper_symbol[alias.upper()], True
     if upper in gmap.by_upper_symbol:

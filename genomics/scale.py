@@ -30,7 +30,7 @@ def detect_scale(values: np.ndarray) -> tuple[str, str]:
         if integer_frac > 0.98 and vmax > 50:
             return "counts", f"integer values up to {vmax:.0f} (with negatives)"
         if neg_frac > 0.2 and abs(median) < 1.0:
-            return "zscore", f"values centred near 0 (median {median:.2f}, {neg_frac:.0%} negative)"
+            return "zscore", f"values centred near 0, median {0.0 if abs(median) < 0.005 else median:.2f}, {neg_frac:.0%} negative"
         return "log", f"mostly positive values up to {vmax:.1f} with some negatives"
     if integer_frac > 0.98 and vmax > 50:
         return "counts", f"non-negative integers up to {vmax:.0f}"

@@ -63,7 +63,12 @@ def summarise_cohort(adata: ad.AnnData) -> CohortSummary:
             num = pd.to_numeric(col, errors="coerce")
             text = f"median {num.median():.1f} {f.unit} (IQR {num.quantile(.25):.1f}-{num.quantile(.75):.1f})"
         else:
-            counts = col.astype("string").value_counts()
+            values = col.dropna()
+            if f.kind == "ordinal":  # levels in order, shown as integers
+                values = pd.to_numeric(values, errors="coerce").dropna().astype(int)
+                counts = values.value_counts().sort_index()
+            else:
+                counts = values.astype("string").value_counts()
             text = ", ".join(f"{k}: {v}" for k, v in counts.items())
         rows.append((f.name, f.kind, int(col.isna().sum()), text))
     clinical = pd.DataFrame(rows, columns=["field", "kind", "missing", "summary"])

@@ -133,7 +133,7 @@ def validate_expression(
         "identifiers in file": n_in,
         "identifier type": prov.get("id_type", "unknown"),
         "orientation": prov.get("orientation", "").replace("_", " "),
-        "scale": f"{scale}: {SCALE_LABELS[scale]} ({reason})",
+        "scale": f"{scale} — {SCALE_LABELS[scale]}; {reason}",
         "format": prov.get("format", ""),
         "source sha256": prov.get("source_sha256", ""),
     }

@@ -12,9 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
-from streamlit.testing.v1 import app_test as app_test_module
 
 from tests.conftest import missing
 
@@ -40,27 +38,6 @@ def _fresh_caches(monkeypatch, tmp_path):
     yield
     st.cache_data.clear()
     st.cache_resource.clear()
-
-
-class _NavigationOnlyPagesManager(PagesManager):
-    """A PagesManager that never falls back to Streamlit's legacy ``pages/`` folder mode.
-
-    The app keeps its pages in ``pages/``, so Streamlit's PagesManager flags the process as a
-    legacy (v1) multipage app until ``st.navigation`` first runs and clears the flag. A real
-    server clears it on its first script run; AppTest resets it before *every* run, so after
-    ``switch_page`` the v1 router would run ``pages/cohort.py`` on its own, without app.py's
-    sidebar, cohort selector and research notice. Clearing the flag here tests the app the way
-    every run after the first behaves in a server (see the report: rename ``pages/``).
-    """
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-
-@pytest.fixture(autouse=True)
-def _navigation_only(monkeypatch):
-    monkeypatch.setattr(app_test_module, "PagesManager", _NavigationOnlyPagesManager)
 
 
 @pytest.fixture
@@ -166,7 +143,7 @@ def test_cohort_page_demo(demo_env):
     from genomics.cohorts import load_cohort
     from genomics.summary import summarise_cohort
 
-    at = open_page(run_app(), "pages/cohort.py")
+    at = open_page(run_app(), "pages/research/cohort.py")
     [title] = titles(at)
     assert title.startswith("Cohort:") and "SYNTHETIC" in title
     assert any("SYNTHETIC" in w.value for w in at.sidebar.warning)
@@ -182,7 +159,7 @@ def test_cohort_page_demo(demo_env):
 
 
 def test_cohort_page_km_endpoint_switch_demo(demo_env):
-    at = open_page(run_app(), "pages/cohort.py")
+    at = open_page(run_app(), "pages/research/cohort.py")
     at.selectbox(key="cohort_km_endpoint").set_value("RFS").run()
     assert_healthy(at)
     assert figure_title(plotly_figures(at)[0]).startswith("Overall RFS")
@@ -200,11 +177,6 @@ def test_patient_upload_passes_demo(demo_env):
     assert at.selectbox(key="clin_er_status").value == "Positive"  # pre-filled from the file
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="without a gene map (no ONCOTX_DATA) numeric clinical columns such as age_at_diagnosis are read as "
-    "genes (genomics/genes.py _map_symbol accepts any symbol-shaped name), so they never reach the form",
-)
 def test_patient_upload_prefills_numeric_clinical_demo(demo_env):
     at = upload(run_app(), "demo_patient.csv", demo_row_csv())
     assert facts(at)["genes recognised"] == "1000"
@@ -216,7 +188,7 @@ def test_patient_upload_fails_demo(demo_env):
     at = upload(run_app(), "two_unknown_genes.csv", BAD_CSV)
     assert not at.success
     assert "Validation failed" in texts(at.error)
-    assert "recognised as human genes" in texts(at.markdown)
+    assert "recognised as human genes" in texts(at.error)
     assert "Clinical fields" not in [s.value for s in at.subheader]
     assert not at.number_input
 
@@ -248,7 +220,7 @@ def test_patient_page_metabric(real_env):
 
 @pytest.mark.realdata
 def test_cohort_page_metabric_published_numbers(real_env):
-    at = open_page(run_app(), "pages/cohort.py")
+    at = open_page(run_app(), "pages/research/cohort.py")
     assert titles(at) == ["Cohort: METABRIC"]
     shown = metrics(at)
     assert shown["Patients"] == "1,904"
@@ -265,7 +237,7 @@ def test_cohort_page_metabric_published_numbers(real_env):
 @pytest.mark.realdata
 @pytest.mark.parametrize("cohort_id", ["vdx", "gse7390"])
 def test_cohort_page_other_real_cohorts(real_env, cohort_id):
-    at = open_page(run_app(), "pages/cohort.py")
+    at = open_page(run_app(), "pages/research/cohort.py")
     at.sidebar.selectbox(key="cohort_id").set_value(cohort_id).run()
     assert_healthy(at)
     [title] = titles(at)
@@ -296,16 +268,11 @@ def test_patient_upload_fails_metabric(real_env):
     at = upload(run_app(), "two_unknown_genes.csv", BAD_CSV)
     assert "Validation failed" in texts(at.error)
     assert not at.success
-    assert "two\\_unknown\\_genes\\.csv" in texts(at.markdown)  # the file name, escaped for markdown
+    assert "two\\_unknown\\_genes\\.csv" in texts(at.error)  # the file name, escaped for markdown
     assert not at.number_input
 
 
 @pytest.mark.realdata
-@pytest.mark.xfail(
-    strict=True,
-    reason="pages/patient.py caches the report under a key of file bytes + orientation only, not the cohort: "
-    "after switching cohort the report (reference gene coverage) still describes the old cohort",
-)
 def test_patient_report_follows_cohort_switch(real_env):
     at = upload(run_app(), "metabric_patient.csv", metabric_row().to_csv(index=False).encode())
     assert facts(at)["reference gene coverage"].startswith("METABRIC")

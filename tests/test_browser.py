@@ -153,11 +153,6 @@ def _shot(page, name: str) -> None:
     page.set_viewport_size(VIEWPORT)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app.py registers pages that live in pages/: on a fresh server Streamlit serves "
-    "in legacy pages/ mode until app.py runs once, so /cohort opened first shows no notice, no selector and the demo cohort",
-)
 def test_deep_link_on_fresh_server_keeps_shell(page, server):
     """Runs first in this module, so it is the server's first session: open /cohort directly."""
     page.set_default_timeout(30_000)

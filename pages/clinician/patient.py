@@ -7,13 +7,13 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import loaders
-from dashboard.shell import COHORT_KEY
+from dashboard.shell import current_cohort
 from dashboard.text import plain
 from dashboard.views import clinical_form, show_report
 from genomics.validate import UploadResult, check_upload
 
 st.title("Patient")
-spec = next(s for s in loaders.available_cohorts() if s.id == st.session_state.get(COHORT_KEY, "demo"))
+spec = current_cohort()
 st.caption(f"Reference cohort: {plain(spec.display_name)}")
 
 expression = st.file_uploader(
@@ -31,7 +31,8 @@ orientation = st.radio(
 if expression is not None:
     data = expression.getvalue()
     rec = records.getvalue() if records is not None else None
-    key = hashlib.sha256(data + (rec or b"") + orientation.encode()).hexdigest()
+    key = hashlib.sha256(b"|".join([data, rec or b"", orientation.encode(), spec.id.encode(),
+                                    expression.name.encode()])).hexdigest()
     if st.session_state.get("upload_key") != key:
         st.session_state["upload"] = check_upload(
             data, name=expression.name, records=rec, records_name=records.name if records else None,

@@ -5,11 +5,11 @@ import streamlit as st
 
 from dashboard import loaders
 from dashboard.charts import bar_figure, km_figure
-from dashboard.shell import COHORT_KEY
-from dashboard.text import plain
+from dashboard.shell import current_cohort
+from dashboard.text import field_label, plain, regimen_label
 from genomics.survival import kaplan_meier
 
-cohort_id = st.session_state.get(COHORT_KEY, "demo")
+cohort_id = current_cohort().id
 summary = loaders.cohort_summary(cohort_id)
 spec = summary.spec
 st.title(f"Cohort: {spec.display_name}")
@@ -25,7 +25,7 @@ st.subheader("Endpoints")
 st.dataframe(
     [
         {"endpoint": ep.name, "description": ep.description, "patients": ep.n, "events": ep.events,
-         "median follow-up (months)": round(ep.median_follow_up_months, 1),
+         "median follow-up (months)": f"{ep.median_follow_up_months:.1f}",
          "5-year survival": f"{ep.survival_5y:.1%}", "10-year survival": f"{ep.survival_10y:.1%}"}
         for ep in summary.endpoints
     ],
@@ -45,12 +45,16 @@ if spec.treatments:
     st.subheader("Treatments")
     left, right = st.columns(2)
     left.plotly_chart(
-        bar_figure(summary.treatments, x="treatment", y="patients", title="Patients per treatment",
+        bar_figure(summary.treatments.assign(treatment=summary.treatments["treatment"].map(regimen_label)),
+                   x="treatment", y="patients", title="Patients per treatment",
                    caption=f"{spec.display_name} · n={summary.n_patients}"),
         width="stretch",
     )
-    right.dataframe(summary.regimens, hide_index=True)
-    st.caption("Treatment in observational cohorts is confounded by indication.")
+    regimens = summary.regimens.assign(regimen=summary.regimens["regimen"].map(regimen_label))
+    right.dataframe(regimens, hide_index=True)
+    if "confounded" not in spec.notes:
+        st.caption("Treatment in observational cohorts is confounded by indication.")
 
 st.subheader("Clinical fields")
-st.dataframe(summary.clinical, hide_index=True, width="stretch")
+st.dataframe(summary.clinical.assign(field=summary.clinical["field"].map(field_label)), hide_index=True,
+             width="stretch")
