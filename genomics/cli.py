@@ -26,6 +26,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     val.add_argument("--json", action="store_true", help="print the report as JSON")
     sub.add_parser("cohorts", help="list the cohorts available with the current settings")
+    pre = sub.add_parser("preprocess", help="run the cohort pipeline (PCA, UMAP, Leiden) and write .h5ad")
+    pre.add_argument("--cohort", required=True, help="cohort id or PATH (.h5ad, table + .spec.json, cBioPortal folder)")
+    pre.add_argument("--out", required=True, help="output .h5ad")
+    pre.add_argument("--batch-correct", action="store_true", help="ComBat on the cohort's declared batch column")
+    pre.add_argument("--n-top-genes", type=int, default=2000)
+    pre.add_argument("--n-pcs", type=int, default=30)
+    pre.add_argument("--resolution", type=float, default=1.0, help="Leiden resolution")
+    pre.add_argument("--seed", type=int, default=0)
+    sig = sub.add_parser("signatures", help="PAM50, recurrence-score approximation and module scores per sample")
+    sig.add_argument("--expression", required=True, help="expression file (as for validate)")
+    sig.add_argument("--cohort", default=None,
+                     help="reference cohort id or PATH on the same platform (needed below 20 samples; "
+                          "without it a larger upload is its own reference)")
+    sig.add_argument("--out", required=True, help="output CSV")
     return parser
 
 
@@ -52,11 +66,46 @@ def cmd_cohorts(_: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_preprocess(args: argparse.Namespace) -> int:
+    from genomics.cohorts import load_cohort
+    from genomics.preprocess import PipelineOptions, preprocess_cohort
+
+    options = PipelineOptions(n_top_genes=args.n_top_genes, n_pcs=args.n_pcs, leiden_resolution=args.resolution,
+                              batch_correct=args.batch_correct, seed=args.seed)
+    result = preprocess_cohort(load_cohort(args.cohort), options=options)
+    result.write_h5ad(args.out)
+    pipeline = result.uns["oncotx"]["pipeline"]
+    print(f"{result.n_obs} patients × {result.n_vars} genes; {result.obs['leiden'].nunique()} Leiden clusters; "
+          f"{pipeline['seconds']} s; steps: {', '.join(pipeline['steps'])}")
+    return EXIT_OK
+
+
+def cmd_signatures(args: argparse.Namespace) -> int:
+    from genomics.cohorts import load_cohort
+    from genomics.export import to_safe_csv
+    from genomics.signatures import signature_table
+    from genomics.validate import check_upload
+
+    result = check_upload(args.expression)
+    if not result.report.ok:
+        for problem in result.report.errors:
+            print(f"ERROR: {problem}")
+        return EXIT_INVALID
+    reference = load_cohort(args.cohort) if args.cohort else None
+    table = signature_table(result.adata, reference=reference)
+    with open(args.out, "wb") as fh:
+        fh.write(to_safe_csv(table))
+    print(f"{len(table)} sample(s) written to {args.out}")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
-        return {"validate": cmd_validate, "cohorts": cmd_cohorts}[args.command](args)
+        commands = {"validate": cmd_validate, "cohorts": cmd_cohorts, "preprocess": cmd_preprocess,
+                    "signatures": cmd_signatures}
+        return commands[args.command](args)
     except InputError as exc:
         for problem in exc.problems:
             print(f"ERROR: {problem}", file=sys.stderr)

@@ -106,6 +106,8 @@ def differential_expression_masks(
     if not finite.any():
         raise InputError("Every gene has missing values in these samples; nothing to compare.")
     genes = adata.var_names[finite].astype(str)
+    if not finite.all():
+        log.info("Differential expression: %d gene(s) with missing values left out", int((~finite).sum()))
     table = _rank_two_groups(x[:, finite], genes, a[a | b], method)
     table.attrs.update(method=method, groups=labels, n_group=int(a.sum()), n_reference=int(b.sum()), scale=scale,
                        skipped_genes=list(adata.var_names[~finite].astype(str)),

@@ -195,7 +195,8 @@ def _pam50_table(adata: ad.AnnData, *, reference: ad.AnnData | None, min_genes: 
     corr = _spearman_rows(xc, cent.loc[genes].to_numpy())
     filled = np.nan_to_num(corr, nan=-np.inf)
     order = np.sort(filled, axis=1)
-    called = np.where(np.isfinite(corr).any(axis=1), filled.argmax(axis=1), -1)
+    enough = np.isfinite(xc).sum(axis=1) >= min_genes  # a sample with its own gaps needs the floor too
+    called = np.where(enough & np.isfinite(corr).any(axis=1), filled.argmax(axis=1), -1)
     out = pd.DataFrame(index=adata.obs_names)
     out["pam50"] = pd.Categorical([PAM50_SUBTYPES[i] if i >= 0 else np.nan for i in called],
                                   categories=list(PAM50_SUBTYPES))
@@ -289,6 +290,13 @@ def recurrence_score(
     the genes measured; an unmeasured CD68/GSTM1/BAG1 sits at mid-scale. The scale is cohort-relative, so the
     score ranks patients within a platform; its absolute value and groups are not the assay's.
 
+    Parameters
+    ----------
+    reference
+        Cohort on the same platform and scale whose per-gene ranges define the 0-15 scale.
+    min_weight
+        Refuse below this share of the formula's absolute weight measured (see :data:`MIN_RS_WEIGHT_FRACTION`).
+
     Returns
     -------
     Table indexed by ``obs_names``: ``rs_approx``, ``rs_group`` (low < 18 <= intermediate < 31 <= high),
@@ -302,7 +310,7 @@ def recurrence_score(
     covered = float(weights[measured].sum() / weights.sum())
     empty = [grp for grp, genes in RS_GROUPS.items() if not measured[list(genes)].any()]
     if covered < min_weight or empty:
-        why = f"; no gene of the {', '.join(empty)} group" if empty else ""
+        why = f"; no gene of the {', '.join(empty)} group{'s' if len(empty) > 1 else ''}" if empty else ""
         raise InputError(f"not enough recurrence-score genes: {int(measured.sum())} of 16 measured, carrying "
                          f"{covered:.0%} of the formula's weight (needs {min_weight:.0%}){why}")
     scaled, notes = _rs_assay_scale(adata, reference, scale)
@@ -416,6 +424,8 @@ def hallmark_scores(
             used[name] = len(genes)
     finally:
         np.random.set_state(state)
+    if skipped:
+        log.info("Hallmark sets skipped (fewer than %d genes present): %d", min_genes, len(skipped))
     out.attrs.update(skipped=skipped, genes_used=used)
     return out
 
@@ -477,18 +487,17 @@ def signature_table(adata: ad.AnnData, *, reference: ad.AnnData | None = None) -
     rs = _attempt(lambda: recurrence_score(adata, reference=reference), "recurrence score", notes)
     mods = _attempt(lambda: module_scores(adata, reference=reference), "module scores", notes)
     out = pd.DataFrame({"sample_id": adata.obs_names.astype(str)}, index=adata.obs_names)
-    for col in ("pam50", "pam50_confidence"):
-        out[col] = pam[col] if pam is not None else np.nan
-    for col in ("rs_approx", "rs_group"):
-        out[col] = rs[col] if rs is not None else np.nan
+    for part, columns in ((pam, ("pam50", "pam50_confidence")), (rs, ("rs_approx", "rs_group"))):
+        for col in columns:
+            out[col] = part[col].values if part is not None else np.nan
     out["rs_method"] = RS_LABEL
     for name in MODULES:
-        out[f"module_{name}"] = mods[f"module_{name}"] if mods is not None else np.nan
+        out[f"module_{name}"] = mods[f"module_{name}"].to_numpy() if mods is not None else np.nan
     pam_used = pam["pam50_genes_used"] if pam is not None else _values(adata, PAM50_GENES).notna().sum(axis=1)
     rs_used = rs["rs_genes_used"] if rs is not None else _values(adata, RS_GENES).notna().sum(axis=1)
-    out["pam50_genes_used"] = pam_used.astype(int)
+    out["pam50_genes_used"] = pam_used.to_numpy(dtype=int)
     out["pam50_coverage"] = [f"{n}/{len(PAM50_GENES)}" for n in out["pam50_genes_used"]]
-    out["rs_genes_used"] = rs_used.astype(int)
+    out["rs_genes_used"] = rs_used.to_numpy(dtype=int)
     out["rs_coverage"] = [f"{n}/{len(RS_GENES)}" for n in out["rs_genes_used"]]
     row_notes = mods["module_notes"] if mods is not None else pd.Series("", index=adata.obs_names)
     out["notes"] = [("; ".join([*notes, r] if r else notes)) for r in row_notes]

@@ -11,14 +11,21 @@ from scipy import stats
 from genomics.cohorts import load_cohort
 from genomics.de import COLUMNS, differential_expression, differential_expression_masks
 from genomics.errors import InputError
-from genomics.settings import Settings
 
 realdata = pytest.mark.realdata
 
 
+def _load_real(cohort: str, data_dir) -> ad.AnnData:
+    """Load with ONCOTX_DATA set, so that probe and gene ids map as in the app (module fixtures run before
+    the per-test environment is set)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ONCOTX_DATA", str(data_dir))
+        return load_cohort(cohort)
+
+
 @pytest.fixture(scope="module")
-def metabric(data_dir, tmp_path_factory) -> ad.AnnData:
-    return load_cohort("metabric", settings=Settings(data_dir=data_dir, home=tmp_path_factory.mktemp("home")))
+def metabric(data_dir) -> ad.AnnData:
+    return _load_real("metabric", data_dir)
 
 
 @pytest.fixture(scope="module")
@@ -135,3 +142,11 @@ def test_linear_scale_is_refused(demo):
     counts.obs["arm"] = ["a"] * 10 + ["b"] * 10
     with pytest.raises(InputError, match="log-scale or z-score"):
         differential_expression(counts, groupby="arm", group="a")
+
+
+@pytest.mark.parametrize("func", [differential_expression, differential_expression_masks])
+def test_adata_first_options_keyword_only(func):
+    import inspect
+
+    params = list(inspect.signature(func).parameters.values())
+    assert params[0].name == "adata" and all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params[1:])

@@ -3,6 +3,8 @@ modules track their marker genes, Hallmark estrogen response follows ER, percent
 and every part refuses clearly when genes or a reference are missing."""
 from __future__ import annotations
 
+import inspect
+
 import anndata as ad
 import numpy as np
 import pandas as pd
@@ -11,9 +13,16 @@ import pytest
 from genomics import signatures as sig
 from genomics.cohorts import load_cohort
 from genomics.errors import InputError
-from genomics.settings import Settings
 
 realdata = pytest.mark.realdata
+
+
+def _load_real(cohort: str, data_dir) -> ad.AnnData:
+    """Load with ONCOTX_DATA set, so that probe and gene ids map as in the app (module fixtures run before
+    the per-test environment is set)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ONCOTX_DATA", str(data_dir))
+        return load_cohort(cohort)
 ER_EARLY = "HALLMARK_ESTROGEN_RESPONSE_EARLY"
 
 
@@ -23,13 +32,13 @@ def demo() -> ad.AnnData:
 
 
 @pytest.fixture(scope="module")
-def vdx(data_dir, tmp_path_factory) -> ad.AnnData:
-    return load_cohort("vdx", settings=Settings(data_dir=data_dir, home=tmp_path_factory.mktemp("home")))
+def vdx(data_dir) -> ad.AnnData:
+    return _load_real("vdx", data_dir)
 
 
 @pytest.fixture(scope="module")
-def metabric(data_dir, tmp_path_factory) -> ad.AnnData:
-    return load_cohort("metabric", settings=Settings(data_dir=data_dir, home=tmp_path_factory.mktemp("home")))
+def metabric(data_dir) -> ad.AnnData:
+    return _load_real("metabric", data_dir)
 
 
 def _er(adata: ad.AnnData) -> np.ndarray:
@@ -39,6 +48,14 @@ def _er(adata: ad.AnnData) -> np.ndarray:
 def _no_data_folder(monkeypatch) -> None:
     monkeypatch.delenv("ONCOTX_DATA", raising=False)
     monkeypatch.setenv("ONCOTX_CONFIG", "/nonexistent.toml")
+
+
+@pytest.mark.parametrize("func", [sig.pam50_subtype, sig.recurrence_score, sig.module_scores, sig.hallmark_scores,
+                                  sig.gene_percentiles, sig.signature_table])
+def test_adata_first_options_keyword_only(func):
+    params = list(inspect.signature(func).parameters.values())
+    assert params[0].name == "adata" and params[0].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params[1:])
 
 
 # --- PAM50 -------------------------------------------------------------------------------------------------------
@@ -98,6 +115,15 @@ def test_pam50_single_sample_needs_a_reference(demo):
     in_cohort = sig.pam50_subtype(demo.copy()).iloc[:1]
     assert alone["pam50"].iloc[0] == in_cohort["pam50"].iloc[0]
     np.testing.assert_allclose(alone.filter(like="pam50_corr").to_numpy(), in_cohort.filter(like="pam50_corr").to_numpy())
+
+
+@realdata
+def test_pam50_sample_with_its_own_gaps_gets_no_call(demo):
+    gappy = demo[:2].copy()
+    gappy.X[0, gappy.var_names.isin(sig.PAM50_GENES[:15])] = np.nan
+    table = sig.pam50_subtype(gappy, reference=demo)
+    assert table["pam50_genes_used"].tolist() == [35, 50]
+    assert pd.isna(table["pam50"].iloc[0]) and table["pam50"].notna().iloc[1]
 
 
 @realdata
