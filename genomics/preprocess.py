@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from importlib.metadata import version
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -141,8 +142,8 @@ def preprocess_cohort(adata: ad.AnnData, *, options: PipelineOptions | None = No
         "options": asdict(options),
         "steps": [*steps, f"highly_variable({int(hv.sum())} genes)", "scale(clip=10)", f"pca({n_comps})",
                   f"neighbors(k={options.n_neighbors})", *(["umap"] if options.umap else []), "leiden(igraph)"],
-        "scanpy": sc.__version__,
-        "anndata": ad.__version__,
+        "scanpy": version("scanpy"),
+        "anndata": version("anndata"),
         "seconds": round(time.perf_counter() - started, 2),
     }
     return out
