@@ -105,26 +105,23 @@ def preprocess_cohort(adata: ad.AnnData, *, options: PipelineOptions | None = No
             sc.pp.combat(out, key="_batch")
             del out.obs["_batch"]
             steps.append(f"combat(batch={spec.batch_col})")
-    X = np.asarray(out.X, dtype=np.float64)
-    out.var["ref_mean"] = X.mean(axis=0)
-    out.var["ref_sd"] = X.std(axis=0, ddof=1)
-    for q, values in zip(QUANTILES, np.quantile(X, QUANTILES, axis=0), strict=True):
-        out.var[f"ref_q{int(q * 100):02d}"] = values
-    # quantile-normalisation target: the cohort's average sorted profile (for cross-platform uploads)
-    prov["qn_target"] = np.sort(X, axis=1).mean(axis=0).astype(np.float32).tolist()
+    _reference_statistics(out)
 
     _select_genes(out, spec_scale=prov["scale"], n_top=options.n_top_genes)
     hv = out.var["highly_variable"].to_numpy()
-    Z = X[:, hv]
-    mean, sd = Z.mean(axis=0), Z.std(axis=0)
+    Z = np.asarray(out.X, dtype=np.float32)[:, hv]
+    mean = out.var["ref_mean"].to_numpy()[hv]
+    sd = out.var["ref_sd"].to_numpy()[hv] * np.sqrt((out.n_obs - 1) / out.n_obs)  # population sd, as sc.pp.scale
     sd[sd == 0] = 1.0
-    Z = np.clip((Z - mean) / sd, -SCALE_CLIP, SCALE_CLIP)
+    Z -= mean.astype(np.float32)
+    Z /= sd.astype(np.float32)
+    np.clip(Z, -SCALE_CLIP, SCALE_CLIP, out=Z)
     out.var["pca_mean"] = np.nan
     out.var["pca_sd"] = np.nan
     out.var.loc[hv, "pca_mean"] = mean
     out.var.loc[hv, "pca_sd"] = sd
     n_comps = int(min(options.n_pcs, Z.shape[1] - 1, out.n_obs - 1))
-    pca = ad.AnnData(Z.astype(np.float32))
+    pca = ad.AnnData(Z)
     sc.tl.pca(pca, n_comps=n_comps, random_state=options.seed, svd_solver="arpack")
     out.obsm["X_pca"] = pca.obsm["X_pca"]
     loadings = np.zeros((out.n_vars, n_comps), dtype=np.float32)
@@ -147,6 +144,28 @@ def preprocess_cohort(adata: ad.AnnData, *, options: PipelineOptions | None = No
         "seconds": round(time.perf_counter() - started, 2),
     }
     return out
+
+
+def _reference_statistics(adata: ad.AnnData, *, chunk: int = 8192) -> None:
+    """Per-gene mean, sd and quantiles, and the average sorted profile, in row chunks (bounded memory)."""
+    X = np.asarray(adata.X, dtype=np.float32)
+    n = X.shape[0]
+    total = np.zeros(X.shape[1])
+    total_sq = np.zeros(X.shape[1])
+    sorted_sum = np.zeros(X.shape[1])
+    for start in range(0, n, chunk):
+        block = X[start : start + chunk].astype(np.float64)
+        total += block.sum(axis=0)
+        total_sq += (block**2).sum(axis=0)
+        sorted_sum += np.sort(block, axis=1).sum(axis=0)
+    mean = total / n
+    var = np.maximum(total_sq / n - mean**2, 0.0) * n / max(n - 1, 1)
+    adata.var["ref_mean"] = mean
+    adata.var["ref_sd"] = np.sqrt(var)
+    for q, values in zip(QUANTILES, np.quantile(X, QUANTILES, axis=0), strict=True):
+        adata.var[f"ref_q{int(q * 100):02d}"] = values
+    # quantile-normalisation target: the cohort's average sorted profile (for cross-platform uploads)
+    adata.uns[PROVENANCE_KEY]["qn_target"] = (sorted_sum / n).astype(np.float32)
 
 
 def _select_genes(adata: ad.AnnData, *, spec_scale: str, n_top: int) -> None:

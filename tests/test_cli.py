@@ -93,3 +93,22 @@ def test_cohorts_command_lists_metabric(capsys):
     assert main(["cohorts"]) == 0
     out = capsys.readouterr().out
     assert "metabric" in out and "demo" in out
+
+
+def test_signatures_command_writes_one_row_per_sample(tmp_path):
+    from genomics.demo import make_demo_cohort
+
+    cohort = make_demo_cohort(n_patients=30, seed=5)
+    expression = tmp_path / "thirty.csv"
+    cohort.to_df().to_csv(expression)
+    out = tmp_path / "sig.csv"
+    done = _run("signatures", "--expression", str(expression), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    import pandas as pd
+
+    table = pd.read_csv(out)
+    assert len(table) == 30 and list(table["sample_id"]) == list(cohort.obs_names)
+    assert {"pam50", "pam50_confidence", "rs_approx", "module_proliferation", "pam50_coverage"} <= set(table.columns)
+    called = table["pam50"].notna()
+    assert called.all()
+    assert (table.loc[called, "pam50"] == cohort.obs["subtype"].astype(str).to_numpy()[called]).mean() >= 0.6
