@@ -61,6 +61,101 @@ class Projection:
         return None
 
 
+@dataclass(frozen=True)
+class GeneStandardiser:
+    """Per-gene standardisation against a cohort, for same-platform and cross-platform inputs.
+
+    Holds the cohort's gene means and sds (log scale) and its average sorted profile; see the module
+    docstring for the two modes. Serialisable (:meth:`to_dict`) so that model bundles carry it.
+    """
+
+    genes: pd.Index
+    ref_mean: np.ndarray
+    ref_sd: np.ndarray
+    qn_target: np.ndarray
+    scale: str
+
+    @classmethod
+    def fit(cls, adata: ad.AnnData) -> GeneStandardiser:
+        """Learn from a cohort (its ``X`` is brought to log scale on a copy first)."""
+        from genomics.preprocess import to_log_scale
+
+        work = adata.copy()
+        work.X = np.asarray(work.X, dtype=np.float64)
+        work.uns.setdefault(PROVENANCE_KEY, {}).setdefault("scale", "log")
+        to_log_scale(work)
+        X = np.asarray(work.X, dtype=np.float64)
+        sd = np.nanstd(X, axis=0, ddof=1)
+        finite = np.where(np.isfinite(X), X, np.nanmean(X, axis=0))
+        return cls(
+            genes=adata.var_names.copy(),
+            ref_mean=np.nanmean(X, axis=0),
+            ref_sd=np.where(sd > 0, sd, 1.0),
+            qn_target=np.sort(finite, axis=1).mean(axis=0),
+            scale=str(work.uns[PROVENANCE_KEY]["scale"]),
+        )
+
+    def to_dict(self) -> dict:
+        return {"genes": list(self.genes), "ref_mean": self.ref_mean.tolist(), "ref_sd": self.ref_sd.tolist(),
+                "qn_target": self.qn_target.tolist(), "scale": self.scale}
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> GeneStandardiser:
+        return cls(pd.Index(raw["genes"]), np.asarray(raw["ref_mean"]), np.asarray(raw["ref_sd"]),
+                   np.asarray(raw["qn_target"]), str(raw["scale"]))
+
+    # --- transform --------------------------------------------------------------------------------
+
+    def aligned(self, patient: ad.AnnData) -> np.ndarray:
+        """The patient's values on the reference genes (samples × genes; NaN where absent), log scale."""
+        from genomics.preprocess import to_log_scale
+
+        work = patient.copy()
+        work.X = np.asarray(work.X, dtype=np.float32)
+        to_log_scale(work)
+        values = pd.DataFrame(np.asarray(work.X, dtype=np.float64), columns=work.var_names)
+        return values.reindex(columns=self.genes).to_numpy()
+
+    def choose_mode(self, patient: ad.AnnData, values: np.ndarray) -> str:
+        """``standardise`` when the upload looks like the reference platform, else ``quantile``."""
+        scale = patient.uns.get(PROVENANCE_KEY, {}).get("scale", "log")
+        if self.scale == "zscore":
+            return "standardise" if scale == "zscore" else "quantile"
+        if scale == "zscore":
+            return "quantile"
+        shared = np.isfinite(values)
+        rs = []
+        for row, mask in zip(values, shared, strict=True):
+            if mask.sum() < 10:
+                return "quantile"
+            rs.append(np.corrcoef(row[mask], self.ref_mean[mask])[0, 1])
+            z = (row[mask] - self.ref_mean[mask]) / self.ref_sd[mask]
+            if np.median(np.abs(z)) > SAME_PLATFORM_MAX_MEDIAN_Z:  # levels unlike the cohort's: another platform
+                return "quantile"
+        return "standardise" if min(rs) >= SAME_PLATFORM_MIN_R else "quantile"
+
+    def transform(self, patient: ad.AnnData, *, mode: str = "auto") -> tuple[np.ndarray, str]:
+        """Per-gene z-scores of the samples relative to the cohort (NaN for absent genes)."""
+        values = self.aligned(patient)
+        mode = self.choose_mode(patient, values) if mode == "auto" else mode
+        if mode == "quantile":
+            values = np.vstack([self._quantile_map(row) for row in values])
+        elif mode != "standardise":
+            raise ValueError(f"unknown mode {mode!r}")
+        return (values - self.ref_mean) / self.ref_sd, mode
+
+    def _quantile_map(self, row: np.ndarray) -> np.ndarray:
+        out = np.full_like(row, np.nan)
+        mask = np.isfinite(row)
+        n = int(mask.sum())
+        if n == 0:
+            return out
+        p = (rankdata(row[mask]) - 0.5) / n
+        grid = (np.arange(len(self.qn_target)) + 0.5) / len(self.qn_target)
+        out[mask] = np.interp(p, grid, self.qn_target)
+        return out
+
+
 @dataclass
 class ReferenceModel:
     """A cohort's reference space (see module docstring). Built by :meth:`from_preprocessed`."""
@@ -113,56 +208,13 @@ class ReferenceModel:
             n_neighbors=n_neighbors,
         )
 
-    # --- transform --------------------------------------------------------------------------------
-
-    def aligned(self, patient: ad.AnnData) -> np.ndarray:
-        """The patient's values on the reference genes (samples × genes; NaN where absent), log scale."""
-        from genomics.preprocess import to_log_scale
-
-        work = patient.copy()
-        work.X = np.asarray(work.X, dtype=np.float32)
-        to_log_scale(work)
-        values = pd.DataFrame(np.asarray(work.X, dtype=np.float64), columns=work.var_names)
-        return values.reindex(columns=self.genes).to_numpy()
-
-    def choose_mode(self, patient: ad.AnnData, values: np.ndarray) -> str:
-        """``standardise`` when the upload looks like the reference platform, else ``quantile``."""
-        scale = patient.uns.get(PROVENANCE_KEY, {}).get("scale", "log")
-        if self.scale == "zscore":
-            return "standardise" if scale == "zscore" else "quantile"
-        if scale == "zscore":
-            return "quantile"
-        shared = np.isfinite(values)
-        rs = []
-        for row, mask in zip(values, shared, strict=True):
-            if mask.sum() < 10:
-                return "quantile"
-            rs.append(np.corrcoef(row[mask], self.ref_mean[mask])[0, 1])
-            z = (row[mask] - self.ref_mean[mask]) / self.ref_sd[mask]
-            if np.median(np.abs(z)) > SAME_PLATFORM_MAX_MEDIAN_Z:  # levels unlike the cohort's: another platform
-                return "quantile"
-        return "standardise" if min(rs) >= SAME_PLATFORM_MIN_R else "quantile"
+    @property
+    def standardiser(self) -> GeneStandardiser:
+        return GeneStandardiser(self.genes, self.ref_mean, self.ref_sd, self.qn_target, self.scale)
 
     def transform(self, patient: ad.AnnData, *, mode: str = "auto") -> tuple[np.ndarray, str]:
-        """Per-gene z-scores of the samples relative to the cohort (NaN for absent genes)."""
-        values = self.aligned(patient)
-        mode = self.choose_mode(patient, values) if mode == "auto" else mode
-        if mode == "quantile":
-            values = np.vstack([self._quantile_map(row) for row in values])
-        elif mode != "standardise":
-            raise ValueError(f"unknown mode {mode!r}")
-        return (values - self.ref_mean) / self.ref_sd, mode
-
-    def _quantile_map(self, row: np.ndarray) -> np.ndarray:
-        out = np.full_like(row, np.nan)
-        mask = np.isfinite(row)
-        n = int(mask.sum())
-        if n == 0:
-            return out
-        p = (rankdata(row[mask]) - 0.5) / n
-        grid = (np.arange(len(self.qn_target)) + 0.5) / len(self.qn_target)
-        out[mask] = np.interp(p, grid, self.qn_target)
-        return out
+        """Per-gene z-scores of the samples relative to the cohort (see :class:`GeneStandardiser`)."""
+        return self.standardiser.transform(patient, mode=mode)
 
     # --- projection -------------------------------------------------------------------------------
 
