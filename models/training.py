@@ -1,0 +1,170 @@
+"""Train a model bundle for a cohort and endpoint (the one path used by the CLI and the app).
+
+The cohort is split once (fixed seed, stratified by event) into training (80%) and held-back test
+patients (20%). The model is fitted on the training part; the card's metrics come from the test
+part, and the test patient ids are recorded so that the app's example patients are never ones the
+model trained on.
+"""
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from genomics.cohorts import spec_of
+from models.device import resolve_device
+from models.errors import ModelError
+from models.features import FeatureBuilder, survival_target
+from models.registry import Bundle, ModelCard, _model_class, load_bundle, save_bundle
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+TEST_FRACTION = 0.2
+HORIZONS = (60.0, 120.0)
+
+
+def make_model(kind: str, *, device: str = "auto", seed: int = 0):
+    """A fresh, unfitted model of a kind with its defaults."""
+    cls = _model_class(kind)
+    if kind == "ensemble":
+        return cls(kind="xgb", seed=seed)
+    return cls(device=device, seed=seed)
+
+
+def split_patients(event: np.ndarray, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of training and held-back test patients (stratified by event)."""
+    idx = np.arange(len(event))
+    train, test = train_test_split(idx, test_size=TEST_FRACTION, random_state=seed, stratify=event.astype(int))
+    return np.sort(train), np.sort(test)
+
+
+def train_bundle(
+    cohort: ad.AnnData,
+    *,
+    endpoint: str,
+    kind: str = "xgb",
+    out: Path,
+    device: str = "auto",
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> Bundle:
+    """Fit, evaluate on held-back patients, and save a verified bundle to ``out``."""
+    say = progress or (lambda msg: log.info(msg))
+    spec = spec_of(cohort)
+    ep = spec.endpoint(endpoint)
+    t, e, usable = survival_target(cohort, endpoint=ep.name, spec=spec)
+    if usable.sum() < 50 or e[usable].sum() < 10:
+        raise ModelError(f"Too few patients with {ep.name} follow-up to train ({int(usable.sum())} patients, "
+                         f"{int(e[usable].sum())} events).")
+    data = cohort[usable].copy()
+    t, e = t[usable], e[usable]
+    train_idx, test_idx = split_patients(e, seed=seed)
+    say(f"{spec.display_name} · {ep.name}: {len(train_idx)} training / {len(test_idx)} held-back patients")
+    features = FeatureBuilder().fit(data[train_idx], spec=spec)
+    X_train = features.transform(data[train_idx]).X
+    X_test = features.transform(data[test_idx]).X
+    chosen_device = resolve_device(device)
+    model = make_model(kind, device=chosen_device, seed=seed)
+    say(f"fitting {kind} on {X_train.shape[1]} features ({chosen_device})")
+    started = time.perf_counter()
+    model.fit(X_train, t[train_idx], e[train_idx], feature_names=features.columns_,
+              treatment_index=features.treatment_index)
+    seconds = time.perf_counter() - started
+    say(f"fitted in {seconds:.1f} s; evaluating on held-back patients")
+    metrics = test_metrics(model, X_train, t[train_idx], e[train_idx], X_test, t[test_idx], e[test_idx])
+    card = ModelCard(
+        model_id=f"{spec.id}-{ep.name.lower()}-{kind}-{datetime.now(UTC):%Y%m%d%H%M%S}",
+        model_kind=kind,
+        cohort_id=spec.id,
+        cohort_name=spec.display_name,
+        cohort_licence=spec.licence,
+        cohort_attribution=spec.attribution,
+        endpoint=ep.name,
+        endpoint_description=ep.description,
+        n_features=len(features.columns_),
+        feature_groups={"treatments": len(features.treatments_), "clinical": len(features.columns_)
+                        - len(features.treatments_) - len(features.genes_), "genes": len(features.genes_)},
+        n_train=len(train_idx),
+        events_train=int(e[train_idx].sum()),
+        n_test=len(test_idx),
+        events_test=int(e[test_idx].sum()),
+        test_patient_ids=[str(data.obs_names[i]) for i in test_idx],
+        metrics=metrics,
+        versions=_versions(),
+        device=chosen_device,
+        seed=seed,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        synthetic_cohort=spec.synthetic,
+        limits=_limits(spec.synthetic, spec.notes),
+        training_seconds=round(seconds, 2),
+    )
+    save_bundle(out, model=model, features=features, card=card)
+    say(f"saved {out}")
+    return load_bundle(out)
+
+
+def test_metrics(model, X_train, t_train, e_train, X_test, t_test, e_test) -> dict:
+    """Discrimination and calibration on held-back patients, with bootstrap intervals."""
+    from models.evaluate import evaluate_predictions
+
+    report = evaluate_predictions(model, X_train=X_train, time_train=t_train, event_train=e_train,
+                                  X_test=X_test, time_test=t_test, event_test=e_test)
+    return report.to_dict()
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version(), "bundle_format": "1"}
+    for pkg in ("xgboost", "torch", "scikit-survival", "scanpy", "numpy"):
+        try:
+            out[pkg] = version(pkg)
+        except Exception:  # noqa: S112 - a missing optional package is simply not listed
+            continue
+    return out
+
+
+def _limits(synthetic: bool, notes: str) -> list[str]:
+    limits = [
+        "Trained on observational data: treatment was not randomised, so treatment associations are confounded "
+        "by indication.",
+        "Validated only on held-back patients of the same cohort; performance on other populations or platforms "
+        "is unknown until measured.",
+    ]
+    if synthetic:
+        limits.insert(0, "Trained on SYNTHETIC data: for demonstration only.")
+    if notes:
+        limits.append(notes)
+    return limits
+
+
+def evaluate_bundle(bundle: Bundle, cohort: ad.AnnData, *, progress: Progress | None = None) -> dict:
+    """Metrics of a bundle on a cohort. On its own training cohort only the held-back patients count."""
+    say = progress or (lambda msg: log.info(msg))
+    spec = spec_of(cohort)
+    ep = spec.endpoint(bundle.card.endpoint)
+    t, e, usable = survival_target(cohort, endpoint=ep.name, spec=spec)
+    data = cohort[usable].copy()
+    t, e = t[usable], e[usable]
+    scope = "all patients"
+    if spec.id == bundle.card.cohort_id:
+        held_back = set(bundle.card.test_patient_ids)
+        mask = np.array([pid in held_back for pid in data.obs_names.astype(str)])
+        data, t, e = data[mask].copy(), t[mask], e[mask]
+        scope = "held-back patients only (the rest trained the model)"
+    say(f"evaluating {bundle.card.model_id} on {spec.display_name} · {ep.name}: {data.n_obs} patients ({scope})")
+    frame = bundle.features.transform(data)
+    from models.evaluate import evaluate_predictions
+
+    report = evaluate_predictions(bundle.model, X_train=None, time_train=t, event_train=e,
+                                  X_test=frame.X, time_test=t, event_test=e)
+    return {"model_id": bundle.card.model_id, "bundle_sha256": bundle.sha256, "cohort": spec.id,
+            "endpoint": ep.name, "scope": scope, "n": int(data.n_obs), "events": int(e.sum()),
+            "gene_coverage": frame.gene_coverage, "expression_mode": frame.expression_mode,
+            "metrics": report.to_dict()}
