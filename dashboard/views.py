@@ -61,3 +61,32 @@ def clinical_form(spec: CohortSpec, *, known: dict[str, Any]) -> dict[str, Any]:
         names = ", ".join(field_label(k) for k in missing)
         st.caption(f"Missing: {plain(names)}. Nothing is assumed: models will say which fields they need.")
     return values
+
+
+def _format_metric(value: Any) -> str | None:
+    if isinstance(value, dict) and "value" in value:
+        point = value["value"]
+        if value.get("lo") is not None and value.get("hi") is not None:
+            return f"{point:.3f} [{value['lo']:.3f}, {value['hi']:.3f}]"
+        return f"{point:.3f}"
+    if isinstance(value, int | float):
+        return f"{value:.3f}"
+    return None
+
+
+def show_model_card(card: Any) -> None:
+    """A model card in plain words: data, size, held-back performance with intervals, use and limits."""
+    st.markdown(f"**{plain(card.model_kind)} model** on {plain(card.cohort_name)} · {plain(card.endpoint)} "
+                f"({plain(card.endpoint_description)})")
+    cols = st.columns(4)
+    cols[0].metric("Training patients", f"{card.n_train:,}", help=f"{card.events_train} events")
+    cols[1].metric("Held-back patients", f"{card.n_test:,}", help=f"{card.events_test} events")
+    cols[2].metric("Features", card.n_features, help=", ".join(f"{k}: {v}" for k, v in card.feature_groups.items()))
+    cols[3].metric("Device", card.device)
+    rows = [(name.replace("_", " "), text) for name, value in card.metrics.items()
+            if (text := _format_metric(value)) is not None]
+    if rows:
+        st.dataframe(pd.DataFrame(rows, columns=["held-back metric", "value [95% interval]"]), hide_index=True)
+    st.caption(f"{plain(card.intended_use)} Created {plain(card.created)}; model id {plain(card.model_id)}.")
+    for limit in card.limits:
+        st.caption(f"Limit: {plain(limit)}")

@@ -93,9 +93,10 @@ def test_batch_correction_on_declared_column():
 
 
 @pytest.mark.realdata
-def test_cli_preprocess_writes_h5ad(tmp_path):
-    out = tmp_path / "demo.h5ad"
-    done = subprocess.run([sys.executable, "-m", "genomics", "preprocess", "--cohort", "vdx", "--out", str(out)],
+@pytest.mark.parametrize("cohort", ["demo", "metabric"])
+def test_cli_preprocess_writes_h5ad(tmp_path, cohort):
+    out = tmp_path / f"{cohort}.h5ad"
+    done = subprocess.run([sys.executable, "-m", "genomics", "preprocess", "--cohort", cohort, "--out", str(out)],
                           capture_output=True, text=True, cwd=REPO, timeout=600)
     assert done.returncode == 0, done.stderr
     result = ad.read_h5ad(out)

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import loaders
+from dashboard import loaders, model_cache
 from dashboard.charts import bar_figure, km_figure
 from dashboard.shell import current_cohort
 from dashboard.text import field_label, plain, regimen_label
+from dashboard.views import show_model_card
 from genomics.survival import kaplan_meier
 
 cohort_id = current_cohort().id
@@ -40,6 +41,15 @@ km = kaplan_meier(adata.obs[ep.time_col], adata.obs[ep.event_col])
 ep_summary = next(e for e in summary.endpoints if e.name == chosen)
 caption = f"{spec.display_name} · {ep.name} · n={ep_summary.n} · events={ep_summary.events}"
 st.plotly_chart(km_figure(km, title=f"Overall {ep.name}", caption=caption), width="stretch")
+
+st.subheader(f"Default model · {ep.name}")
+bundle = model_cache.existing_bundle(spec, ep.name)
+if bundle is None:
+    st.write("No model is trained for this endpoint yet. Training runs once and is kept under ONCOTX_HOME.")
+    if st.button(f"Train the default model for {ep.name}", key="train_default"):
+        bundle = model_cache.train_default(spec, ep.name)
+if bundle is not None:
+    show_model_card(bundle.card)
 
 if spec.treatments:
     st.subheader("Treatments")
