@@ -1,6 +1,12 @@
 """OncoTx: Streamlit entry point. Registers the pages; each page is thin."""
 from __future__ import annotations
 
+import os
+
+# OpenMP threads (xgboost, torch, scikit-learn share libgomp) spin while idle unless told not to; on a
+# shared 2-core machine that made xgboost 20x slower. Must be set before any of them is imported.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import streamlit as st
 
 from dashboard.shell import attribution, cohort_selector, research_notice

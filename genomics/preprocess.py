@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from importlib.metadata import version
 from dataclasses import asdict, dataclass
+from importlib.metadata import version
 from pathlib import Path
 
 import anndata as ad

@@ -6,6 +6,11 @@ and the session fails unless real-data and browser tests actually ran.
 from __future__ import annotations
 
 import os
+
+# OpenMP threads (xgboost, torch, scikit-learn share libgomp) spin while idle unless told not to; on a
+# shared 2-core machine that made xgboost 20x slower. Must be set before any of them is imported.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from pathlib import Path
 
 import pytest
