@@ -10,7 +10,7 @@ from genomics.settings import get_settings
 from genomics.spec import CohortSpec
 from models.registry import Bundle, default_bundle_path, load_bundle
 
-DEFAULT_KIND = "xgb"
+DEFAULT_KIND = "ensemble"  # predictions with intervals
 
 
 def bundle_path(spec: CohortSpec, endpoint: str) -> Path:

@@ -34,8 +34,8 @@ HORIZONS = (60.0, 120.0)
 def make_model(kind: str, *, device: str = "auto", seed: int = 0):
     """A fresh, unfitted model of a kind with its defaults."""
     cls = _model_class(kind)
-    if kind == "ensemble":
-        return cls(kind="xgb", seed=seed)
+    if kind == "ensemble":  # the default: every prediction gets a resampling interval
+        return cls(kind="xgb", seed=seed, member_options={"device": device})
     return cls(device=device, seed=seed)
 
 
@@ -50,7 +50,7 @@ def train_bundle(
     cohort: ad.AnnData,
     *,
     endpoint: str,
-    kind: str = "xgb",
+    kind: str = "ensemble",
     out: Path,
     device: str = "auto",
     seed: int = 0,
