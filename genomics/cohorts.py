@@ -139,11 +139,9 @@ def load_cohort(ref: str | Path, *, settings: Settings | None = None) -> ad.AnnD
 
 @functools.lru_cache(maxsize=1)
 def _cached_demo() -> ad.AnnData:
-    from genomics.demo import demo_spec, make_demo_cohort
+    from genomics.demo import make_demo_cohort
 
-    adata = make_demo_cohort()
-    adata.uns.setdefault(PROVENANCE_KEY, {})["spec"] = demo_spec().to_json()
-    return adata
+    return make_demo_cohort()
 
 
 def spec_of(adata: ad.AnnData) -> CohortSpec:

@@ -839,6 +839,8 @@ def make_demo_cohort(*, n_patients: int = 1500, n_genes: int = 1000, seed: int =
         "platform": "synthetic log2 microarray-like",
         "n_patients": n,
         "n_genes": n_genes,
+        "spec": demo_spec().to_json(),
+        "source_sha256": f"demo-generator-{GENERATOR_VERSION}-seed{int(seed)}-n{n}-g{n_genes}",
         "ground_truth": {
             **copy.deepcopy(GROUND_TRUTH_PARAMS),
             "programs": list(PROGRAMS),
