@@ -12,7 +12,18 @@ from sksurv.util import Surv
 from models.baseline import BreslowBaseline
 
 
-class CoxBaseline:
+class _NotSaved:
+    """Benchmark baselines are compared, never shipped: they have no bundle format."""
+
+    def save(self, folder):
+        raise NotImplementedError(f"{type(self).__name__} is a benchmark baseline and is never saved")
+
+    @classmethod
+    def load(cls, folder):
+        raise NotImplementedError(f"{cls.__name__} is a benchmark baseline and is never loaded")
+
+
+class CoxBaseline(_NotSaved):
     """lifelines Cox PH on chosen columns (all by default), ridge ``penalizer`` (0 = plain Cox)."""
 
     name = "cox"
@@ -43,7 +54,7 @@ class CoxBaseline:
         return self.baseline_.survival(self.predict_risk(X), np.asarray(times, dtype=float))
 
 
-class RSFBaseline:
+class RSFBaseline(_NotSaved):
     """scikit-survival random survival forest."""
 
     name = "rsf"

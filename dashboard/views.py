@@ -90,3 +90,45 @@ def show_model_card(card: Any) -> None:
     st.caption(f"{plain(card.intended_use)} Created {plain(card.created)}; model id {plain(card.model_id)}.")
     for limit in card.limits:
         st.caption(f"Limit: {plain(limit)}")
+
+
+def survival_section(spec: CohortSpec, adata: Any, clinical: dict[str, Any]) -> None:
+    """Estimated survival at 5 and 10 years with intervals, under the regimen chosen here."""
+    from dashboard import model_cache
+    from dashboard.text import regimen_label
+    from genomics.validate import with_clinical
+    from models.errors import ModelError
+    from models.predict import estimate_survival
+
+    st.subheader("Estimated survival")
+    regimen: dict[str, Any] = {}
+    if spec.treatments:
+        st.caption("Current or planned treatment (the estimate is for this regimen):")
+        cols = st.columns(len(spec.treatments))
+        for col, t in zip(cols, spec.treatments, strict=True):
+            given = adata.obs[t].iloc[0] if t in adata.obs.columns else 0
+            regimen[t] = int(col.checkbox(regimen_label(t), value=bool(not _is_missing(given) and given),
+                                          key=f"regimen_{t}"))
+    endpoint = st.selectbox("Endpoint", [ep.name for ep in spec.endpoints], key="patient_endpoint",
+                            format_func=lambda name: f"{name}: {spec.endpoint(name).description}")
+    bundle = model_cache.existing_bundle(spec, endpoint) or model_cache.train_default(spec, endpoint)
+    try:
+        estimate = estimate_survival(bundle, with_clinical(adata, {**clinical, **regimen}))
+    except ModelError as exc:
+        st.error(plain(exc.message))
+        return
+    cols = st.columns(len(estimate.times))
+    for col, t, point, lo, hi in zip(cols, estimate.times, estimate.point[0], estimate.lo[0], estimate.hi[0],
+                                     strict=True):
+        interval = f"{lo:.0%}–{hi:.0%}" if estimate.has_interval else "no interval (single model)"
+        col.metric(f"{endpoint} at {t / 12:.0f} years", f"{point:.0%}", help=f"90% interval {interval}")
+        col.caption(f"interval {interval}")
+    c = bundle.card.metrics.get("harrell_c", {})
+    filled = estimate.filled.get(estimate.sample_ids[0], ())
+    notes = [f"Model {plain(bundle.card.model_id)} (held-back Harrell C {c.get('value', float('nan')):.2f}).",
+             f"Gene coverage {estimate.gene_coverage:.0%} ({plain(estimate.expression_mode)})."]
+    if filled:
+        notes.append(f"Filled from the cohort (missing here): {plain(', '.join(filled))}.")
+    st.caption(" ".join(notes))
+    st.caption("An estimate from observational data for research use: treatment associations are confounded by "
+               "indication. It informs options; it does not direct treatment.")

@@ -208,3 +208,11 @@ def _extend(
         warnings=report.warnings + tuple(warnings),
         facts={**report.facts, **(facts or {})},
     )
+
+
+def with_clinical(adata: ad.AnnData, values: dict[str, Any]) -> ad.AnnData:
+    """A copy of a single-sample upload with clinical/treatment values set in ``obs`` (None → missing)."""
+    out = adata.copy()
+    for key, value in values.items():
+        out.obs[key] = pd.Series([np.nan if value is None else value], index=out.obs_names, dtype=object)
+    return out

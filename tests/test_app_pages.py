@@ -151,7 +151,7 @@ def test_cohort_page_demo(demo_env):
     expected = {"Patients": f"{summary.n_patients:,}", "Genes": f"{summary.n_genes:,}"}
     expected |= {f"{ep.name} events": f"{ep.events:,}" for ep in summary.endpoints}
     assert metrics(at) == expected
-    assert [s.value for s in at.subheader] == ["Endpoints", "Treatments", "Clinical fields"]
+    assert [s.value for s in at.subheader] == ["Endpoints", "Default model · OS", "Treatments", "Clinical fields"]
     figures = plotly_figures(at)
     assert len(figures) == 2  # overall KM + patients per treatment
     assert figure_title(figures[0]).startswith("Overall OS")
@@ -175,6 +175,16 @@ def test_patient_upload_passes_demo(demo_env):
     assert "Clinical fields" in [s.value for s in at.subheader]
     assert len(at.number_input) >= 3  # the clinical form rendered (no StreamlitMixedNumericTypesError)
     assert at.selectbox(key="clin_er_status").value == "Positive"  # pre-filled from the file
+    # the default model was trained on first use and gives S(5y), S(10y) with intervals
+    labels = [m.label for m in at.metric]
+    assert "OS at 5 years" in labels and "OS at 10 years" in labels
+    five = next(m for m in at.metric if m.label == "OS at 5 years")
+    assert five.value.endswith("%") and 0 <= int(five.value.rstrip("%")) <= 100
+    assert any(c.value.startswith("interval ") and "–" in c.value for c in at.caption)
+    assert any("does not direct treatment" in c.value for c in at.caption)
+    # changing the planned regimen changes the estimate's inputs, not the page's health
+    at.checkbox(key="regimen_chemotherapy").check().run()
+    assert not at.exception and "OS at 5 years" in [m.label for m in at.metric]
 
 
 def test_patient_upload_prefills_numeric_clinical_demo(demo_env):

@@ -9,7 +9,7 @@ import streamlit as st
 from dashboard import loaders
 from dashboard.shell import current_cohort
 from dashboard.text import plain
-from dashboard.views import clinical_form, show_report
+from dashboard.views import clinical_form, show_report, survival_section
 from genomics.validate import UploadResult, check_upload
 
 st.title("Patient")
@@ -46,7 +46,11 @@ if expression is not None:
         st.caption("From the record or the file; fill in what is missing below (nothing is assumed silently).")
         known = {f.name: result.adata.obs[f.name].iloc[0] for f in spec.clinical
                  if f.name in result.adata.obs.columns and result.adata.n_obs == 1}
-        st.session_state["clinical"] = clinical_form(spec, known=known)
+        clinical = clinical_form(spec, known=known)
+        if result.adata.n_obs == 1:
+            survival_section(spec, result.adata, clinical)
+        else:
+            st.caption("Upload one patient for survival estimates; `python -m models` scores batches.")
         preview = pd.DataFrame({"gene": result.adata.var_names[:20],
                                 "value": result.adata.X[0, :20] if result.adata.n_obs else []})
         with st.expander("First genes as read"):
