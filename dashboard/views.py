@@ -63,6 +63,18 @@ def clinical_form(spec: CohortSpec, *, known: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+METRIC_LABELS = {
+    "harrell_c": "Harrell's C (discrimination)",
+    "uno_c": "Uno's C (censoring-weighted)",
+    "td_auc_60": "Time-dependent AUC at 5 years",
+    "td_auc_120": "Time-dependent AUC at 10 years",
+    "ibs": "Integrated Brier score (lower is better)",
+    "calibration_slope": "Calibration slope at 10 years (ideal 1)",
+    "calibration_intercept": "Calibration intercept at 10 years (ideal 0)",
+    "calibration_in_the_large": "Mean predicted minus observed survival at 10 years",
+}
+
+
 def _format_metric(value: Any) -> str | None:
     if isinstance(value, dict) and "value" in value:
         point = value["value"]
@@ -83,7 +95,7 @@ def show_model_card(card: Any) -> None:
     cols[1].metric("Held-back patients", f"{card.n_test:,}", help=f"{card.events_test} events")
     cols[2].metric("Features", card.n_features, help=", ".join(f"{k}: {v}" for k, v in card.feature_groups.items()))
     cols[3].metric("Device", card.device)
-    rows = [(name.replace("_", " "), text) for name, value in card.metrics.items()
+    rows = [(METRIC_LABELS.get(name, name.replace("_", " ")), text) for name, value in card.metrics.items()
             if (text := _format_metric(value)) is not None]
     if rows:
         st.dataframe(pd.DataFrame(rows, columns=["held-back metric", "value [95% interval]"]), hide_index=True)

@@ -139,7 +139,7 @@ def _limits(synthetic: bool, notes: str) -> list[str]:
     ]
     if synthetic:
         limits.insert(0, "Trained on SYNTHETIC data: for demonstration only.")
-    if notes:
+    if notes and "confounded" not in notes:
         limits.append(notes)
     return limits
 

@@ -159,7 +159,7 @@ def test_deep_link_on_fresh_server_keeps_shell(page, server):
     page.goto(f"{server}/cohort")
     page.get_by_role("heading", name="Cohort: ", exact=False).wait_for()
     _settled(page)
-    assert page.get_by_text("Research use only").count() == 1
+    assert page.get_by_text("Research use only: OncoTx is not a medical device").count() == 1
     assert page.get_by_role("heading", name="Cohort: METABRIC").count() == 1
 
 
@@ -167,7 +167,7 @@ def test_patient_upload_and_cohort_page(page, server, upload_files):
     patient, bad = upload_files
     page.set_default_timeout(30_000)
     page.goto(server)
-    page.get_by_text("Research use only").wait_for()
+    page.get_by_text("Research use only: OncoTx is not a medical device").wait_for()
     page.get_by_role("heading", name="Patient").wait_for()
 
     expression_input = (
@@ -181,6 +181,9 @@ def test_patient_upload_and_cohort_page(page, server, upload_files):
     page.locator('[data-testid="stNumberInput"]').first.wait_for()
     page.locator('[data-testid="stDataFrame"]').first.wait_for()
     assert page.get_by_text("Validation failed").count() == 0
+    # first use trains the default METABRIC model (progress shown), then S(5y)/S(10y) with intervals
+    page.get_by_text("OS at 10 years").wait_for(timeout=240_000)
+    assert page.get_by_text("interval ", exact=False).count() >= 2
     _shot(page, "patient_validation.png")
 
     expression_input.set_input_files(str(bad))
@@ -191,7 +194,7 @@ def test_patient_upload_and_cohort_page(page, server, upload_files):
     page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Cohort").click()
     page.get_by_role("heading", name="Cohort: METABRIC").wait_for()
     page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for()
-    page.get_by_text("Research use only").wait_for()
+    page.get_by_text("Research use only: OncoTx is not a medical device").wait_for()
     assert page.locator('[data-testid="stMetricValue"]').filter(has_text="1,904").count() == 1
     assert page.locator('[data-testid="stMetricValue"]').filter(has_text="1,103").count() == 1
     _shot(page, "cohort_metabric.png")
