@@ -7,7 +7,6 @@ Every loader returns an AnnData with ``X`` = expression (patients × HGNC symbol
 from __future__ import annotations
 
 import functools
-import hashlib
 import io
 import json
 from dataclasses import asdict
@@ -21,7 +20,7 @@ from genomics.errors import InputError
 from genomics.genes import harmonise
 from genomics.io import PROVENANCE_KEY
 from genomics.settings import Settings, get_settings
-from genomics.sniff import open_text_payload, read_source
+from genomics.sniff import file_sha256, open_text_payload, read_source
 from genomics.spec import BREAST_CLINICAL, ClinicalField, CohortSpec, Endpoint
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -212,19 +211,11 @@ def _check_outcomes(obs: pd.DataFrame, spec: CohortSpec) -> None:
             raise InputError(f"Cohort {spec.id!r}: treatment column {col!r} is missing.")
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _load_metabric(path: Path) -> ad.AnnData:
     table = pd.read_parquet(path)
     for col in (*TREATMENTS, "os_event", "rfs_event", "dss_event"):
         table[col] = table[col].astype("Int64")
-    return cohort_from_table(table, METABRIC_SPEC, source=path.name, sha256=_file_sha256(path))
+    return cohort_from_table(table, METABRIC_SPEC, source=path.name, sha256=file_sha256(path))
 
 
 def _load_vdx(path: Path) -> ad.AnnData:
@@ -245,7 +236,7 @@ def _load_vdx(path: Path) -> ad.AnnData:
         }
     )
     table = clinical.merge(expr.rename(columns={"sample_id": "patient_id"}), on="patient_id", how="inner")
-    return cohort_from_table(table, VDX_SPEC, source=path.name, sha256=_file_sha256(path))
+    return cohort_from_table(table, VDX_SPEC, source=path.name, sha256=file_sha256(path))
 
 
 GSE7390_GRADES = {"well differentiated": 1.0, "intermediate": 2.0, "poorly differentiated": 3.0}
@@ -266,7 +257,7 @@ def _load_gse7390(path: Path) -> ad.AnnData:
         }
     )
     table = pd.concat([clinical, genes], axis=1)
-    return cohort_from_table(table, GSE7390_SPEC, source=path.name, sha256=_file_sha256(path))
+    return cohort_from_table(table, GSE7390_SPEC, source=path.name, sha256=file_sha256(path))
 
 
 def load_cohort_file(path: Path) -> ad.AnnData:
@@ -376,9 +367,9 @@ def load_cbioportal(folder: Path) -> ad.AnnData:
     expr_files = sorted(folder.glob("data_mrna*.txt")) + sorted(folder.glob("data_expression*.txt"))
     if expr_files:
         table = _cbio_expression(expr_files[0], patients)
-        adata = cohort_from_table(table, spec, source=expr_files[0].name, sha256=_file_sha256(expr_files[0]))
+        adata = cohort_from_table(table, spec, source=expr_files[0].name, sha256=file_sha256(expr_files[0]))
     else:
-        adata = cohort_from_table(patients, spec, source=patient_file.name, sha256=_file_sha256(patient_file))
+        adata = cohort_from_table(patients, spec, source=patient_file.name, sha256=file_sha256(patient_file))
         adata.uns[PROVENANCE_KEY]["note"] = "clinical only: the study folder has no data_mrna_* expression file"
     return adata
 

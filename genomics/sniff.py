@@ -92,6 +92,15 @@ def read_source(source: Any, *, name: str | None = None, max_bytes: int = MAX_UP
     return Payload(data=data, name=display, kind=kind, sha256=hashlib.sha256(data).hexdigest())
 
 
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in blocks (cohort provenance, bundle manifests)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _too_big(size: int, cap: int) -> str:
     return f"File is too large ({size / 1e6:.0f} MB); the limit is {cap / 1e6:.0f} MB."
 
@@ -195,6 +204,7 @@ __all__ = [
     "Payload",
     "check_zip_members",
     "decode_text",
+    "file_sha256",
     "gunzip_capped",
     "open_text_payload",
     "read_source",

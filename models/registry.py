@@ -12,7 +12,6 @@ Bundles are built under ONCOTX_HOME (or a CLI ``--out``), never committed.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -22,6 +21,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
+from genomics.sniff import file_sha256
 from models.errors import ModelError
 from models.features import FeatureBuilder
 
@@ -82,14 +82,6 @@ class Bundle:
     sha256: str  # hash of the manifest: identifies exactly this bundle (audit trail)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _model_class(kind: str) -> type:
     if kind not in MODEL_KINDS:
         raise ModelError(f"Unknown model kind {kind!r} (known: {', '.join(MODEL_KINDS)}).")
@@ -111,7 +103,7 @@ def save_bundle(folder: Path, *, model: Any, features: FeatureBuilder, card: Mod
         manifest = {
             "format": BUNDLE_FORMAT,
             "model_kind": card.model_kind,
-            "files": {str(p.relative_to(tmp)): _sha256(p) for p in files},
+            "files": {str(p.relative_to(tmp)): file_sha256(p) for p in files},
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         if folder.exists():
@@ -146,7 +138,7 @@ def verify_bundle(folder: Path) -> dict:
         path = folder / rel
         if ".." in Path(rel).parts or not path.is_file():
             raise ModelError(f"{folder.name} failed its integrity check: {rel} is missing.")
-        if _sha256(path) != expected:
+        if file_sha256(path) != expected:
             raise ModelError(f"{folder.name} failed its integrity check: {rel} was changed after training.")
     return manifest
 
@@ -166,7 +158,7 @@ def load_bundle(folder: Path) -> Bundle:
     names = list(getattr(model, "feature_names_", features.columns_))
     if names != features.columns_:
         raise ModelError(f"{folder.name}: the model's features do not match its feature list.")
-    return Bundle(path=folder, model=model, features=features, card=card, sha256=_sha256(folder / MANIFEST))
+    return Bundle(path=folder, model=model, features=features, card=card, sha256=file_sha256(folder / MANIFEST))
 
 
 def default_bundle_path(cohort_id: str, endpoint: str, kind: str, *, models_dir: Path) -> Path:
