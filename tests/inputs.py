@@ -69,3 +69,15 @@ def xlsx(frame: pd.DataFrame) -> bytes:
     buf = io.BytesIO()
     frame.to_excel(buf, index=True)
     return buf.getvalue()
+
+
+def load_real_cohort(cohort: str, data_dir: Path):
+    """Load with ONCOTX_DATA set, so that probe and gene ids map as in the app (module fixtures run before
+    the per-test environment is set)."""
+    import pytest
+
+    from genomics.cohorts import load_cohort
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ONCOTX_DATA", str(data_dir))
+        return load_cohort(cohort)

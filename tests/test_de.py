@@ -11,21 +11,16 @@ from scipy import stats
 from genomics.cohorts import load_cohort
 from genomics.de import COLUMNS, differential_expression, differential_expression_masks
 from genomics.errors import InputError
+from tests.inputs import load_real_cohort
 
 realdata = pytest.mark.realdata
 
 
-def _load_real(cohort: str, data_dir) -> ad.AnnData:
-    """Load with ONCOTX_DATA set, so that probe and gene ids map as in the app (module fixtures run before
-    the per-test environment is set)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ONCOTX_DATA", str(data_dir))
-        return load_cohort(cohort)
 
 
 @pytest.fixture(scope="module")
 def metabric(data_dir) -> ad.AnnData:
-    return _load_real("metabric", data_dir)
+    return load_real_cohort("metabric", data_dir)
 
 
 @pytest.fixture(scope="module")

@@ -13,16 +13,14 @@ from sklearn.neighbors import NearestNeighbors
 from genomics.cohorts import load_cohort
 from genomics.errors import InputError
 from genomics.preprocess import PipelineOptions, preprocess_cohort, preprocessed_cohort, to_log_scale
+from tests.inputs import load_real_cohort
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def metabric_pp(data_dir):
-    import os
-
-    os.environ.setdefault("ONCOTX_DATA", str(data_dir))
-    return preprocess_cohort(load_cohort("metabric"))
+    return preprocess_cohort(load_real_cohort("metabric", data_dir))
 
 
 @pytest.mark.realdata

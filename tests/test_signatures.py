@@ -13,16 +13,11 @@ import pytest
 from genomics import signatures as sig
 from genomics.cohorts import load_cohort
 from genomics.errors import InputError
+from tests.inputs import load_real_cohort
 
 realdata = pytest.mark.realdata
 
 
-def _load_real(cohort: str, data_dir) -> ad.AnnData:
-    """Load with ONCOTX_DATA set, so that probe and gene ids map as in the app (module fixtures run before
-    the per-test environment is set)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ONCOTX_DATA", str(data_dir))
-        return load_cohort(cohort)
 ER_EARLY = "HALLMARK_ESTROGEN_RESPONSE_EARLY"
 
 
@@ -33,12 +28,12 @@ def demo() -> ad.AnnData:
 
 @pytest.fixture(scope="module")
 def vdx(data_dir) -> ad.AnnData:
-    return _load_real("vdx", data_dir)
+    return load_real_cohort("vdx", data_dir)
 
 
 @pytest.fixture(scope="module")
 def metabric(data_dir) -> ad.AnnData:
-    return _load_real("metabric", data_dir)
+    return load_real_cohort("metabric", data_dir)
 
 
 def _er(adata: ad.AnnData) -> np.ndarray:

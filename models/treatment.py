@@ -1,0 +1,316 @@
+"""Treatment options: survival under every regimen, the benefit against a baseline, and the evidence behind it.
+
+For each patient and each regimen (a combination of the cohort's treatment columns, named by
+:func:`genomics.summary.regimen_labels`' rule) the engine sets the treatment columns of the patient's
+feature row to the regimen's flags and asks the model for S(t). With an ensemble, the benefit
+``B(t) = S_regimen(t) - S_baseline(t)`` is computed **per member** (paired), so its interval is the
+percentile interval of the members' differences and the point is their median; a single model gives a
+point without an interval.
+
+Evidence (:class:`RegimenEvidence`) says how many comparable cohort patients actually received each
+regimen: a multinomial propensity model of the received regimen given the patient's non-treatment
+features, and the count of each regimen among the patient's k nearest cohort patients. Where support
+is thin, the reading is "not enough evidence" instead of a benefit reading.
+
+Readings (at the longest horizon, ``margin`` = 2 percentage points by default):
+
+* ``likely benefit``      the benefit interval's lower bound is at least +margin;
+* ``possible harm``       the upper bound is at most -margin;
+* ``no expected benefit`` the whole interval lies within ±margin;
+* ``uncertain``           anything else (the interval is too wide to say);
+* ``not enough evidence`` the regimen's evidence is not 'ok'.
+
+These are options for discussion, never directives. The data are observational: every result carries
+:data:`CAVEAT`.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+
+from genomics.cohorts import spec_of
+from genomics.spec import CohortSpec
+from genomics.summary import regimen_labels
+from models.errors import ModelError
+from models.features import FeatureBuilder
+from models.registry import Bundle
+
+CAVEAT = (
+    "Options, not directives. These estimates come from observational data: treatment was not randomised, so "
+    "they are confounded by indication and by factors the cohort did not record (hidden confounding). "
+    "Discuss with the treating team; research use only."
+)
+NO_INTERVAL = "uncertain (no interval: single model)"
+NOT_ENOUGH = "not enough evidence"
+REFERENCE = "reference"
+MIN_PROPENSITY = 0.02
+CHUNK = 256  # samples per prediction call (bounds memory for a whole-cohort batch)
+N_GENE_COMPONENTS = 20  # the evidence model summarises the expression block by its leading principal components
+
+
+def regimens(spec: CohortSpec | Sequence[str]) -> list[str]:
+    """All 2^k regimen names of a spec's (or a list of) treatments, 'none' first, then by size in column order."""
+    treatments = tuple(spec.treatments) if isinstance(spec, CohortSpec) else tuple(spec)
+    names = ["none"]
+    for k in range(1, len(treatments) + 1):
+        names += ["+".join(combo) for combo in itertools.combinations(treatments, k)]
+    return names
+
+
+def regimen_flags(name: str, treatments: Sequence[str]) -> dict[str, int]:
+    """The 0/1 treatment flags of a regimen name ('none' → all zero)."""
+    parts = [] if name == "none" else name.split("+")
+    unknown = [p for p in parts if p not in treatments]
+    if unknown or len(set(parts)) != len(parts):
+        raise ModelError(f"Unknown regimen {name!r} (treatments: {', '.join(treatments) or 'none'}).")
+    return {t: int(t in parts) for t in treatments}
+
+
+def _evidence_level(count: int, propensity: float, min_support: int) -> str:
+    if count == 0:
+        return "none"
+    if count < min_support or propensity < MIN_PROPENSITY:
+        return "thin"
+    return "ok"
+
+
+def reading(lo: float, hi: float, evidence: str, *, margin: float = 0.02) -> str:
+    """Plain-words reading of a benefit interval (see the module docstring)."""
+    if evidence != "ok":
+        return NOT_ENOUGH
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return NO_INTERVAL
+    if lo >= margin:
+        return "likely benefit"
+    if hi <= -margin:
+        return "possible harm"
+    if lo >= -margin and hi <= margin:
+        return "no expected benefit"
+    return "uncertain"
+
+
+@dataclass
+class RegimenEvidence:
+    """Propensity of each regimen and its count among the k nearest cohort patients (fit once per cohort/bundle).
+
+    Inputs are the bundle's non-treatment features: clinical columns as they are, the expression block
+    reduced to its leading principal components (a propensity model or a distance over thousands of genes
+    would separate patients on noise), all standardised.
+    """
+
+    k_neighbours: int = 100
+    n_gene_components: int = N_GENE_COMPONENTS
+    regimens_: list[str] = field(default_factory=list)
+    n_cohort_: int = 0
+
+    def fit(self, features: FeatureBuilder, cohort: ad.AnnData) -> RegimenEvidence:
+        from sklearn.decomposition import PCA
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.neighbors import NearestNeighbors
+        from sklearn.preprocessing import StandardScaler
+
+        spec = spec_of(cohort)
+        treatments = tuple(features.treatments_)
+        if not treatments:
+            raise ModelError("The model has no treatment columns: treatment options need them.")
+        missing = [t for t in treatments if t not in cohort.obs.columns]
+        if missing:
+            raise ModelError(f"The reference cohort {spec.id!r} lacks treatment column(s) {', '.join(missing)}.")
+        self.features_ = features
+        self.treatments_ = treatments
+        self.regimens_ = regimens(treatments)
+        received = regimen_labels(cohort.obs, treatments).to_numpy()
+        Z = self._raw(features.transform(cohort, require_coverage=False).X, fit=True, pca_cls=PCA)
+        self.scaler_ = StandardScaler().fit(Z)
+        Zs = self.scaler_.transform(Z)
+        self.received_ = received
+        self.n_cohort_ = len(received)
+        classes = sorted(set(received))
+        if len(classes) >= 2:
+            self.propensity_ = LogisticRegression(C=1.0, max_iter=1000).fit(Zs, received)
+        else:
+            self.propensity_ = None
+            self.only_class_ = classes[0]
+        self.neighbours_ = NearestNeighbors(n_neighbors=min(self.k_neighbours, self.n_cohort_)).fit(Zs)
+        return self
+
+    def _raw(self, X: np.ndarray, *, fit: bool = False, pca_cls=None) -> np.ndarray:
+        n_t = len(self.features_.treatments_)
+        n_g = len(self.features_.genes_)
+        clinical = X[:, n_t: X.shape[1] - n_g]
+        genes = X[:, X.shape[1] - n_g:]
+        if fit:
+            n_comp = min(self.n_gene_components, n_g, max(len(X) - 1, 0))
+            self.pca_ = pca_cls(n_components=n_comp, random_state=0).fit(genes) if n_comp > 0 else None
+        blocks = [clinical]
+        if self.pca_ is not None:
+            blocks.append(self.pca_.transform(genes))
+        return np.hstack(blocks).astype(np.float64)
+
+    def assess(self, X: np.ndarray, *, min_support: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(propensity, count, evidence level), each samples × regimens, from a feature matrix of the bundle."""
+        Zs = self.scaler_.transform(self._raw(np.asarray(X)))
+        n, m = len(Zs), len(self.regimens_)
+        prop = np.zeros((n, m))
+        if self.propensity_ is not None:
+            p = self.propensity_.predict_proba(Zs)
+            for j, cls in enumerate(self.propensity_.classes_):
+                prop[:, self.regimens_.index(cls)] = p[:, j]
+        else:
+            prop[:, self.regimens_.index(self.only_class_)] = 1.0
+        _, idx = self.neighbours_.kneighbors(Zs)
+        near = self.received_[idx]  # samples × k regimen names
+        counts = np.stack([(near == r).sum(axis=1) for r in self.regimens_], axis=1)
+        level = np.vectorize(_evidence_level)(counts, prop, min_support) if n else np.empty((0, m), dtype=object)
+        return prop, counts, level
+
+
+@dataclass(frozen=True)
+class TreatmentOptions:
+    """One row per sample × regimen in ``table`` (see :func:`treatment_options`)."""
+
+    table: pd.DataFrame
+    baseline: str
+    horizons: tuple[float, ...]
+    caveat: str
+    model_id: str
+    bundle_sha256: str
+    risk: pd.Series  # log-hazard per sample under the treatments given in the input
+    gene_coverage: float
+    interval: float
+    margin: float
+    min_support: int
+    k_neighbours: int
+
+
+def _member_survival(model, X: np.ndarray, flags: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """S(t) of every member for every regimen: K × regimens × samples × t (K = 1 for a single model)."""
+    m, n = len(flags), len(X)
+    stacked = np.repeat(X[None, :, :], m, axis=0)  # regimens × samples × features
+    stacked[:, :, : flags.shape[1]] = flags[:, None, :]
+    flat = stacked.reshape(m * n, X.shape[1])
+    if hasattr(model, "member_predictions"):
+        return np.asarray(model.member_predictions(flat, grid), dtype=np.float64).reshape(-1, m, n, len(grid))
+    return np.asarray(model.predict_survival(flat, grid), dtype=np.float64).reshape(1, m, n, len(grid))
+
+
+def _tag(h: float) -> str:
+    return f"{h:g}"
+
+
+def treatment_options(
+    bundle: Bundle,
+    adata: ad.AnnData,
+    *,
+    cohort: ad.AnnData | RegimenEvidence,
+    baseline: str = "none",
+    horizons: Sequence[float] = (60.0, 120.0),
+    interval: float = 0.9,
+    k_neighbours: int = 100,
+    min_support: int = 10,
+    margin: float = 0.02,
+) -> TreatmentOptions:
+    """Survival, benefit against ``baseline`` ('none', 'current' or a regimen name) and evidence per regimen.
+
+    ``cohort`` is the reference cohort the evidence is judged against (normally the training cohort), or a
+    :class:`RegimenEvidence` already fitted on it (fit once, reuse for many patients).
+    """
+    if not 0.0 < interval < 1.0:
+        raise ValueError(f"interval must lie strictly between 0 and 1, not {interval}")
+    fb = bundle.features
+    treatments = tuple(fb.treatments_)
+    if not treatments:
+        raise ModelError("This model has no treatment columns: it cannot compare treatment options.")
+    names = regimens(treatments)
+    if baseline not in ("current", *names):
+        raise ModelError(f"Unknown baseline {baseline!r}: use 'none', 'current' or one of {', '.join(names)}.")
+    evidence = cohort if isinstance(cohort, RegimenEvidence) else RegimenEvidence(k_neighbours=k_neighbours).fit(fb, cohort)
+    frame = fb.transform(adata)
+    X = frame.X
+    n, m = X.shape[0], len(names)
+    grid = np.asarray(horizons, dtype=np.float64)
+    model = bundle.model
+    flags = np.array([[regimen_flags(r, treatments)[t] for t in treatments] for r in names], dtype=np.float32)
+    chunks = [_member_survival(model, X[s: s + CHUNK], flags, grid) for s in range(0, n, CHUNK)]
+    members = np.concatenate(chunks, axis=2) if chunks else np.zeros((1, m, 0, len(grid)))  # K × regimens × samples × t
+    has_interval = members.shape[0] > 1
+    current = regimen_labels(adata.obs.reindex(columns=list(treatments)), treatments).to_numpy()
+    base_idx = np.array([names.index(current[i] if baseline == "current" else baseline) for i in range(n)], dtype=int)
+    base = members[:, base_idx, np.arange(n), :]  # K × samples × t
+    diff = members - base[:, None, :, :]  # paired per member
+    tail = 100.0 * (1.0 - interval) / 2.0
+
+    def band(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        point = np.median(a, axis=0)
+        if not has_interval:
+            nan = np.full_like(point, np.nan)
+            return point, nan, nan
+        lo, hi = np.percentile(a, [tail, 100.0 - tail], axis=0)
+        return point, lo, hi
+
+    S, S_lo, S_hi = band(members)
+    B, B_lo, B_hi = band(diff)
+    prop, counts, level = evidence.assess(X, min_support=min_support)
+    rows = []
+    last = len(grid) - 1
+    for i, sid in enumerate(frame.sample_ids):
+        for j, r in enumerate(names):
+            row: dict = {"sample_id": sid, "regimen": r}
+            for h, tag in enumerate(map(_tag, grid)):
+                row[f"S{tag}"], row[f"S{tag}_lo"], row[f"S{tag}_hi"] = S[j, i, h], S_lo[j, i, h], S_hi[j, i, h]
+            for h, tag in enumerate(map(_tag, grid)):
+                row[f"B{tag}"], row[f"B{tag}_lo"], row[f"B{tag}_hi"] = B[j, i, h], B_lo[j, i, h], B_hi[j, i, h]
+                row[f"nnt{tag}"] = (math.ceil(1.0 / B[j, i, h] - 1e-9)
+                                    if has_interval and B_lo[j, i, h] > 0 and B[j, i, h] > 0 else np.nan)
+            row["evidence_n"] = int(counts[i, j])
+            row["propensity"] = float(prop[i, j])
+            row["evidence"] = str(level[i, j])
+            row["is_baseline"] = bool(j == base_idx[i])
+            row["reading"] = REFERENCE if j == base_idx[i] else reading(
+                B_lo[j, i, last], B_hi[j, i, last], row["evidence"], margin=margin)
+            rows.append(row)
+    table = pd.DataFrame(rows)
+    risk = pd.Series(np.asarray(model.predict_risk(X), dtype=np.float64), index=list(frame.sample_ids), name="risk")
+    return TreatmentOptions(
+        table=table, baseline=baseline, horizons=tuple(float(h) for h in grid), caveat=CAVEAT,
+        model_id=bundle.card.model_id, bundle_sha256=bundle.sha256, risk=risk, gene_coverage=frame.gene_coverage,
+        interval=interval, margin=margin, min_support=min_support, k_neighbours=evidence.k_neighbours,
+    )
+
+
+def recommend_table(options: TreatmentOptions) -> pd.DataFrame:
+    """One row per patient, the ``recommend`` CLI contract (horizons in years: S5_<regimen>, B10_<regimen>, …)."""
+    t = options.table
+    names = list(dict.fromkeys(t["regimen"]))
+    last = _tag(options.horizons[-1])
+    out = []
+    for sid, group in t.groupby("sample_id", sort=False):
+        g = group.set_index("regimen")
+        row: dict = {"patient_id": sid, "risk": float(options.risk[sid])}
+        for prefix in ("S", "B"):
+            for h in options.horizons:
+                tag, years = _tag(h), f"{h / 12:g}"
+                for r in names:
+                    for suffix in ("", "_lo", "_hi"):
+                        row[f"{prefix}{years}_{r}{suffix}"] = g.at[r, f"{prefix}{tag}{suffix}"]
+        for r in names:
+            row[f"evidence_{r}"] = g.at[r, "evidence"]
+        years_last = f"{options.horizons[-1] / 12:g}"
+        for r in names:
+            row[f"reading{years_last}_{r}"] = g.at[r, "reading"]
+        baseline = g.index[g["is_baseline"]][0]
+        likely = g[g["reading"] == "likely benefit"]
+        row["recommended"] = str(likely[f"B{last}"].idxmax()) if len(likely) else baseline
+        row["recommendation_note"] = (
+            "An option to discuss, not a directive: the regimen with the largest estimated "
+            f"{years_last}-year benefit read as 'likely benefit' against '{baseline}' (else the baseline). "
+            + CAVEAT)
+        row["gene_coverage"] = options.gene_coverage
+        out.append(row)
+    return pd.DataFrame(out)
