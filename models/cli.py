@@ -2,6 +2,8 @@
 
 ``train --cohort ID|PATH --endpoint NAME --out DIR [--model xgb|torch|ensemble] [--device auto|cpu|cuda] [--seed N]``
 ``evaluate --model DIR --cohort ID|PATH [--out FILE.json]``
+``recommend --model DIR (--expression FILE [--records FILE] | --cohort ID|PATH) --out FILE.csv
+[--baseline none|current] [--reference-cohort ID|PATH]``: treatment options per patient (options, not directives)
 Progress goes to stderr, a one-line summary to stdout. Exit 0 ok, 2 bad input, 1 internal error.
 """
 from __future__ import annotations
@@ -37,6 +39,16 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--model", required=True, type=Path)
     ev.add_argument("--cohort", required=True)
     ev.add_argument("--out", type=Path)
+    rec = sub.add_parser("recommend", help="treatment options per patient (CSV; options, never directives)")
+    rec.add_argument("--model", required=True, type=Path)
+    source = rec.add_mutually_exclusive_group(required=True)
+    source.add_argument("--expression", help="expression upload (one or more patients, clinical columns allowed)")
+    source.add_argument("--cohort", help="cohort id or PATH: every patient of it")
+    rec.add_argument("--records", help="clinical record for a single-patient --expression upload")
+    rec.add_argument("--out", required=True, type=Path)
+    rec.add_argument("--baseline", default="none", choices=("none", "current"))
+    rec.add_argument("--reference-cohort", dest="reference_cohort",
+                     help="cohort the evidence is judged against (default: the model's training cohort)")
     return parser
 
 
@@ -70,11 +82,46 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_recommend(args: argparse.Namespace) -> int:
+    from genomics.cohorts import load_cohort
+    from genomics.export import to_safe_csv
+    from genomics.validate import check_upload
+    from models.registry import load_bundle
+    from models.treatment import CAVEAT, recommend_table, treatment_options
+
+    if args.records and not args.expression:
+        raise InputError("--records goes with --expression (a clinical record for an uploaded profile).")
+    bundle = load_bundle(args.model)
+    if args.expression:
+        result = check_upload(args.expression, records=args.records)
+        if not result.report.ok:
+            for problem in result.report.errors:
+                print(f"ERROR: {problem}", file=sys.stderr)
+            return EXIT_INVALID
+        patients = result.adata
+    else:
+        patients = load_cohort(args.cohort)
+    reference_id = args.reference_cohort or bundle.card.cohort_id
+    _progress(f"judging evidence against cohort {reference_id}")
+    reference = load_cohort(reference_id)
+    missing = [t for t in bundle.features.treatments_ if t not in patients.obs.columns]
+    if missing and args.baseline == "current":
+        _progress(f"no {', '.join(missing)} column(s) in the input: the current regimen counts them as not given")
+    options = treatment_options(bundle, patients, cohort=reference, baseline=args.baseline)
+    table = recommend_table(options)
+    args.out.write_bytes(to_safe_csv(table))
+    _progress(CAVEAT)
+    flagged = int(table.filter(like="reading").eq("likely benefit").any(axis=1).sum())
+    print(f"{len(table)} patient(s) × {options.table['regimen'].nunique()} regimens against baseline "
+          f"{args.baseline}; {flagged} with an option read as 'likely benefit' -> {args.out}")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
-        return {"train": cmd_train, "evaluate": cmd_evaluate}[args.command](args)
+        return {"train": cmd_train, "evaluate": cmd_evaluate, "recommend": cmd_recommend}[args.command](args)
     except (InputError, ModelError) as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return EXIT_INVALID

@@ -1,0 +1,250 @@
+"""Treatment options (models.treatment) and `python -m models recommend`, checked against the demo ground truth."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from genomics.cohorts import spec_of
+from genomics.demo import make_demo_cohort
+from genomics.summary import regimen_labels
+from models.cli import main
+from models.ensemble import SurvivalEnsemble
+from models.errors import ModelError
+from models.features import FeatureBuilder, survival_target
+from models.registry import ModelCard, load_bundle, save_bundle
+from models.training import split_patients
+from models.treatment import (
+    CAVEAT,
+    NO_INTERVAL,
+    NOT_ENOUGH,
+    REFERENCE,
+    RegimenEvidence,
+    reading,
+    recommend_table,
+    regimen_flags,
+    regimens,
+    treatment_options,
+)
+
+torch.set_num_threads(1)
+N_GENES = 50  # with all 1000 demo genes the default xgb members never split on a treatment column (benefit ≡ 0)
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    return make_demo_cohort(n_patients=1500)  # == load_cohort("demo"), the card's cohort
+
+
+@pytest.fixture(scope="module")
+def bundle(cohort, tmp_path_factory):
+    """A 10-member xgb ensemble on 50 genes + clinical + treatments, saved and loaded as a verified bundle."""
+    spec = spec_of(cohort)
+    t, e, _ = survival_target(cohort, endpoint="OS", spec=spec)
+    train, test = split_patients(e, seed=0)
+    features = FeatureBuilder(genes=N_GENES).fit(cohort[train], spec=spec)
+    X = features.transform(cohort[train]).X
+    model = SurvivalEnsemble(kind="xgb", n_members=10, seed=0).fit(
+        X, t[train], e[train], feature_names=features.columns_, treatment_index=features.treatment_index)
+    card = ModelCard(
+        model_id="demo-os-ensemble-test", model_kind="ensemble", cohort_id=spec.id, cohort_name=spec.display_name,
+        cohort_licence=spec.licence, cohort_attribution=spec.attribution, endpoint="OS",
+        endpoint_description="Overall survival", n_features=len(features.columns_), feature_groups={},
+        n_train=len(train), events_train=int(e[train].sum()), n_test=len(test), events_test=int(e[test].sum()),
+        test_patient_ids=[str(cohort.obs_names[i]) for i in test], metrics={}, versions={}, device="cpu", seed=0,
+        created=datetime.now(UTC).isoformat(timespec="seconds"), synthetic_cohort=True,
+    )
+    folder = save_bundle(tmp_path_factory.mktemp("bundle") / "demo-os", model=model, features=features, card=card)
+    return load_bundle(folder)
+
+
+@pytest.fixture(scope="module")
+def held_out(cohort, bundle):
+    keep = set(bundle.card.test_patient_ids)
+    return cohort[[pid in keep for pid in cohort.obs_names]].copy()
+
+
+@pytest.fixture(scope="module")
+def evidence(bundle, cohort):
+    return RegimenEvidence().fit(bundle.features, cohort)
+
+
+@pytest.fixture(scope="module")
+def options(bundle, held_out, evidence):
+    return treatment_options(bundle, held_out, cohort=evidence)
+
+
+def test_regimens_and_flags():
+    spec = spec_of(make_demo_cohort(n_patients=200, n_genes=185))
+    names = regimens(spec)
+    assert len(names) == 8 == len(set(names)) and names[0] == "none"
+    assert "chemotherapy+hormone_therapy+radio_therapy" in names
+    for name in names:
+        flags = regimen_flags(name, spec.treatments)
+        obs = pd.DataFrame([flags])
+        assert regimen_labels(obs, spec.treatments).iloc[0] == name
+    with pytest.raises(ModelError):
+        regimen_flags("surgery", spec.treatments)
+
+
+def test_table_shape_baseline_zero_and_intervals_contain_point(options, held_out):
+    t = options.table
+    assert len(t) == held_out.n_obs * 8 and options.caveat == CAVEAT and "confound" in CAVEAT
+    base = t[t["regimen"] == "none"]
+    for h in ("60", "120"):
+        assert (base[[f"B{h}", f"B{h}_lo", f"B{h}_hi"]].to_numpy() == 0.0).all()
+        for kind in ("S", "B"):
+            assert (t[f"{kind}{h}_lo"] <= t[f"{kind}{h}"] + 1e-12).all()
+            assert (t[f"{kind}{h}"] <= t[f"{kind}{h}_hi"] + 1e-12).all()
+    assert (base["reading"] == REFERENCE).all() and base["is_baseline"].all()
+    assert t[["S60", "S120"]].stack().between(0, 1).all() and (t["S120"] <= t["S60"] + 1e-9).all()
+
+
+def test_current_baseline_is_the_patients_own_regimen(bundle, held_out, evidence):
+    few = held_out[:25].copy()
+    opts = treatment_options(bundle, few, cohort=evidence, baseline="current")
+    own = regimen_labels(few.obs, tuple(bundle.features.treatments_))
+    base = opts.table[opts.table["is_baseline"]].set_index("sample_id")
+    assert list(base.index) == list(few.obs_names) and (base["regimen"] == own).all()
+    assert (base[["B120", "B120_lo", "B120_hi", "B60"]].to_numpy() == 0.0).all()
+
+
+def test_readings_follow_thresholds(options):
+    assert reading(0.021, 0.08, "ok") == "likely benefit"
+    assert reading(0.02, 0.08, "ok") == "likely benefit"
+    assert reading(-0.08, -0.02, "ok") == "possible harm"
+    assert reading(-0.019, 0.019, "ok") == "no expected benefit"
+    assert reading(-0.01, 0.05, "ok") == "uncertain"
+    assert reading(0.05, 0.08, "thin") == NOT_ENOUGH
+    assert reading(np.nan, np.nan, "ok") == NO_INTERVAL
+    t = options.table[~options.table["is_baseline"]]
+    expected = [reading(lo, hi, ev) for lo, hi, ev in zip(t["B120_lo"], t["B120_hi"], t["evidence"], strict=True)]
+    assert list(t["reading"]) == expected
+    assert (t.loc[t["evidence"] != "ok", "reading"] == NOT_ENOUGH).all()
+    likely = t["reading"] == "likely benefit"
+    assert (t.loc[likely, "nnt120"] == np.ceil(1 / t.loc[likely, "B120"] - 1e-9)).all()
+    assert t.loc[t["B120_lo"] <= 0, "nnt120"].isna().all()
+    levels = t.apply(lambda r: "none" if r.evidence_n == 0 else "thin" if r.evidence_n < 10 or r.propensity < 0.02
+                     else "ok", axis=1)
+    assert (levels == t["evidence"]).all()
+
+
+def test_regimen_nobody_received_is_not_enough_evidence(bundle, cohort, held_out):
+    absent = "chemotherapy+hormone_therapy"
+    labels = regimen_labels(cohort.obs, tuple(bundle.features.treatments_))
+    subset = cohort[(labels != absent).to_numpy()].copy()
+    ev = RegimenEvidence().fit(bundle.features, subset)
+    opts = treatment_options(bundle, held_out[:20], cohort=ev)
+    rows = opts.table[opts.table["regimen"] == absent]
+    assert (rows["evidence"] == "none").all() and (rows["evidence_n"] == 0).all()
+    assert (rows["propensity"] == 0).all() and (rows["reading"] == NOT_ENOUGH).all()
+    assert np.isfinite(rows["B120"]).all()  # the number exists; the reading refuses to interpret it
+
+
+def test_single_model_has_no_interval(bundle, held_out, evidence):
+    single = dataclasses.replace(bundle, model=bundle.model.members_[0])
+    opts = treatment_options(bundle=single, adata=held_out[:10], cohort=evidence)
+    t = opts.table[~opts.table["is_baseline"]]
+    assert t[["S120_lo", "B120_lo", "B120_hi"]].isna().all().all() and t["B120"].notna().all()
+    assert set(t["reading"]) <= {NO_INTERVAL, NOT_ENOUGH} and (t["reading"] == NO_INTERVAL).any()
+
+
+def test_hormone_benefit_sign_and_coverage_against_truth(options, held_out):
+    er_pos = held_out.obs_names[(held_out.obs["er_status"].astype(str) == "Positive").to_numpy()]
+    truth = held_out.obsm["true_survival"]
+    true_b = (truth["S120_hormone_therapy"] - truth["S120_none"]).loc[er_pos]
+    est = options.table[options.table["regimen"] == "hormone_therapy"].set_index("sample_id").loc[er_pos]
+    sign_accuracy = float((np.sign(est["B120"]) == np.sign(true_b)).mean())
+    coverage = float(((true_b >= est["B120_lo"]) & (true_b <= est["B120_hi"])).mean())
+    print(f"\nER+ held-out n={len(er_pos)}: sign accuracy {sign_accuracy:.3f}, 90% interval coverage {coverage:.3f}, "
+          f"mean true benefit {true_b.mean():.3f}, mean estimate {est['B120'].mean():.3f}")
+    assert sign_accuracy >= 0.6
+    # The member interval is a resampling band around a shrunken, confounded estimate: it covers the true benefit
+    # far less often than 90% (measured ≈0.11). Only guard against a degenerate band here; see the report.
+    assert 0.0 < coverage <= 1.0
+
+
+def test_one_patient_is_fast(bundle, held_out, evidence):
+    treatment_options(bundle, held_out[:1], cohort=evidence)  # warm-up
+    started = time.perf_counter()
+    opts = treatment_options(bundle, held_out[1:2], cohort=evidence)
+    assert time.perf_counter() - started < 1.0 and len(opts.table) == 8
+
+
+def _expression_csv(adata, path):
+    spec = spec_of(adata)
+    table = adata.to_df()
+    for col in [f.name for f in spec.clinical if f.name in adata.obs.columns] + list(spec.treatments):
+        table[col] = adata.obs[col].to_numpy()
+    table.index.name = "patient_id"
+    table.to_csv(path)
+
+
+def test_cli_recommend_writes_the_contract(bundle, held_out, tmp_path, capsys):
+    few = held_out[:4].copy()
+    expression = tmp_path / "four.csv"
+    _expression_csv(few, expression)
+    out = tmp_path / "options.csv"
+    assert main(["recommend", "--model", str(bundle.path), "--expression", str(expression), "--out", str(out),
+                 "--baseline", "current"]) == 0
+    table = pd.read_csv(out)
+    assert list(table["patient_id"]) == list(few.obs_names)
+    names = regimens(spec_of(few))
+    for r in names:
+        for prefix in ("S5", "S10", "B5", "B10"):
+            assert {f"{prefix}_{r}", f"{prefix}_{r}_lo", f"{prefix}_{r}_hi"} <= set(table.columns)
+        assert {f"evidence_{r}", f"reading10_{r}"} <= set(table.columns)
+    assert {"risk", "recommended", "recommendation_note", "gene_coverage"} <= set(table.columns)
+    assert table["recommended"].isin(names).all() and table["recommendation_note"].str.contains("not a directive").all()
+    own = regimen_labels(few.obs, spec_of(few).treatments).to_numpy()
+    for i, r in enumerate(own):
+        assert table.loc[i, f"B10_{r}"] == 0.0 and table.loc[i, f"reading10_{r}"] == REFERENCE
+    assert "confounded" in capsys.readouterr().err
+
+
+def test_cli_recommend_single_patient_with_record(bundle, held_out, tmp_path):
+    one = held_out[:1]
+    expression = tmp_path / "one.csv"
+    one.to_df().to_csv(expression, index_label="patient_id")
+    record = tmp_path / "r.json"
+    record.write_text(json.dumps({"age_at_diagnosis": 55, "er_status": "Positive", "grade": 2}))
+    out = tmp_path / "one_options.csv"
+    assert main(["recommend", "--model", str(bundle.path), "--expression", str(expression), "--records", str(record),
+                 "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    assert len(table) == 1 and table.loc[0, "B10_none"] == 0.0
+
+
+def test_recommend_table_picks_largest_likely_benefit(options):
+    table = recommend_table(options)
+    t = options.table
+    for _, row in table.iterrows():
+        g = t[(t["sample_id"] == row["patient_id"]) & (t["reading"] == "likely benefit")]
+        assert row["recommended"] == (g.loc[g["B120"].idxmax(), "regimen"] if len(g) else "none")
+
+
+def test_recommend_table_pick_with_constructed_readings(options):
+    t = options.table.copy()
+    sid = t["sample_id"].iloc[0]
+    mine = t["sample_id"] == sid
+    for regimen, benefit in (("radio_therapy", 0.04), ("hormone_therapy", 0.07)):
+        row = mine & (t["regimen"] == regimen)
+        t.loc[row, ["reading", "B120"]] = ["likely benefit", benefit]
+    table = recommend_table(dataclasses.replace(options, table=t)).set_index("patient_id")
+    assert table.loc[sid, "recommended"] == "hormone_therapy"
+
+
+def test_cli_recommend_bad_input_exits_2(bundle, tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"gene,value\nESR1,1\nPGR,2\n")
+    out = tmp_path / "never.csv"
+    assert main(["recommend", "--model", str(bundle.path), "--expression", str(bad), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ERROR: ") and "Traceback" not in err and not out.exists()
+    assert main(["recommend", "--model", str(tmp_path), "--cohort", "demo", "--out", str(out)]) == 2
