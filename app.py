@@ -13,8 +13,9 @@ from dashboard.shell import attribution, cohort_selector, research_notice
 
 st.set_page_config(page_title="OncoTx", page_icon="🧬", layout="wide")
 
-# Page scripts live one folder down (pages/<audience>/): a top-level pages/*.py would switch a fresh
-# Streamlit server into its legacy folder mode, where a deep link skips this shell.
+# Page scripts live one folder down (pages/<audience>/). A fresh Streamlit server treats pages/ in its
+# legacy folder mode until st.navigation first runs; pages/patient.py and pages/cohort.py only hand a
+# deep link in that mode over to this shell, so /cohort opened first still gets the notice and selector.
 pages = {
     "Clinician": [st.Page("pages/clinician/patient.py", title="Patient", icon=":material/person:", default=True)],
     "Research": [st.Page("pages/research/cohort.py", title="Cohort", icon=":material/groups:")],

@@ -161,6 +161,7 @@ def test_deep_link_on_fresh_server_keeps_shell(page, server):
     _settled(page)
     assert page.get_by_text("Research use only: OncoTx is not a medical device").count() == 1
     assert page.get_by_role("heading", name="Cohort: METABRIC").count() == 1
+    assert page.get_by_text("Page not found").count() == 0
 
 
 def test_patient_upload_and_cohort_page(page, server, upload_files):
