@@ -161,15 +161,11 @@ class ReferenceModel:
     """A cohort's reference space (see module docstring). Built by :meth:`from_preprocessed`."""
 
     cohort_id: str
-    scale: str
-    genes: pd.Index
-    ref_mean: np.ndarray
-    ref_sd: np.ndarray
+    standardiser: GeneStandardiser  # per-gene statistics of the cohort (genes, means, sds, sorted profile)
     pca_genes: np.ndarray  # bool mask over genes
     pca_mean: np.ndarray  # over pca genes
     pca_sd: np.ndarray
     loadings: np.ndarray  # pca genes × n_pcs
-    qn_target: np.ndarray  # average sorted profile over all genes
     cohort_pca: np.ndarray
     cohort_umap: np.ndarray | None
     patient_ids: pd.Index
@@ -191,26 +187,25 @@ class ReferenceModel:
             raise InputError("This cohort has not been preprocessed (run genomics.preprocess first).")
         hv = adata.var["highly_variable"].to_numpy(dtype=bool)
         sd = adata.var["ref_sd"].to_numpy(dtype=np.float64)
-        return cls(
-            cohort_id=str(prov.get("cohort", "cohort")),
-            scale=str(prov.get("scale", "log")),
+        standardiser = GeneStandardiser(
             genes=adata.var_names.copy(),
             ref_mean=adata.var["ref_mean"].to_numpy(dtype=np.float64),
             ref_sd=np.where(sd > 0, sd, 1.0),
+            qn_target=np.asarray(prov["qn_target"], dtype=np.float64),
+            scale=str(prov.get("scale", "log")),
+        )
+        return cls(
+            cohort_id=str(prov.get("cohort", "cohort")),
+            standardiser=standardiser,
             pca_genes=hv,
             pca_mean=adata.var["pca_mean"].to_numpy(dtype=np.float64)[hv],
             pca_sd=adata.var["pca_sd"].to_numpy(dtype=np.float64)[hv],
             loadings=np.asarray(adata.varm["PCs"], dtype=np.float64)[hv],
-            qn_target=np.asarray(prov["qn_target"], dtype=np.float64),
             cohort_pca=np.asarray(adata.obsm["X_pca"], dtype=np.float64),
             cohort_umap=np.asarray(adata.obsm["X_umap"], dtype=np.float64) if "X_umap" in adata.obsm else None,
             patient_ids=adata.obs_names.copy(),
             n_neighbors=n_neighbors,
         )
-
-    @property
-    def standardiser(self) -> GeneStandardiser:
-        return GeneStandardiser(self.genes, self.ref_mean, self.ref_sd, self.qn_target, self.scale)
 
     def transform(self, patient: ad.AnnData, *, mode: str = "auto") -> tuple[np.ndarray, str]:
         """Per-gene z-scores of the samples relative to the cohort (see :class:`GeneStandardiser`)."""
@@ -220,7 +215,7 @@ class ReferenceModel:
 
     def project(self, patient: ad.AnnData, *, mode: str = "auto", k: int | None = None) -> Projection:
         """Place samples in the cohort's PCA/UMAP space with their nearest cohort neighbours."""
-        coverage = gene_coverage(patient, self.genes[self.pca_genes], use=f"{self.cohort_id} projection",
+        coverage = gene_coverage(patient, self.standardiser.genes[self.pca_genes], use=f"{self.cohort_id} projection",
                                  min_fraction=MIN_PROJECTION_COVERAGE)
         if not coverage.sufficient:
             raise InputError(f"Cannot place the profile in the cohort: {coverage.describe()}.")
@@ -251,7 +246,8 @@ class ReferenceModel:
     def _pca_coordinates(self, z: np.ndarray) -> np.ndarray:
         """Least-squares PCA coordinates from the genes present (equals Lᵀx when none is missing)."""
         # back to reference units, then the pipeline's own scaling of the PCA genes
-        x = z[:, self.pca_genes] * self.ref_sd[self.pca_genes] + self.ref_mean[self.pca_genes]
+        std = self.standardiser
+        x = z[:, self.pca_genes] * std.ref_sd[self.pca_genes] + std.ref_mean[self.pca_genes]
         scaled = np.clip((x - self.pca_mean) / self.pca_sd, -SCALE_CLIP, SCALE_CLIP)
         out = np.empty((len(z), self.loadings.shape[1]))
         for i, row in enumerate(scaled):
