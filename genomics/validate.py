@@ -6,6 +6,7 @@ out, never an exception for bad input.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -201,7 +202,7 @@ def _merge_records(
 
 
 def _extend(
-    report: ValidationReport, *, errors: list[str] = (), warnings: list[str] = (), facts: dict | None = None
+    report: ValidationReport, *, errors: Sequence[str] = (), warnings: Sequence[str] = (), facts: dict | None = None
 ) -> ValidationReport:
     return ValidationReport(
         errors=report.errors + tuple(errors),
