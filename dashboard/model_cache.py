@@ -11,6 +11,7 @@ from genomics.spec import CohortSpec
 from models.registry import Bundle, default_bundle_path, load_bundle
 
 DEFAULT_KIND = "ensemble"  # predictions with intervals
+TREATMENT_KIND = "effects"  # the treatment-effect engine (competing risks, bootstrap intervals)
 
 
 def bundle_path(spec: CohortSpec, endpoint: str) -> Path:
@@ -38,3 +39,46 @@ def train_default(spec: CohortSpec, endpoint: str) -> Bundle:
                               out=bundle_path(spec, endpoint), progress=status.write)
         status.update(label="Default model trained", state="complete", expanded=False)
     return existing_bundle(spec, endpoint) or bundle
+
+
+def treatment_endpoint(spec: CohortSpec) -> str:
+    """Overall survival where the cohort has it (the engine splits it by cause), else the first endpoint."""
+    names = [ep.name for ep in spec.endpoints]
+    return "OS" if "OS" in names else names[0]
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _treatment_bundle(cohort_id: str, path: str) -> Bundle:
+    from models.training import train_bundle
+
+    folder = Path(path)
+    if not (folder / "manifest.json").is_file():
+        spec = loaders.cohort_summary(cohort_id).spec
+        train_bundle(loaders.cohort(cohort_id), endpoint=treatment_endpoint(spec), kind=TREATMENT_KIND, out=folder)
+    return load_bundle(folder)
+
+
+def treatment_bundle(spec: CohortSpec) -> Bundle:
+    """The cohort's treatment-effect model: loaded from ONCOTX_HOME, or trained once per process (seconds)."""
+    path = default_bundle_path(spec.id, treatment_endpoint(spec), TREATMENT_KIND, models_dir=get_settings().models_dir)
+    return _treatment_bundle(spec.id, str(path))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _analysis_context(cohort_id: str, bundle_sha: str, with_map: bool):
+    from dashboard.patient_analysis import make_context
+
+    spec = loaders.cohort_summary(cohort_id).spec
+    return make_context(spec, loaders.cohort(cohort_id), treatment_bundle(spec), with_map=with_map)
+
+
+def analysis_context(spec: CohortSpec, *, progress=None, with_map: bool | None = None):
+    """Evidence model, cohort risks and reference map of the cohort, shared read-only by every session."""
+    import os
+
+    if progress is not None:
+        progress(f"loading the treatment model and reference data for {spec.display_name}")
+    bundle = treatment_bundle(spec)
+    if with_map is None:
+        with_map = os.environ.get("ONCOTX_NO_MAP", "") != "1"
+    return _analysis_context(spec.id, bundle.sha256, with_map)

@@ -434,6 +434,21 @@ GROUND_TRUTH_PARAMS: dict[str, Any] = {
         },
         "radio_therapy": {"rule": "base + node_positive * [nodes > 0]", "base": -0.10, "node_positive": -0.10},
     },
+    "scenarios": {
+        "guideline": "the default: the treatment effects above (they roughly follow the clinical guidelines)",
+        "linear": "loghr linear in observed features: chemotherapy -0.30 - 0.20 proliferation + 0.15 luminal "
+        "+ 0.10 (age - 60) / 10; hormone_therapy -0.15 - 0.25 luminal; radio_therapy -0.10 - 0.10 log1p(nodes) "
+        "+ 0.05 (age - 60) / 10",
+        "nonlinear": "thresholds and interactions: chemotherapy -0.55 [proliferation > 0.5][ER-] "
+        "- 0.30 [proliferation > 0.5][ER+][nodes >= 4] + 0.20 [age > 70]; hormone_therapy "
+        "-0.55 sigmoid(3 (luminal - 1)); radio_therapy -0.30 [nodes >= 1][size > 30 mm]",
+        "weak": "the guideline effects times 0.3",
+        "gene_driven": "effects set by programs no guideline uses: chemotherapy 0.15 - 0.90 sigmoid(2.5 immune) "
+        "(immune-cold tumours are harmed, immune-hot ones gain); hormone_therapy -0.60 [ER+] "
+        "(1 - sigmoid(3 (proliferation - 0.5))); radio_therapy 0.05 - 0.45 [nuisance_1 > 0.3]",
+        "confounded": "the guideline effects plus an unmeasured frailty U ~ N(0, 1) that raises the cancer hazard "
+        "(+0.6 U) and lowers the odds of chemotherapy (-1.0 U): no recorded feature or gene carries U",
+    },
     "other_cause_death": {
         "model": "Gompertz on attained age: h(a) = exp(log_h70 + slope * (a - 70)) per year",
         "log_h70": float(np.log(0.030)), "slope": 0.095,
@@ -576,7 +591,42 @@ def _treatment_probabilities(c: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {"chemotherapy": chemo, "hormone_therapy": hormone, "radio_lp": radio_lp}
 
 
-def _cancer_model(subtype: np.ndarray, z: np.ndarray, c: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+SCENARIOS: tuple[str, ...] = ("guideline", "linear", "nonlinear", "weak", "gene_driven", "confounded")
+HIDDEN_CONFOUNDER = {"cancer_log_hazard": 0.6, "chemotherapy_logit": -1.0}
+
+
+def _scenario_effects(scenario: str, effects: dict[str, np.ndarray], p: dict[str, np.ndarray],
+                      c: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Treatment log hazard ratios of a benchmark scenario (see GROUND_TRUTH_PARAMS["scenarios"])."""
+    if scenario in ("guideline", "confounded"):
+        return effects
+    if scenario == "weak":
+        return {k: 0.3 * v for k, v in effects.items()}
+    age10, nodes = (c["age"] - 60.0) / 10.0, c["nodes"]
+    if scenario == "linear":
+        return {
+            "chemotherapy": -0.30 - 0.20 * p["proliferation"] + 0.15 * p["luminal"] + 0.10 * age10,
+            "hormone_therapy": -0.15 - 0.25 * p["luminal"],
+            "radio_therapy": -0.10 - 0.10 * np.log1p(nodes) + 0.05 * age10,
+        }
+    if scenario == "nonlinear":
+        high = p["proliferation"] > 0.5
+        return {
+            "chemotherapy": -0.55 * (high & ~c["er"]) - 0.30 * (high & c["er"] & (nodes >= 4)) + 0.20 * (c["age"] > 70),
+            "hormone_therapy": -0.55 * _sigmoid(3.0 * (p["luminal"] - 1.0)),
+            "radio_therapy": -0.30 * ((nodes >= 1) & (c["size"] > 30)),
+        }
+    if scenario == "gene_driven":
+        return {
+            "chemotherapy": 0.15 - 0.90 * _sigmoid(2.5 * p["immune"]),
+            "hormone_therapy": -0.60 * c["er"] * (1.0 - _sigmoid(3.0 * (p["proliferation"] - 0.5))),
+            "radio_therapy": 0.05 - 0.45 * (p["nuisance_1"] > 0.3),
+        }
+    raise ValueError(f"Unknown scenario {scenario!r}; expected one of {', '.join(SCENARIOS)}.")
+
+
+def _cancer_model(subtype: np.ndarray, z: np.ndarray, c: dict[str, np.ndarray], *,
+                  scenario: str = "guideline") -> dict[str, np.ndarray]:
     """Per-patient log scale, shape and treatment log hazard ratios of the cancer-specific hazard."""
     p = {name: z[:, i] for i, name in enumerate(PROGRAMS)}
     cd, te = GROUND_TRUTH_PARAMS["cancer_death"], GROUND_TRUTH_PARAMS["treatment_effects"]
@@ -605,12 +655,12 @@ def _cancer_model(subtype: np.ndarray, z: np.ndarray, c: dict[str, np.ndarray]) 
     )
     r = te["radio_therapy"]
     radio = r["base"] + r["node_positive"] * (c["nodes"] > 0)
+    effects = _scenario_effects(
+        scenario, {"chemotherapy": chemo, "hormone_therapy": hormone, "radio_therapy": radio}, p, c)
     return {
         "cancer_log_scale": np.log(scale) + lp,
         "cancer_shape": shape,
-        "loghr_chemotherapy": chemo,
-        "loghr_hormone_therapy": hormone,
-        "loghr_radio_therapy": radio,
+        **{f"loghr_{t}": np.broadcast_to(np.asarray(effects[t], dtype=float), lp.shape).copy() for t in TREATMENTS},
     }
 
 
@@ -707,7 +757,8 @@ def _expression(rng: np.random.Generator, z: np.ndarray, base: np.ndarray, sd: n
     return x
 
 
-def make_demo_cohort(*, n_patients: int = 1500, n_genes: int = 1000, seed: int = 0) -> ad.AnnData:
+def make_demo_cohort(*, n_patients: int = 1500, n_genes: int = 1000, seed: int = 0,
+                     scenario: str = "guideline") -> ad.AnnData:
     """Simulate the demo cohort: patients x genes log2 expression with clinical, treatment and outcome columns.
 
     Parameters
@@ -719,6 +770,10 @@ def make_demo_cohort(*, n_patients: int = 1500, n_genes: int = 1000, seed: int =
     seed
         Everything is a deterministic function of the seed (and the sizes). Clinical, treatment and outcome
         columns do not depend on ``n_genes``.
+    scenario
+        How treatments act (:data:`SCENARIOS`; the treatment-effect benchmark uses all of them). The default
+        ``"guideline"`` is the demo cohort; ``"confounded"`` adds an unmeasured frailty that drives both the
+        cancer hazard and the chance of chemotherapy (recorded only in ``obsm["true_latent"]["hidden_confounder"]``).
 
     Returns
     -------
@@ -731,16 +786,23 @@ def make_demo_cohort(*, n_patients: int = 1500, n_genes: int = 1000, seed: int =
         raise ValueError(f"n_genes must be an integer between {MIN_GENES} and {MAX_GENES}, not {n_genes!r}.")
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, not {seed!r}.")
+    if scenario not in SCENARIOS:
+        raise ValueError(f"Unknown scenario {scenario!r}; expected one of {', '.join(SCENARIOS)}.")
     n, n_genes = int(n_patients), int(n_genes)
-    streams = np.random.SeedSequence([int(seed), 0x0C07]).spawn(6)
-    rng_genes, rng_latent, rng_clin, rng_treat, rng_surv, rng_expr = (np.random.default_rng(s) for s in streams)
+    streams = np.random.SeedSequence([int(seed), 0x0C07]).spawn(7)  # the 7th (hidden confounder) leaves 1-6 as they were
+    rng_genes, rng_latent, rng_clin, rng_treat, rng_surv, rng_expr, rng_hidden = (
+        np.random.default_rng(s) for s in streams)
 
     base, sd, loadings = _gene_parameters(rng_genes)
     subtype, z = _programs(rng_latent, n)
     c = _clinical(rng_clin, subtype, z)
 
-    # Treatment: confounded by indication.
+    # Treatment: confounded by indication (and, in the "confounded" scenario, by an unmeasured frailty).
+    hidden = rng_hidden.standard_normal(n) if scenario == "confounded" else np.zeros(n)
     probs = _treatment_probabilities(c)
+    if scenario == "confounded":
+        logit = np.log(probs["chemotherapy"]) - np.log1p(-probs["chemotherapy"])
+        probs["chemotherapy"] = _sigmoid(logit + HIDDEN_CONFOUNDER["chemotherapy_logit"] * hidden)
     chemo = rng_treat.random(n) < probs["chemotherapy"]
     hormone = rng_treat.random(n) < probs["hormone_therapy"]
     radio_coef = GROUND_TRUTH_PARAMS["treatment_assignment"]["radio_therapy"]["chemotherapy"]
@@ -750,7 +812,8 @@ def make_demo_cohort(*, n_patients: int = 1500, n_genes: int = 1000, seed: int =
                + (1 - probs["chemotherapy"]) * _sigmoid(probs["radio_lp"]))
 
     # Survival: competing risks with latent times.
-    cm = _cancer_model(subtype, z, c)
+    cm = _cancer_model(subtype, z, c, scenario=scenario)
+    cm["cancer_log_scale"] = cm["cancer_log_scale"] + HIDDEN_CONFOUNDER["cancer_log_hazard"] * hidden
     latent: dict[str, np.ndarray] = {**cm, "other_cause_log_h0": _other_cause_log_h0(c["age"])}
     slope = GROUND_TRUTH_PARAMS["other_cause_death"]["slope"]
     received = (
@@ -805,6 +868,7 @@ def make_demo_cohort(*, n_patients: int = 1500, n_genes: int = 1000, seed: int =
     true_latent = pd.DataFrame(z, index=ids, columns=list(PROGRAMS))
     for key, values in latent.items():
         true_latent[key] = values
+    true_latent["hidden_confounder"] = hidden
     true_latent["p_chemotherapy"] = probs["chemotherapy"]
     true_latent["p_hormone_therapy"] = probs["hormone_therapy"]
     true_latent["p_radio_therapy"] = p_radio
@@ -834,13 +898,15 @@ def make_demo_cohort(*, n_patients: int = 1500, n_genes: int = 1000, seed: int =
         "synthetic": True,
         "cohort": DEMO_COHORT_ID,
         "seed": int(seed),
+        "scenario": scenario,
         "generator_version": GENERATOR_VERSION,
         "scale": "log",
         "platform": "synthetic log2 microarray-like",
         "n_patients": n,
         "n_genes": n_genes,
         "spec": demo_spec().to_json(),
-        "source_sha256": f"demo-generator-{GENERATOR_VERSION}-seed{int(seed)}-n{n}-g{n_genes}",
+        "source_sha256": f"demo-generator-{GENERATOR_VERSION}-seed{int(seed)}-n{n}-g{n_genes}"
+        + ("" if scenario == "guideline" else f"-{scenario}"),
         "ground_truth": {
             **copy.deepcopy(GROUND_TRUTH_PARAMS),
             "programs": list(PROGRAMS),

@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--cohort", required=True)
     train.add_argument("--endpoint", required=True)
     train.add_argument("--out", required=True, type=Path)
-    train.add_argument("--model", default="ensemble", choices=("xgb", "torch", "ensemble"),
+    train.add_argument("--model", default="ensemble", choices=("xgb", "torch", "ensemble", "effects"),
                        help="ensemble (default): 10 bootstrap xgboost models, so predictions carry intervals")
     train.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     train.add_argument("--seed", type=int, default=0)

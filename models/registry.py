@@ -31,6 +31,7 @@ MODEL_KINDS = {
     "xgb": ("models.xgb", "XGBSurvival"),
     "torch": ("models.deepsurv", "DeepSurvModel"),
     "ensemble": ("models.ensemble", "SurvivalEnsemble"),
+    "effects": ("models.effects", "TreatmentEffectModel"),
 }
 INTENDED_USE = (
     "Research use only: estimates survival and treatment options from gene expression and clinical data "

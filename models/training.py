@@ -39,6 +39,16 @@ def make_model(kind: str, *, device: str = "auto", seed: int = 0):
     return cls(device=device, seed=seed)
 
 
+def cancer_specific_endpoint(spec, endpoint: str):
+    """The spec's cancer-specific death endpoint that refines ``endpoint`` (same follow-up time; e.g. DSS for
+    OS), or None. With it, the treatment-effect model separates cancer deaths from other-cause deaths."""
+    ep = spec.endpoint(endpoint)
+    for other in spec.endpoints:
+        if other.name != ep.name and other.time_col == ep.time_col and other.name.upper() in ("DSS", "CSS", "BCSS"):
+            return other
+    return None
+
+
 def split_patients(event: np.ndarray, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices of training and held-back test patients (stratified by event)."""
     idx = np.arange(len(event))
@@ -75,8 +85,16 @@ def train_bundle(
     model = make_model(kind, device=chosen_device, seed=seed)
     say(f"fitting {kind} on {X_train.shape[1]} features ({chosen_device})")
     started = time.perf_counter()
+    extra = {}
+    if kind == "effects":
+        model.progress = say
+        cause_ep = cancer_specific_endpoint(spec, ep.name)
+        if cause_ep is not None:
+            cause = np.nan_to_num(data.obs[cause_ep.event_col].to_numpy(dtype=np.float64)[train_idx], nan=0.0)
+            extra["cause"] = cause
+            say(f"competing risks: {ep.name} deaths split by {cause_ep.name} into cancer and other causes")
     model.fit(X_train, t[train_idx], e[train_idx], feature_names=features.columns_,
-              treatment_index=features.treatment_index)
+              treatment_index=features.treatment_index, **extra)
     seconds = time.perf_counter() - started
     say(f"fitted in {seconds:.1f} s; evaluating on held-back patients")
     metrics = test_metrics(model, X_train, t[train_idx], e[train_idx], X_test, t[test_idx], e[test_idx])

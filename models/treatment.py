@@ -2,15 +2,24 @@
 
 For each patient and each regimen (a combination of the cohort's treatment columns, named by
 :func:`genomics.summary.regimen_labels`' rule) the engine sets the treatment columns of the patient's
-feature row to the regimen's flags and asks the model for S(t). With an ensemble, the benefit
-``B(t) = S_regimen(t) - S_baseline(t)`` is computed **per member** (paired), so its interval is the
-percentile interval of the members' differences and the point is their median; a single model gives a
-point without an interval.
+feature row to the regimen's flags and asks the model for S(t). The model meant for this is
+:class:`models.effects.TreatmentEffectModel` (competing risks, treatment × modifier interactions); any
+survival model works. The point is the model's own prediction; with bootstrap replicates or ensemble
+members, the benefit ``B(t) = S_regimen(t) - S_baseline(t)`` is also computed **per member** (paired), and
+its interval is the percentile interval of those differences (widened, if needed, to contain the point).
+A single model gives a point without an interval. Where the model separates causes of death, the table
+also has cancer-specific survival (``CSS<h>``) and the log hazard ratio of cancer death with its E-value.
+
+The recommendation (:func:`choose_regimen`) is the option with the largest estimated survival net of a
+minimum worthwhile benefit per treatment (:data:`MIN_WORTHWHILE_BENEFIT`), among regimens with enough
+evidence.
 
 Evidence (:class:`RegimenEvidence`) says how many comparable cohort patients actually received each
 regimen: a multinomial propensity model of the received regimen given the patient's non-treatment
-features, and the count of each regimen among the patient's k nearest cohort patients. Where support
-is thin, the reading is "not enough evidence" instead of a benefit reading.
+features, and the count of each regimen among the patient's k nearest cohort patients (at least 5 of 100,
+and a propensity of at least 2%). Overlap is judged per regimen: a joint combination can be rare even when
+each of its treatments is common. Where support is thin, the reading is "not enough evidence" instead of a
+benefit reading.
 
 Readings (at the longest horizon, ``margin`` = 2 percentage points by default):
 
@@ -50,6 +59,12 @@ NO_INTERVAL = "uncertain (no interval: single model)"
 NOT_ENOUGH = "not enough evidence"
 REFERENCE = "reference"
 MIN_PROPENSITY = 0.02
+#: Minimum worthwhile 10-year benefit per treatment (absolute survival): a regimen is an option worth its
+#: burden only when its expected benefit exceeds the sum over its treatments. Defaults follow how PREDICT
+#: results are commonly discussed (chemotherapy: >3 points "worth considering"; endocrine and radiotherapy,
+#: with lighter burdens: 1 point). Users can change them; they are printed with every recommendation.
+MIN_WORTHWHILE_BENEFIT: dict[str, float] = {"chemotherapy": 0.03, "hormone_therapy": 0.01, "radio_therapy": 0.01}
+DEFAULT_MIN_BENEFIT = 0.02
 CHUNK = 256  # samples per prediction call (bounds memory for a whole-cohort batch)
 N_GENE_COMPONENTS = 20  # the evidence model summarises the expression block by its leading principal components
 
@@ -126,6 +141,12 @@ class RegimenEvidence:
         self.treatments_ = treatments
         self.regimens_ = regimens(treatments)
         received = regimen_labels(cohort.obs, treatments).to_numpy()
+        self.ids_ = np.asarray(cohort.obs_names.astype(str))
+        self.outcomes_ = {}
+        for ep in spec.endpoints:
+            if ep.time_col in cohort.obs.columns and ep.event_col in cohort.obs.columns:
+                self.outcomes_[ep.name] = (pd.to_numeric(cohort.obs[ep.time_col], errors="coerce").to_numpy(float),
+                                           pd.to_numeric(cohort.obs[ep.event_col], errors="coerce").to_numpy(float))
         Z = self._raw(features.transform(cohort, require_coverage=False).X, fit=True, pca_cls=PCA)
         self.scaler_ = StandardScaler().fit(Z)
         Zs = self.scaler_.transform(Z)
@@ -138,7 +159,31 @@ class RegimenEvidence:
             self.propensity_ = None
             self.only_class_ = classes[0]
         self.neighbours_ = NearestNeighbors(n_neighbors=min(self.k_neighbours, self.n_cohort_)).fit(Zs)
+        self.Zs_ = Zs
         return self
+
+    def similar(self, X: np.ndarray, *, regimen: str, k: int = 30, endpoint: str | None = None) -> pd.DataFrame:
+        """The ``k`` cohort patients nearest to the first row of ``X`` who received ``regimen``.
+
+        Columns: patient_id, distance (standardised evidence space), time, event (of ``endpoint``, default the
+        cohort's first). Empty when nobody received it.
+        """
+        from sklearn.neighbors import NearestNeighbors
+
+        if regimen not in self.regimens_:
+            raise ModelError(f"Unknown regimen {regimen!r}.")
+        z = self.scaler_.transform(self._raw(np.asarray(X)[:1]))
+        rows = np.flatnonzero(self.received_ == regimen)
+        name = endpoint or next(iter(self.outcomes_), None)
+        columns = ["patient_id", "distance", "time", "event"]
+        if len(rows) == 0:
+            return pd.DataFrame(columns=columns)
+        nn = NearestNeighbors(n_neighbors=min(k, len(rows))).fit(self.Zs_[rows])
+        dist, idx = nn.kneighbors(z)
+        chosen = rows[idx[0]]
+        time, event = self.outcomes_.get(name, (np.full(self.n_cohort_, np.nan), np.full(self.n_cohort_, np.nan)))
+        return pd.DataFrame({"patient_id": self.ids_[chosen], "distance": dist[0], "time": time[chosen],
+                             "event": event[chosen]})
 
     def _raw(self, X: np.ndarray, *, fit: bool = False, pca_cls=None) -> np.ndarray:
         n_t = len(self.features_.treatments_)
@@ -153,7 +198,7 @@ class RegimenEvidence:
             blocks.append(self.pca_.transform(genes))
         return np.hstack(blocks).astype(np.float64)
 
-    def assess(self, X: np.ndarray, *, min_support: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def assess(self, X: np.ndarray, *, min_support: int = 5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(propensity, count, evidence level), each samples × regimens, from a feature matrix of the bundle."""
         Zs = self.scaler_.transform(self._raw(np.asarray(X)))
         n, m = len(Zs), len(self.regimens_)
@@ -187,21 +232,70 @@ class TreatmentOptions:
     margin: float
     min_support: int
     k_neighbours: int
+    competing_risks: bool = False  # cancer-specific survival (CSS<h>) modelled apart from other-cause deaths
+    thresholds: dict = field(default_factory=dict)  # minimum worthwhile benefit per treatment, where overridden
 
 
-def _member_survival(model, X: np.ndarray, flags: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """S(t) of every member for every regimen: K × regimens × samples × t (K = 1 for a single model)."""
+def _with_flags(X: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    """Every sample under every regimen: (regimens × samples) rows, treatment columns set to the flags."""
     m, n = len(flags), len(X)
     stacked = np.repeat(X[None, :, :], m, axis=0)  # regimens × samples × features
     stacked[:, :, : flags.shape[1]] = flags[:, None, :]
-    flat = stacked.reshape(m * n, X.shape[1])
-    if hasattr(model, "member_predictions"):
-        return np.asarray(model.member_predictions(flat, grid), dtype=np.float64).reshape(-1, m, n, len(grid))
-    return np.asarray(model.predict_survival(flat, grid), dtype=np.float64).reshape(1, m, n, len(grid))
+    return stacked.reshape(m * n, X.shape[1])
+
+
+def _survival_under(model, X: np.ndarray, flags: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Point S(t) (regimens × samples × t) and per-member S(t) (K × regimens × samples × t, or None)."""
+    m, n = len(flags), len(X)
+    flat = _with_flags(X, flags)
+    point = np.asarray(model.predict_survival(flat, grid), dtype=np.float64).reshape(m, n, len(grid))
+    if not hasattr(model, "member_predictions"):
+        return point, None
+    members = np.asarray(model.member_predictions(flat, grid), dtype=np.float64).reshape(-1, m, n, len(grid))
+    return point, members
+
+
+def _cause_specific_under(model, X: np.ndarray, flags: np.ndarray, grid: np.ndarray):
+    m, n = len(flags), len(X)
+    flat = _with_flags(X, flags)
+    point = model.predict_cause_specific(flat, grid).reshape(m, n, len(grid))
+    members = model.predict_cause_specific(flat, grid, members=True).reshape(-1, m, n, len(grid))
+    return point, members
 
 
 def _tag(h: float) -> str:
     return f"{h:g}"
+
+
+def e_value(log_hr: float) -> float:
+    """VanderWeele-Ding E-value of a hazard ratio (rare-outcome approximation): how strongly a hidden
+    confounder would have to be associated with both treatment and outcome (risk-ratio scale) to
+    explain the estimate away."""
+    if not np.isfinite(log_hr):
+        return float("nan")
+    rr = math.exp(abs(log_hr))
+    return float(rr + math.sqrt(rr * (rr - 1.0)))
+
+
+def min_benefit(regimen: str, treatments: Sequence[str], thresholds: dict[str, float] | None = None) -> float:
+    """The smallest benefit that would make a regimen worth its burden: the sum over its treatments of
+    :data:`MIN_WORTHWHILE_BENEFIT` (or ``thresholds``), :data:`DEFAULT_MIN_BENEFIT` for unknown treatments."""
+    table = {**MIN_WORTHWHILE_BENEFIT, **(thresholds or {})}
+    return float(sum(table.get(t, DEFAULT_MIN_BENEFIT) for t, on in regimen_flags(regimen, treatments).items() if on))
+
+
+def choose_regimen(survival: dict[str, float], evidence: dict[str, str], treatments: Sequence[str], *,
+                   baseline: str, thresholds: dict[str, float] | None = None) -> str:
+    """The option with the largest expected net benefit: estimated survival minus the regimen's minimum
+    worthwhile benefit, among regimens with enough evidence (the baseline always qualifies)."""
+    best, best_value = baseline, survival[baseline] - min_benefit(baseline, treatments, thresholds)
+    for regimen, s in survival.items():
+        if regimen == baseline or evidence.get(regimen) != "ok" or not np.isfinite(s):
+            continue
+        value = s - min_benefit(regimen, treatments, thresholds)
+        if value > best_value + 1e-12:
+            best, best_value = regimen, value
+    return best
 
 
 def treatment_options(
@@ -213,13 +307,16 @@ def treatment_options(
     horizons: Sequence[float] = (60.0, 120.0),
     interval: float = 0.9,
     k_neighbours: int = 100,
-    min_support: int = 10,
+    min_support: int = 5,
     margin: float = 0.02,
+    thresholds: dict[str, float] | None = None,
 ) -> TreatmentOptions:
     """Survival, benefit against ``baseline`` ('none', 'current' or a regimen name) and evidence per regimen.
 
     ``cohort`` is the reference cohort the evidence is judged against (normally the training cohort), or a
-    :class:`RegimenEvidence` already fitted on it (fit once, reuse for many patients).
+    :class:`RegimenEvidence` already fitted on it (fit once, reuse for many patients). The point estimate is
+    the model's own prediction; with an ensemble or bootstrap replicates the interval is the percentile
+    interval of the paired per-member benefits (widened, where needed, to contain the point).
     """
     if not 0.0 < interval < 1.0:
         raise ValueError(f"interval must lie strictly between 0 and 1, not {interval}")
@@ -237,25 +334,36 @@ def treatment_options(
     grid = np.asarray(horizons, dtype=np.float64)
     model = bundle.model
     flags = np.array([[regimen_flags(r, treatments)[t] for t in treatments] for r in names], dtype=np.float32)
-    chunks = [_member_survival(model, X[s: s + CHUNK], flags, grid) for s in range(0, n, CHUNK)]
-    members = np.concatenate(chunks, axis=2) if chunks else np.zeros((1, m, 0, len(grid)))  # K × regimens × samples × t
-    has_interval = members.shape[0] > 1
+    parts = [_survival_under(model, X[s: s + CHUNK], flags, grid) for s in range(0, n, CHUNK)]
+    point = np.concatenate([p for p, _ in parts], axis=1) if parts else np.zeros((m, 0, len(grid)))
+    members = (np.concatenate([mm for _, mm in parts], axis=2) if parts and parts[0][1] is not None else None)
+    cause_specific = hasattr(model, "predict_cause_specific") and getattr(model, "competing_risks_", False)
+    if cause_specific:
+        css = [_cause_specific_under(model, X[s: s + CHUNK], flags, grid) for s in range(0, n, CHUNK)]
+        css_point = np.concatenate([p for p, _ in css], axis=1)
+        css_members = np.concatenate([mm for _, mm in css], axis=2)
+    has_interval = members is not None and members.shape[0] > 1
     current = regimen_labels(adata.obs.reindex(columns=list(treatments)), treatments).to_numpy()
     base_idx = np.array([names.index(current[i] if baseline == "current" else baseline) for i in range(n)], dtype=int)
-    base = members[:, base_idx, np.arange(n), :]  # K × samples × t
-    diff = members - base[:, None, :, :]  # paired per member
+    cols = np.arange(n)
     tail = 100.0 * (1.0 - interval) / 2.0
 
-    def band(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        point = np.median(a, axis=0)
-        if not has_interval:
-            nan = np.full_like(point, np.nan)
-            return point, nan, nan
-        lo, hi = np.percentile(a, [tail, 100.0 - tail], axis=0)
-        return point, lo, hi
+    def band(pt: np.ndarray, reps: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if reps is None or reps.shape[0] < 2:
+            nan = np.full_like(pt, np.nan)
+            return pt, nan, nan
+        lo, hi = np.percentile(reps, [tail, 100.0 - tail], axis=0)
+        return pt, np.minimum(lo, pt), np.maximum(hi, pt)
 
-    S, S_lo, S_hi = band(members)
-    B, B_lo, B_hi = band(diff)
+    S, S_lo, S_hi = band(point, members)
+    B, B_lo, B_hi = band(point - point[base_idx, cols][None],
+                         None if members is None else members - members[:, base_idx, cols][:, None])
+    if cause_specific:
+        C, C_lo, C_hi = band(css_point, css_members)
+    log_hr = None
+    if hasattr(model, "log_hazard_ratios"):
+        per_treatment = model.log_hazard_ratios(X)  # samples × treatments
+        log_hr = np.einsum("mnk,nk->mn", flags[:, None, :] - flags[base_idx][None, :, :], per_treatment)
     prop, counts, level = evidence.assess(X, min_support=min_support)
     rows = []
     last = len(grid) - 1
@@ -264,10 +372,18 @@ def treatment_options(
             row: dict = {"sample_id": sid, "regimen": r}
             for h, tag in enumerate(map(_tag, grid)):
                 row[f"S{tag}"], row[f"S{tag}_lo"], row[f"S{tag}_hi"] = S[j, i, h], S_lo[j, i, h], S_hi[j, i, h]
+            if cause_specific:
+                for h, tag in enumerate(map(_tag, grid)):
+                    row[f"CSS{tag}"], row[f"CSS{tag}_lo"], row[f"CSS{tag}_hi"] = C[j, i, h], C_lo[j, i, h], C_hi[j, i, h]
             for h, tag in enumerate(map(_tag, grid)):
                 row[f"B{tag}"], row[f"B{tag}_lo"], row[f"B{tag}_hi"] = B[j, i, h], B_lo[j, i, h], B_hi[j, i, h]
                 row[f"nnt{tag}"] = (math.ceil(1.0 / B[j, i, h] - 1e-9)
                                     if has_interval and B_lo[j, i, h] > 0 and B[j, i, h] > 0 else np.nan)
+            if log_hr is not None:
+                row["log_hr"] = float(log_hr[j, i])
+                row["e_value"] = e_value(float(log_hr[j, i])) if j != base_idx[i] else np.nan
+            row["min_benefit"] = min_benefit(r, treatments, thresholds) - min_benefit(names[base_idx[i]], treatments,
+                                                                                       thresholds)
             row["evidence_n"] = int(counts[i, j])
             row["propensity"] = float(prop[i, j])
             row["evidence"] = str(level[i, j])
@@ -281,6 +397,7 @@ def treatment_options(
         table=table, baseline=baseline, horizons=tuple(float(h) for h in grid), caveat=CAVEAT,
         model_id=bundle.card.model_id, bundle_sha256=bundle.sha256, risk=risk, gene_coverage=frame.gene_coverage,
         interval=interval, margin=margin, min_support=min_support, k_neighbours=evidence.k_neighbours,
+        competing_risks=bool(cause_specific), thresholds=dict(thresholds or {}),
     )
 
 
@@ -293,7 +410,7 @@ def recommend_table(options: TreatmentOptions) -> pd.DataFrame:
     for sid, group in t.groupby("sample_id", sort=False):
         g = group.set_index("regimen")
         row: dict = {"patient_id": sid, "risk": float(options.risk[sid])}
-        for prefix in ("S", "B"):
+        for prefix in ("S", "CSS", "B") if options.competing_risks else ("S", "B"):
             for h in options.horizons:
                 tag, years = _tag(h), f"{h / 12:g}"
                 for r in names:
@@ -304,13 +421,17 @@ def recommend_table(options: TreatmentOptions) -> pd.DataFrame:
         years_last = f"{options.horizons[-1] / 12:g}"
         for r in names:
             row[f"reading{years_last}_{r}"] = g.at[r, "reading"]
-        baseline = g.index[g["is_baseline"]][0]
-        likely = g[g["reading"] == "likely benefit"]
-        row["recommended"] = str(likely[f"B{last}"].idxmax()) if len(likely) else baseline
+        baseline = str(g.index[g["is_baseline"]][0])
+        treatments = [t for t in names if t != "none" and "+" not in t]
+        row["recommended"] = choose_regimen(g[f"S{last}"].to_dict(), g["evidence"].to_dict(), treatments,
+                                            baseline=baseline, thresholds=options.thresholds)
+        row["recommended_reading"] = str(g.at[row["recommended"], "reading"])
+        worthwhile = {t: min_benefit(t, treatments, options.thresholds) for t in treatments}
         row["recommendation_note"] = (
             "An option to discuss, not a directive: the regimen with the largest estimated "
-            f"{years_last}-year benefit read as 'likely benefit' against '{baseline}' (else the baseline). "
-            + CAVEAT)
+            f"{years_last}-year survival net of a minimum worthwhile benefit per treatment "
+            f"({', '.join(f'{t} {v:.0%}' for t, v in worthwhile.items())}), among regimens with enough evidence, "
+            f"against '{baseline}'. " + CAVEAT)
         row["gene_coverage"] = options.gene_coverage
         out.append(row)
     return pd.DataFrame(out)

@@ -15,7 +15,7 @@ from genomics.cohorts import spec_of
 from genomics.demo import make_demo_cohort
 from genomics.summary import regimen_labels
 from models.cli import main
-from models.ensemble import SurvivalEnsemble
+from models.effects import TreatmentEffectModel
 from models.errors import ModelError
 from models.features import FeatureBuilder, survival_target
 from models.registry import ModelCard, load_bundle, save_bundle
@@ -26,6 +26,9 @@ from models.treatment import (
     NOT_ENOUGH,
     REFERENCE,
     RegimenEvidence,
+    choose_regimen,
+    e_value,
+    min_benefit,
     reading,
     recommend_table,
     regimen_flags,
@@ -34,7 +37,7 @@ from models.treatment import (
 )
 
 torch.set_num_threads(1)
-N_GENES = 50  # with all 1000 demo genes the default xgb members never split on a treatment column (benefit ≡ 0)
+N_BOOTSTRAP = 20
 
 
 @pytest.fixture(scope="module")
@@ -44,16 +47,18 @@ def cohort():
 
 @pytest.fixture(scope="module")
 def bundle(cohort, tmp_path_factory):
-    """A 10-member xgb ensemble on 50 genes + clinical + treatments, saved and loaded as a verified bundle."""
+    """The treatment-effect model (competing risks, bootstrap replicates), saved and loaded as a verified bundle."""
     spec = spec_of(cohort)
     t, e, _ = survival_target(cohort, endpoint="OS", spec=spec)
+    _, dss, _ = survival_target(cohort, endpoint="DSS", spec=spec)
     train, test = split_patients(e, seed=0)
-    features = FeatureBuilder(genes=N_GENES).fit(cohort[train], spec=spec)
+    features = FeatureBuilder().fit(cohort[train], spec=spec)
     X = features.transform(cohort[train]).X
-    model = SurvivalEnsemble(kind="xgb", n_members=10, seed=0).fit(
-        X, t[train], e[train], feature_names=features.columns_, treatment_index=features.treatment_index)
+    model = TreatmentEffectModel(n_bootstrap=N_BOOTSTRAP, seed=0).fit(
+        X, t[train], e[train], feature_names=features.columns_, treatment_index=features.treatment_index,
+        cause=dss[train])
     card = ModelCard(
-        model_id="demo-os-ensemble-test", model_kind="ensemble", cohort_id=spec.id, cohort_name=spec.display_name,
+        model_id="demo-os-effects-test", model_kind="effects", cohort_id=spec.id, cohort_name=spec.display_name,
         cohort_licence=spec.licence, cohort_attribution=spec.attribution, endpoint="OS",
         endpoint_description="Overall survival", n_features=len(features.columns_), feature_groups={},
         n_train=len(train), events_train=int(e[train].sum()), n_test=len(test), events_test=int(e[test].sum()),
@@ -130,7 +135,7 @@ def test_readings_follow_thresholds(options):
     likely = t["reading"] == "likely benefit"
     assert (t.loc[likely, "nnt120"] == np.ceil(1 / t.loc[likely, "B120"] - 1e-9)).all()
     assert t.loc[t["B120_lo"] <= 0, "nnt120"].isna().all()
-    levels = t.apply(lambda r: "none" if r.evidence_n == 0 else "thin" if r.evidence_n < 10 or r.propensity < 0.02
+    levels = t.apply(lambda r: "none" if r.evidence_n == 0 else "thin" if r.evidence_n < 5 or r.propensity < 0.02
                      else "ok", axis=1)
     assert (levels == t["evidence"]).all()
 
@@ -147,8 +152,14 @@ def test_regimen_nobody_received_is_not_enough_evidence(bundle, cohort, held_out
     assert np.isfinite(rows["B120"]).all()  # the number exists; the reading refuses to interpret it
 
 
-def test_single_model_has_no_interval(bundle, held_out, evidence):
-    single = dataclasses.replace(bundle, model=bundle.model.members_[0])
+def test_single_model_has_no_interval(bundle, held_out, evidence, cohort):
+    spec = spec_of(cohort)
+    t, e, _ = survival_target(cohort, endpoint="OS", spec=spec)
+    fb = bundle.features
+    X = fb.transform(cohort[:600]).X
+    point_only = TreatmentEffectModel(n_bootstrap=0).fit(X, t[:600], e[:600], feature_names=fb.columns_,
+                                                         treatment_index=fb.treatment_index)
+    single = dataclasses.replace(bundle, model=point_only)
     opts = treatment_options(bundle=single, adata=held_out[:10], cohort=evidence)
     t = opts.table[~opts.table["is_baseline"]]
     assert t[["S120_lo", "B120_lo", "B120_hi"]].isna().all().all() and t["B120"].notna().all()
@@ -164,10 +175,8 @@ def test_hormone_benefit_sign_and_coverage_against_truth(options, held_out):
     coverage = float(((true_b >= est["B120_lo"]) & (true_b <= est["B120_hi"])).mean())
     print(f"\nER+ held-out n={len(er_pos)}: sign accuracy {sign_accuracy:.3f}, 90% interval coverage {coverage:.3f}, "
           f"mean true benefit {true_b.mean():.3f}, mean estimate {est['B120'].mean():.3f}")
-    assert sign_accuracy >= 0.6
-    # The member interval is a resampling band around a shrunken, confounded estimate: it covers the true benefit
-    # far less often than 90% (measured ≈0.11). Only guard against a degenerate band here; see the report.
-    assert 0.0 < coverage <= 1.0
+    assert sign_accuracy >= 0.9
+    assert coverage >= 0.6  # 20 replicates on 1,200 patients; bench/treatment.py measures 80-98% at full size
 
 
 def test_one_patient_is_fast(bundle, held_out, evidence):
@@ -221,23 +230,33 @@ def test_cli_recommend_single_patient_with_record(bundle, held_out, tmp_path):
     assert len(table) == 1 and table.loc[0, "B10_none"] == 0.0
 
 
-def test_recommend_table_picks_largest_likely_benefit(options):
+def test_recommendation_is_the_best_net_option_with_evidence(options):
     table = recommend_table(options)
     t = options.table
+    treatments = ("chemotherapy", "hormone_therapy", "radio_therapy")
     for _, row in table.iterrows():
-        g = t[(t["sample_id"] == row["patient_id"]) & (t["reading"] == "likely benefit")]
-        assert row["recommended"] == (g.loc[g["B120"].idxmax(), "regimen"] if len(g) else "none")
+        g = t[t["sample_id"] == row["patient_id"]].set_index("regimen")
+        allowed = g[(g["evidence"] == "ok") | g["is_baseline"]]
+        net = allowed["S120"] - [min_benefit(r, treatments) for r in allowed.index]
+        assert row["recommended"] == net.idxmax()
+        assert g.at[row["recommended"], "evidence"] == "ok" or g.at[row["recommended"], "is_baseline"]
+    assert table["recommended"].nunique() >= 2  # the options differ between patients
 
 
-def test_recommend_table_pick_with_constructed_readings(options):
-    t = options.table.copy()
-    sid = t["sample_id"].iloc[0]
-    mine = t["sample_id"] == sid
-    for regimen, benefit in (("radio_therapy", 0.04), ("hormone_therapy", 0.07)):
-        row = mine & (t["regimen"] == regimen)
-        t.loc[row, ["reading", "B120"]] = ["likely benefit", benefit]
-    table = recommend_table(dataclasses.replace(options, table=t)).set_index("patient_id")
-    assert table.loc[sid, "recommended"] == "hormone_therapy"
+def test_choose_regimen_weighs_burden_and_evidence():
+    treatments = ("chemotherapy", "hormone_therapy", "radio_therapy")
+    survival = {"none": 0.70, "hormone_therapy": 0.75, "chemotherapy+hormone_therapy": 0.765, "radio_therapy": 0.70}
+    ok = dict.fromkeys(survival, "ok")
+    # chemotherapy adds 1.5 points, under its 3-point minimum worthwhile benefit: endocrine therapy alone
+    assert choose_regimen(survival, ok, treatments, baseline="none") == "hormone_therapy"
+    assert choose_regimen({**survival, "chemotherapy+hormone_therapy": 0.80}, ok, treatments,
+                          baseline="none") == "chemotherapy+hormone_therapy"
+    thin = {**ok, "hormone_therapy": "thin"}
+    assert choose_regimen(survival, thin, treatments, baseline="none") == "chemotherapy+hormone_therapy"
+    assert choose_regimen(survival, ok, treatments, baseline="none", thresholds={"hormone_therapy": 0.06}) == "none"
+    assert min_benefit("chemotherapy+radio_therapy", treatments) == pytest.approx(0.04)
+    assert e_value(np.log(0.5)) == pytest.approx(2 + np.sqrt(2))
+    assert e_value(0.0) == 1.0
 
 
 def test_cli_recommend_bad_input_exits_2(bundle, tmp_path, capsys):

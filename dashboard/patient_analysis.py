@@ -1,0 +1,325 @@
+"""From a validated upload to a :class:`PatientAnalysis`: profile, risk, options, explanations, similar patients.
+
+:func:`analyse` is pure (everything it needs is in an :class:`AnalysisContext`); :func:`build_analysis`
+gets the context from the per-process caches (cohort, treatment model, evidence model, reference map) and
+is what the Patient page calls. Every part that cannot be computed for this input (too few genes for the
+embedding, no PAM50 centroids without a data folder, ...) becomes a warning, never an exception.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+
+from dashboard.analysis import PatientAnalysis
+from genomics.errors import InputError
+from genomics.spec import CohortSpec
+from genomics.summary import regimen_labels
+from genomics.validate import UploadResult, with_clinical
+from models.errors import ModelError
+from models.explain import benefit_contributions, gene_sets_for, risk_contributions
+from models.registry import Bundle
+from models.treatment import RegimenEvidence, choose_regimen, regimen_flags, regimens, treatment_options
+
+Progress = Callable[[str], None]
+CURVE_MONTHS = np.arange(0.0, 181.0, 6.0)
+TOP_FEATURES = 15
+SIMILAR_K = 30
+
+
+@dataclass
+class AnalysisContext:
+    """The per-cohort objects an analysis needs (built once per process)."""
+
+    spec: CohortSpec
+    cohort: ad.AnnData
+    bundle: Bundle
+    evidence: RegimenEvidence
+    cohort_risks: np.ndarray
+    reference: Any | None = None  # genomics.reference.ReferenceModel, when the cohort could be preprocessed
+    embedding: pd.DataFrame | None = None  # cohort coordinates: x, y, label (subtype)
+
+
+def pseudonym(sample_id: str, sha256: str) -> str:
+    """A display id that never shows the uploaded name: 'PT-' + 8 hex of a hash of id and file."""
+    return "PT-" + hashlib.sha256(f"{sample_id}|{sha256}".encode()).hexdigest()[:8].upper()
+
+
+def _model_card(bundle: Bundle) -> dict[str, Any]:
+    card = bundle.card
+    c = card.metrics.get("harrell_c", {}) if isinstance(card.metrics, dict) else {}
+    return {"model_id": card.model_id, "model_kind": card.model_kind, "cohort": card.cohort_name,
+            "endpoint": card.endpoint, "endpoint_description": card.endpoint_description, "n_train": card.n_train,
+            "events_train": card.events_train, "n_test": card.n_test, "events_test": card.events_test,
+            "harrell_c": c.get("value"), "harrell_c_lo": c.get("lo"), "harrell_c_hi": c.get("hi"),
+            "created": card.created, "intended_use": card.intended_use, "limits": list(card.limits),
+            "synthetic_cohort": card.synthetic_cohort}
+
+
+def _molecular(patient: ad.AnnData, cohort: ad.AnnData, warnings: list[str]) -> dict[str, Any]:
+    from genomics.signatures import PERCENTILE_GENES, gene_percentiles, signature_table
+
+    out: dict[str, Any] = {}
+    try:
+        table = signature_table(patient, reference=cohort).iloc[0]
+        if pd.notna(table.get("pam50")):
+            out["pam50"] = {"subtype": str(table["pam50"]), "confidence": float(table["pam50_confidence"]),
+                            "coverage": str(table["pam50_coverage"])}
+        if pd.notna(table.get("rs_approx")):
+            out["rs"] = {"score": float(table["rs_approx"]), "group": str(table["rs_group"]),
+                         "label": str(table["rs_method"]), "coverage": str(table["rs_coverage"])}
+        out["modules"] = {c.removeprefix("module_"): float(table[c]) for c in table.index
+                          if c.startswith("module_") and not c.endswith("_genes") and pd.notna(table[c])}
+        if table.get("notes"):
+            warnings.append(f"Molecular profile: {table['notes']}")
+    except InputError as exc:
+        warnings.append(f"Molecular profile not available: {exc}")
+    try:
+        pct = gene_percentiles(patient, reference=cohort, genes=PERCENTILE_GENES)
+        row = pct.iloc[0]
+        out["percentiles"] = {g: float(row[g]) for g in pct.columns if g in PERCENTILE_GENES and pd.notna(row[g])}
+    except (InputError, TypeError, KeyError):
+        pass
+    return out
+
+
+def _embedding(patient: ad.AnnData, context: AnalysisContext, warnings: list[str]) -> dict[str, Any]:
+    if context.reference is None or context.embedding is None:
+        return {}
+    try:
+        proj = context.reference.project(patient)
+    except InputError as exc:
+        warnings.append(f"Cannot place the patient on the cohort map: {exc}")
+        return {}
+    coords = proj.umap if proj.umap is not None else proj.pca[:, :2]
+    cohort_xy = context.embedding
+    near = proj.neighbours[proj.neighbours["rank"] <= 10]
+    pos = cohort_xy.set_index("id")
+    neighbours = [{"x": float(pos.at[pid, "x"]), "y": float(pos.at[pid, "y"]), "id": str(pid)}
+                  for pid in near["patient_id"] if pid in pos.index]
+    message = proj.ood_message(0)
+    if message:
+        warnings.append(message)
+    warnings.extend(proj.warnings)
+    return {"cohort": cohort_xy[["x", "y", "label"]].to_dict("records"),
+            "patient": {"x": float(coords[0, 0]), "y": float(coords[0, 1])}, "neighbours": neighbours,
+            "ood_percentile": float(proj.ood_percentile[0]), "kind": "UMAP" if proj.umap is not None else "PCA"}
+
+
+def _curves(model, x: np.ndarray, names: list[str], treatments: tuple[str, ...]) -> list[dict[str, Any]]:
+    rows = []
+    for r in names:
+        y = x.copy()
+        y[0, : len(treatments)] = [regimen_flags(r, treatments)[t] for t in treatments]
+        point = model.predict_survival(y, CURVE_MONTHS)[0]
+        if hasattr(model, "member_predictions"):
+            members = model.member_predictions(y, CURVE_MONTHS)[:, 0, :]
+            lo, hi = np.percentile(members, [5, 95], axis=0) if len(members) > 1 else (point * np.nan,) * 2
+        else:
+            lo = hi = point * np.nan
+        for m, s, a, b in zip(CURVE_MONTHS, point, lo, hi, strict=True):
+            rows.append({"regimen": r, "month": float(m), "S": float(s), "S_lo": float(min(a, s)) if np.isfinite(a) else None,
+                         "S_hi": float(max(b, s)) if np.isfinite(b) else None})
+    return rows
+
+
+def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def _explanations(context: AnalysisContext, x: np.ndarray, names: list[str], baseline_name: str,
+                  current: str, endpoint: str) -> dict[str, Any]:
+    from genomics.survival import kaplan_meier
+
+    bundle = context.bundle
+    fb, model = bundle.features, bundle.model
+    treatments = tuple(fb.treatments_)
+    risk = risk_contributions(model, x[0], fb.columns_)
+    sets = gene_sets_for(fb.genes_)
+    out: dict[str, Any] = {
+        "risk": _rows(risk.by_name(treatments).head(TOP_FEATURES * 3)[["name", "group", "value"]]
+                      .rename(columns={"name": "feature"})),
+        "risk_base": risk.base, "risk_unit": risk.unit, "method": risk.method,
+        "benefit": {}, "benefit_base": {}, "pathways": {}, "similar": {},
+    }
+    base_flags = np.array([regimen_flags(baseline_name, treatments)[t] for t in treatments], dtype=float)
+    for r in names:
+        flags = np.array([regimen_flags(r, treatments)[t] for t in treatments], dtype=float)
+        if r != baseline_name:
+            b = benefit_contributions(model, x[0], fb.columns_, regimen=flags, baseline=base_flags)
+            out["benefit"][r] = _rows(b.by_name(treatments).head(TOP_FEATURES * 3)[["name", "group", "value"]]
+                                      .rename(columns={"name": "feature"}))
+            out["benefit_base"][r] = b.base
+            out["benefit_unit"] = b.unit
+            out["pathways"][r] = _rows(b.by_gene_set(sets).head(10).rename(columns={"gene_set": "pathway"}))
+        near = context.evidence.similar(x, regimen=r, k=SIMILAR_K, endpoint=endpoint)
+        near = near[np.isfinite(near["time"]) & np.isfinite(near["event"])]
+        if len(near) >= 5:
+            km = kaplan_meier(near["time"], near["event"])
+            out["similar"][r] = {"n": int(len(near)), "ids": [str(i) for i in near["patient_id"]],
+                                 "km": _rows(km)}
+    out["pathways_risk"] = _rows(risk.by_gene_set(sets).head(10).rename(columns={"gene_set": "pathway"}))
+    out["current"] = current
+    return out
+
+
+def analyse(upload: UploadResult, *, context: AnalysisContext, clinical: dict[str, Any], regimen: dict[str, int],
+            baseline: str = "none", user: str = "demo", progress: Progress | None = None) -> PatientAnalysis:
+    """Everything the Patient page shows, for the first sample of a valid upload."""
+    say = progress or (lambda _msg: None)
+    if not upload.report.ok or upload.adata is None:
+        raise InputError("The upload did not pass validation: nothing was analysed.")
+    spec, bundle = context.spec, context.bundle
+    fb = bundle.features
+    treatments = tuple(fb.treatments_)
+    patient = with_clinical(upload.adata[:1].copy(), {**clinical, **regimen})
+    prov = upload.adata.uns.get("oncotx", {})
+    expression_sha = str(prov.get("source_sha256", ""))
+    records_sha = str(getattr(upload.record, "facts", {}).get("sha256", "")) if upload.record is not None else ""
+    warnings: list[str] = list(upload.report.warnings)
+    names = regimens(treatments)
+    current = regimen_labels(patient.obs.reindex(columns=list(treatments)).fillna(0), treatments).iloc[0]
+    baseline_name = current if baseline == "current" else baseline
+    say("placing the patient in the cohort (molecular profile, map)")
+    molecular = _molecular(patient, context.cohort, warnings)
+    embedding = _embedding(patient, context, warnings)
+    say("estimating survival under every regimen")
+    frame = fb.transform(patient, require_coverage=False)
+    if frame.gene_coverage < 0.8:
+        warnings.append(f"Only {frame.gene_coverage:.0%} of the model's {len(fb.genes_)} genes are in this profile: "
+                        "survival estimates and options are not given (they would rest on filled-in values). "
+                        "The molecular profile shows what can be computed.")
+    options_rows: list[dict[str, Any]] = []
+    curves: list[dict[str, Any]] = []
+    explanations: dict[str, Any] = {}
+    risk: dict[str, Any] = {}
+    caveat = ""
+    competing = False
+    try:
+        options = treatment_options(bundle, patient, cohort=context.evidence, baseline=baseline)
+        caveat = options.caveat
+        competing = options.competing_risks
+        table = options.table.drop(columns=["sample_id"])
+        options_rows = _rows(table)
+        g = table.set_index("regimen")
+        last = f"{options.horizons[-1]:g}"
+        recommended = choose_regimen(g[f"S{last}"].to_dict(), g["evidence"].to_dict(), treatments,
+                                     baseline=baseline_name, thresholds=options.thresholds)
+        patient_risk = float(options.risk.iloc[0])
+        risk = {"regimen": current, "risk": patient_risk, "recommended": recommended,
+                "percentile": float(100.0 * np.mean(context.cohort_risks < patient_risk)),
+                "cohort_risks": [float(v) for v in context.cohort_risks]}
+        for h in options.horizons:
+            tag = f"{h:g}"
+            for suffix in ("", "_lo", "_hi"):
+                risk[f"S{tag}{suffix}"] = float(g.at[current, f"S{tag}{suffix}"])
+        thin = [r for r in names if g.at[r, "evidence"] != "ok"]
+        if thin:
+            warnings.append(f"Not enough comparable patients received: {', '.join(thin)} (no benefit reading for them).")
+        say("survival curves and explanations")
+        curves = _curves(bundle.model, frame.X.astype(np.float64), names, treatments)
+        endpoint = bundle.card.endpoint
+        explanations = _explanations(context, frame.X.astype(np.float64), names, baseline_name, current, endpoint)
+    except ModelError as exc:
+        warnings.append(f"Survival and options not available: {exc}")
+    filled = list(frame.filled.get(frame.sample_ids[0], ()))
+    if filled:
+        warnings.append(f"Filled from the cohort (missing in the record): {', '.join(filled)}.")
+    return PatientAnalysis(
+        patient_id=pseudonym(str(patient.obs_names[0]), expression_sha),
+        created=datetime.now(UTC).isoformat(timespec="seconds"), user=user, cohort_id=spec.id,
+        cohort_name=spec.display_name, synthetic_cohort=bool(spec.synthetic), model_id=bundle.card.model_id,
+        model_kind=bundle.card.model_kind, bundle_sha256=bundle.sha256, endpoint=bundle.card.endpoint,
+        horizons=[60.0, 120.0], baseline=baseline_name,
+        inputs_sha256={"expression": expression_sha, "records": records_sha},
+        caveat=caveat or "Research use only. Options, not directives.",
+        validation={"errors": list(upload.report.errors), "warnings": list(upload.report.warnings),
+                    "facts": {k: str(v) for k, v in upload.report.facts.items()}},
+        assumptions={"scale": str(prov.get("scale", "")), "gene_coverage": frame.gene_coverage,
+                     "expression_mode": frame.expression_mode, "filled": filled, "competing_risks": competing,
+                     "clinical": {k: (None if v is None else str(v)) for k, v in clinical.items()},
+                     "regimen": current},
+        warnings=list(dict.fromkeys(warnings)), molecular=molecular, embedding=embedding, risk=risk,
+        options=options_rows, curves=curves, explanations=explanations, model_card=_model_card(bundle),
+    )
+
+
+# ------------------------------------------------------------------------------------------------------
+# Context from the per-process caches (the Patient page's entry point)
+# ------------------------------------------------------------------------------------------------------
+def make_context(spec: CohortSpec, cohort: ad.AnnData, bundle: Bundle, *, with_map: bool = True,
+                 progress: Progress | None = None) -> AnalysisContext:
+    """Fit what every analysis of this cohort shares: evidence model, cohort risks, the reference map."""
+    say = progress or (lambda _msg: None)
+    say("fitting the evidence model (who received what, among comparable patients)")
+    train_ids = set(map(str, cohort.obs_names)) - set(bundle.card.test_patient_ids)
+    training = cohort[[str(i) in train_ids for i in cohort.obs_names]].copy() if bundle.card.cohort_id == spec.id \
+        else cohort
+    evidence = RegimenEvidence().fit(bundle.features, training)
+    X = bundle.features.transform(cohort, require_coverage=False).X
+    risks = np.asarray(bundle.model.predict_risk(X), dtype=np.float64)
+    reference = embedding = None
+    if with_map:
+        try:
+            from genomics.preprocess import preprocessed_cohort
+            from genomics.reference import ReferenceModel
+
+            say("building the cohort map (first time per cohort: about a minute)")
+            pre = preprocessed_cohort(spec.id)
+            reference = ReferenceModel.from_preprocessed(pre)
+            coords = pre.obsm["X_umap"] if "X_umap" in pre.obsm else pre.obsm["X_pca"][:, :2]
+            label = (pre.obs[spec.subtype_col].astype(str) if spec.subtype_col and spec.subtype_col in pre.obs
+                     else pd.Series("cohort", index=pre.obs_names))
+            embedding = pd.DataFrame({"id": pre.obs_names.astype(str), "x": coords[:, 0], "y": coords[:, 1],
+                                      "label": label.to_numpy()})
+        except (InputError, KeyError, ValueError) as exc:
+            say(f"no cohort map: {exc}")
+    return AnalysisContext(spec=spec, cohort=cohort, bundle=bundle, evidence=evidence, cohort_risks=risks,
+                           reference=reference, embedding=embedding)
+
+
+def build_analysis(upload: UploadResult, *, spec: CohortSpec, clinical: dict[str, Any], regimen: dict[str, int],
+                   baseline: str = "none", user: str = "demo", progress: Progress | None = None) -> PatientAnalysis:
+    """:func:`analyse` with the cached context of ``spec``'s cohort (trains the treatment model on first use)."""
+    from dashboard import model_cache
+
+    context = model_cache.analysis_context(spec, progress=progress)
+    return analyse(upload, context=context, clinical=clinical, regimen=regimen, baseline=baseline, user=user,
+                   progress=progress)
+
+
+def example_patients(spec: CohortSpec, n: int = 20) -> list[str]:
+    """Held-back test patients of the cohort's treatment model (never ones it trained on)."""
+    from dashboard import model_cache
+
+    bundle = model_cache.treatment_bundle(spec)
+    return list(bundle.card.test_patient_ids[:n])
+
+
+def example_upload(spec: CohortSpec, patient_id: str) -> UploadResult:
+    """A held-back cohort patient as if uploaded: expression plus clinical record, validated the usual way."""
+    import io
+
+    from dashboard import loaders
+    from genomics.validate import check_upload
+
+    if patient_id not in example_patients(spec, n=10_000):
+        raise InputError("Only held-back test patients can be used as examples.")
+    cohort = loaders.cohort(spec.id)
+    row = cohort[[str(i) == patient_id for i in cohort.obs_names]]
+    table = row.to_df()
+    for f in spec.clinical:
+        if f.name in row.obs.columns:
+            table[f.name] = row.obs[f.name].to_numpy()
+    for t in spec.treatments:
+        table[t] = row.obs[t].to_numpy()
+    buffer = io.StringIO()
+    table.to_csv(buffer, index_label="patient_id")
+    return check_upload(buffer.getvalue().encode(), name=f"{patient_id}.csv", spec=spec,
+                        reference_genes=list(cohort.var_names))

@@ -1,0 +1,148 @@
+"""Saved analyses on real SQLite files: exact round trip, newest-first listing per user, ownership, tamper
+detection, all-or-nothing saves, and an explicit ``sqlite:///`` URL besides the ONCOTX_HOME default."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from dashboard import store
+from dashboard.db import database_url, get_engine
+from dashboard.store import StoreError, delete_analysis, list_analyses, load_analysis, save_analysis
+from tests.test_report import make_analysis
+
+
+@pytest.fixture(params=["default", "explicit"])
+def url(request, tmp_path) -> str | None:
+    """None: the default database under this test's ONCOTX_HOME; else an explicit SQLite file URL."""
+    return None if request.param == "default" else f"sqlite:///{tmp_path / 'explicit.sqlite'}"
+
+
+def _count(url: str | None) -> int:
+    with get_engine(url).connect() as conn:
+        return conn.execute(sa.text("SELECT count(*) FROM analyses")).scalar_one()
+
+
+def test_round_trip_is_exact(url):
+    a = make_analysis()
+    analysis_id = save_analysis(a, url=url)
+    assert len(analysis_id) == 32 and int(analysis_id, 16) >= 0
+    back = load_analysis(analysis_id, url=url)
+    assert back.to_json() == a.to_json()
+    assert back == a
+    assert load_analysis(analysis_id, user="dr.alice", url=url).to_json() == a.to_json()
+
+
+def test_default_database_lives_under_oncotx_home(tmp_path_factory, monkeypatch):
+    home = tmp_path_factory.mktemp("other-home")
+    monkeypatch.setenv("ONCOTX_HOME", str(home))
+    save_analysis(make_analysis())
+    assert database_url() == f"sqlite:///{home / 'oncotx.sqlite'}"
+    assert (home / "oncotx.sqlite").is_file()
+
+
+def test_row_columns(url):
+    a = make_analysis()
+    analysis_id = save_analysis(a, url=url)
+    with Session(get_engine(url)) as s:
+        row = s.get(store.AnalysisRow, analysis_id)
+        assert (row.user, row.patient_id, row.cohort_id, row.model_id) == (
+            "dr.alice", "PT-Ünïcødé–01", "metabric", a.model_id)
+        assert row.bundle_sha256 == "ab" * 32 and row.expression_sha256 == "cd" * 32
+        assert row.records_sha256 == "ef" * 32
+        assert row.summary == ("Options vs none: 3 likely benefit, 1 possible harm, 1 no expected benefit, "
+                               "1 uncertain, 1 not enough evidence")
+        assert row.payload == a.to_json()
+    no_records = replace(a, inputs_sha256={"expression": "cd" * 32})
+    with Session(get_engine(url)) as s:
+        assert s.get(store.AnalysisRow, save_analysis(no_records, url=url)).records_sha256 is None
+
+
+def test_list_newest_first_and_per_user(url):
+    ids = {}
+    for created, user in (("2026-01-01T10:00:00+00:00", "alice"), ("2026-03-01T10:00:00+00:00", "bob"),
+                          ("2026-02-01T10:00:00+01:00", "alice"), ("2026-04-01T08:00:00", "alice")):
+        ids[created] = save_analysis(make_analysis(user=user, created=created), url=url)
+    everyone = list_analyses(url=url)
+    assert list(everyone.columns) == ["id", "created", "user", "patient_id", "cohort_id", "model_id", "summary"]
+    assert list(everyone["id"]) == [ids["2026-04-01T08:00:00"], ids["2026-03-01T10:00:00+00:00"],
+                                    ids["2026-02-01T10:00:00+01:00"], ids["2026-01-01T10:00:00+00:00"]]
+    assert str(everyone["created"].dt.tz) == "UTC"
+    assert everyone["created"].iloc[2].isoformat() == "2026-02-01T09:00:00+00:00"
+    alice = list_analyses(user="alice", url=url)
+    assert list(alice["user"]) == ["alice"] * 3
+    assert alice["created"].is_monotonic_decreasing
+    assert list(list_analyses(user="bob", url=url)["id"]) == [ids["2026-03-01T10:00:00+00:00"]]
+    assert list_analyses(user="nobody", url=url).empty
+    assert len(list_analyses(url=url, limit=2)) == 2
+
+
+def test_empty_list_has_the_columns(url):
+    frame = list_analyses(url=url)
+    assert frame.empty and "summary" in frame.columns and "payload" not in frame.columns
+
+
+def test_other_user_cannot_load_or_delete(url):
+    analysis_id = save_analysis(make_analysis(user="alice"), url=url)
+    with pytest.raises(StoreError, match="not yours"):
+        load_analysis(analysis_id, user="mallory", url=url)
+    assert delete_analysis(analysis_id, user="mallory", url=url) is False
+    assert _count(url) == 1
+    assert delete_analysis(analysis_id, user="alice", url=url) is True
+    assert _count(url) == 0
+    assert delete_analysis(analysis_id, url=url) is False
+
+
+def test_admin_deletes_any(url):
+    analysis_id = save_analysis(make_analysis(user="alice"), url=url)
+    assert delete_analysis(analysis_id, url=url) is True
+    with pytest.raises(StoreError, match="does not exist"):
+        load_analysis(analysis_id, url=url)
+
+
+def test_unknown_id_is_refused(url):
+    with pytest.raises(StoreError, match="No saved analysis"):
+        load_analysis("0" * 32, url=url)
+    with pytest.raises(StoreError):
+        load_analysis("'; DROP TABLE analyses; --", url=url)
+    assert _count(url) == 0  # the table is still there
+
+
+def test_tampered_payload_is_refused(url):
+    analysis_id = save_analysis(make_analysis(), url=url)
+    with get_engine(url).begin() as conn:
+        conn.execute(sa.text("UPDATE analyses SET payload = replace(payload, 'likely benefit', 'possible harm') "
+                             "WHERE id = :id"), {"id": analysis_id})
+    with pytest.raises(StoreError, match="integrity check"):
+        load_analysis(analysis_id, url=url)
+
+
+def test_failure_mid_save_leaves_nothing(url, monkeypatch):
+    original = Session.flush
+
+    def flush_then_fail(self, *args, **kwargs):
+        original(self, *args, **kwargs)  # the row is written inside the transaction ...
+        raise RuntimeError("disk full")  # ... and then something fails before the commit
+
+    monkeypatch.setattr(Session, "flush", flush_then_fail)
+    with pytest.raises(RuntimeError, match="disk full"):
+        save_analysis(make_analysis(), url=url)
+    monkeypatch.undo()
+    assert _count(url) == 0
+    assert list_analyses(url=url).empty
+
+
+def test_unserialisable_analysis_is_refused(url):
+    bad = make_analysis()
+    bad.molecular = {"pam50": {"subtype": object()}}
+    with pytest.raises(StoreError, match="cannot be saved"):
+        save_analysis(bad, url=url)
+    with pytest.raises(StoreError, match="longer than"):
+        save_analysis(replace(make_analysis(), user="x" * 300), url=url)
+    assert _count(url) == 0
+
+
+def test_summary_without_options():
+    assert store.analysis_summary(replace(make_analysis(), options=[])) == "No treatment options"
