@@ -68,11 +68,11 @@ KNOWN_PENALTY_FACTOR = 0.1
 #: Gene modules are biology with a record as effect modifiers (proliferation and immune infiltration predict
 #: chemotherapy response; ER-related expression endocrine response): shrunk less than anonymous components.
 MODULE_PENALTY_FACTOR = 0.3
-N_PCS = 8
+N_PCS = 16
 HAZARD_GRID = np.arange(0.0, 361.0, 1.0)  # months; the baseline hazards are stored on this grid
 RISK_HORIZON = 120.0
 #: Interaction penalty per event (grid searched by cross-validation); main effects get a fixed light ridge.
-PENALTY_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+PENALTY_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 MAIN_PENALTY = 0.01
 Progress = Callable[[str], None]
 

@@ -55,16 +55,21 @@ def demo():
     return make_demo_cohort(n_patients=1200, n_genes=300, seed=3)
 
 
+def fit_effects(cohort, *, n_bootstrap: int):
+    """Features and a fitted treatment-effect model on the whole cohort (OS split by DSS)."""
+    spec = spec_of(cohort)
+    fb = FeatureBuilder().fit(cohort, spec=spec)
+    X = fb.transform(cohort).X
+    t, e, _ = survival_target(cohort, endpoint="OS", spec=spec)
+    _, dss, _ = survival_target(cohort, endpoint="DSS", spec=spec)
+    model = TreatmentEffectModel(n_bootstrap=n_bootstrap, seed=0).fit(X, t, e, feature_names=fb.columns_,
+                                                                      treatment_index=fb.treatment_index, cause=dss)
+    return fb, X, model
+
+
 @pytest.fixture(scope="module")
 def fitted(demo):
-    spec = spec_of(demo)
-    fb = FeatureBuilder().fit(demo, spec=spec)
-    X = fb.transform(demo).X
-    t, e, _ = survival_target(demo, endpoint="OS", spec=spec)
-    _, dss, _ = survival_target(demo, endpoint="DSS", spec=spec)
-    model = TreatmentEffectModel(n_bootstrap=12, seed=0).fit(X, t, e, feature_names=fb.columns_,
-                                                             treatment_index=fb.treatment_index, cause=dss)
-    return fb, X, model
+    return fit_effects(demo, n_bootstrap=12)
 
 
 def test_model_shapes_intervals_and_competing_risks(fitted):
@@ -133,13 +138,7 @@ def test_save_load_round_trip(fitted, tmp_path):
 def test_effects_recover_the_known_structure():
     """Guideline scenario: endocrine therapy helps ER+ patients (true log HR about -0.55) and not ER- (0)."""
     cohort = make_demo_cohort(n_patients=3000, n_genes=300, seed=11)
-    spec = spec_of(cohort)
-    fb = FeatureBuilder().fit(cohort, spec=spec)
-    X = fb.transform(cohort).X
-    t, e, _ = survival_target(cohort, endpoint="OS", spec=spec)
-    _, dss, _ = survival_target(cohort, endpoint="DSS", spec=spec)
-    model = TreatmentEffectModel(n_bootstrap=0, seed=0).fit(X, t, e, feature_names=fb.columns_,
-                                                            treatment_index=fb.treatment_index, cause=dss)
+    fb, X, model = fit_effects(cohort, n_bootstrap=0)
     lhr = model.log_hazard_ratios(X)
     er = (cohort.obs["er_status"] == "Positive").to_numpy()
     h = fb.treatments_.index("hormone_therapy")
