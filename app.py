@@ -17,8 +17,10 @@ st.set_page_config(page_title="OncoTx", page_icon="🧬", layout="wide")
 # legacy folder mode until st.navigation first runs; pages/patient.py and pages/cohort.py only hand a
 # deep link in that mode over to this shell, so /cohort opened first still gets the notice and selector.
 pages = {
-    "Clinician": [st.Page("pages/clinician/patient.py", title="Patient", icon=":material/person:", default=True)],
-    "Research": [st.Page("pages/research/cohort.py", title="Cohort", icon=":material/groups:")],
+    "Clinician": [st.Page("pages/clinician/patient.py", title="Patient", icon=":material/person:", default=True),
+                  st.Page("pages/clinician/history.py", title="History", icon=":material/history:")],
+    "Research": [st.Page("pages/research/cohort.py", title="Cohort", icon=":material/groups:"),
+                 st.Page("pages/research/models.py", title="Model lab", icon=":material/science:")],
 }
 navigation = st.navigation(pages)
 st.sidebar.title("OncoTx")

@@ -59,8 +59,17 @@ def _treatment_bundle(cohort_id: str, path: str) -> Bundle:
 
 
 def treatment_bundle(spec: CohortSpec) -> Bundle:
-    """The cohort's treatment-effect model: loaded from ONCOTX_HOME, or trained once per process (seconds)."""
-    path = default_bundle_path(spec.id, treatment_endpoint(spec), TREATMENT_KIND, models_dir=get_settings().models_dir)
+    """The cohort's treatment-effect model: the one chosen in the Model lab (a treatment-effect bundle), else the
+    default under ONCOTX_HOME, trained once per process when absent (seconds)."""
+    from dashboard import jobs
+
+    endpoint = treatment_endpoint(spec)
+    chosen = jobs.preferred_bundle(spec.id, endpoint)
+    if chosen is not None:
+        bundle = _load(str(chosen), (chosen / "manifest.json").stat().st_mtime)
+        if bundle.card.model_kind == TREATMENT_KIND:
+            return bundle
+    path = default_bundle_path(spec.id, endpoint, TREATMENT_KIND, models_dir=get_settings().models_dir)
     return _treatment_bundle(spec.id, str(path))
 
 

@@ -184,7 +184,7 @@ def analyse(upload: UploadResult, *, context: AnalysisContext, clinical: dict[st
     records_sha = str(getattr(upload.record, "facts", {}).get("sha256", "")) if upload.record is not None else ""
     warnings: list[str] = list(upload.report.warnings)
     names = regimens(treatments)
-    current = regimen_labels(patient.obs.reindex(columns=list(treatments)).fillna(0), treatments).iloc[0]
+    current = regimen_labels(patient.obs.reindex(columns=list(treatments)), treatments).iloc[0]
     baseline_name = current if baseline == "current" else baseline
     say("placing the patient in the cohort (molecular profile, map)")
     molecular = _molecular(patient, context.cohort, warnings)

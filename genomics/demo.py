@@ -733,12 +733,9 @@ def true_survival(
 
 def regimen_of(obs: pd.DataFrame, treatments: tuple[str, ...] = TREATMENTS) -> pd.Series:
     """The regimen each row received: the treatment columns equal to 1 joined by "+", or "none"."""
-    given = obs[list(treatments)].to_numpy().astype(bool)
-    codes = given @ (1 << np.arange(len(treatments)))
-    names = np.array(
-        ["+".join(t for i, t in enumerate(treatments) if code >> i & 1) or "none" for code in range(2 ** len(treatments))]
-    )
-    return pd.Series(names[codes], index=obs.index, name="regimen")
+    from genomics.summary import regimen_labels
+
+    return regimen_labels(obs, tuple(treatments))
 
 
 def _expression(rng: np.random.Generator, z: np.ndarray, base: np.ndarray, sd: np.ndarray, loadings: np.ndarray,

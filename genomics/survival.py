@@ -61,3 +61,20 @@ def survival_at(km: pd.DataFrame, months: float) -> float:
     if months > km["time"].max():
         return float("nan")
     return float(km.loc[km["time"] <= months, "survival"].iloc[-1])
+
+
+def number_at_risk(time, at) -> np.ndarray:
+    """Patients still under follow-up (time >= t) at each time of ``at`` (KM convention, as lifelines)."""
+    t = np.sort(np.asarray(time, dtype=float))
+    return len(t) - np.searchsorted(t, np.asarray(at, dtype=float), side="left")
+
+
+def landmark(time, event, at: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Landmark at ``at``: patients still event-free and followed beyond it, times counted from the landmark.
+
+    Returns (time since the landmark, event, mask of the patients kept); ``at <= 0`` keeps everyone.
+    """
+    t = np.asarray(time, dtype=float)
+    e = np.asarray(event)
+    keep = t > at if at > 0 else np.ones(len(t), dtype=bool)
+    return t[keep] - max(at, 0.0), e[keep], keep

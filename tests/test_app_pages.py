@@ -175,16 +175,22 @@ def test_patient_upload_passes_demo(demo_env):
     assert "Clinical fields" in [s.value for s in at.subheader]
     assert len(at.number_input) >= 3  # the clinical form rendered (no StreamlitMixedNumericTypesError)
     assert at.selectbox(key="clin_er_status").value == "Positive"  # pre-filled from the file
-    # the default model was trained on first use and gives S(5y), S(10y) with intervals
+    assert "OS at 5 years" not in [m.label for m in at.metric]  # nothing is analysed before "Analyse"
+    # Analyse: the treatment model is trained on first use and gives S(5y), S(10y) with intervals
+    next(b for b in at.button if b.label == "Analyse").click().run()
+    assert_healthy(at)
+    assert not at.error, texts(at.error)
     labels = [m.label for m in at.metric]
     assert "OS at 5 years" in labels and "OS at 10 years" in labels
     five = next(m for m in at.metric if m.label == "OS at 5 years")
     assert five.value.endswith("%") and 0 <= int(five.value.rstrip("%")) <= 100
     assert any(c.value.startswith("interval ") and "–" in c.value for c in at.caption)
     assert any("does not direct treatment" in c.value for c in at.caption)
-    # changing the planned regimen changes the estimate's inputs, not the page's health
-    at.checkbox(key="regimen_chemotherapy").check().run()
+    # changing the planned regimen and analysing again: the risk is for the new regimen
+    at.checkbox(key="regimen_chemotherapy").check()
+    next(b for b in at.button if b.label == "Analyse").click().run()
     assert not at.exception and "OS at 5 years" in [m.label for m in at.metric]
+    assert any("Regimen: Chemo" in c.value for c in at.caption)
 
 
 def test_patient_upload_prefills_numeric_clinical_demo(demo_env):

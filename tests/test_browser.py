@@ -5,6 +5,7 @@ screenshots in test-artifacts/ (git-ignored) for a person to look at.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -59,19 +60,16 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"streamlit did not answer /_stcore/health within {STARTUP_S} s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    if not METABRIC_TABLE.is_file():
-        _missing(f"reference data not found at {DATA}")
-    tmp = tmp_path_factory.mktemp("streamlit")
+@contextlib.contextmanager
+def streamlit_app(tmp: Path, *, data: Path | None):
+    """``streamlit run app.py`` on a free loopback port with its own ONCOTX_HOME; ``data=None`` runs the demo
+    cohort (ONCOTX_DATA unset). Yields (url, log path); the server is stopped afterwards."""
     port = _free_port()
-    env = {
-        **os.environ,
-        "ONCOTX_DATA": str(DATA),
-        "ONCOTX_HOME": str(tmp / "home"),
-        "ONCOTX_CONFIG": str(tmp / "no-such-oncotx.toml"),
-        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-    }
+    env = {k: v for k, v in os.environ.items() if k != "ONCOTX_DATA"}
+    env |= {"ONCOTX_HOME": str(tmp / "home"), "ONCOTX_CONFIG": str(tmp / "no-such-oncotx.toml"),
+            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    if data is not None:
+        env["ONCOTX_DATA"] = str(data)
     log = tmp / "streamlit.log"
     with log.open("w") as out:
         proc = subprocess.Popen(  # noqa: S603 (fixed command line)
@@ -84,7 +82,7 @@ def server(tmp_path_factory):
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc, log)
-        yield url
+        yield url, log
     finally:
         proc.terminate()
         try:
@@ -92,6 +90,14 @@ def server(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not METABRIC_TABLE.is_file():
+        _missing(f"reference data not found at {DATA}")
+    with streamlit_app(tmp_path_factory.mktemp("streamlit"), data=DATA) as (url, _log):
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -182,8 +188,10 @@ def test_patient_upload_and_cohort_page(page, server, upload_files):
     page.locator('[data-testid="stNumberInput"]').first.wait_for()
     page.locator('[data-testid="stDataFrame"]').first.wait_for()
     assert page.get_by_text("Validation failed").count() == 0
-    # first use trains the default METABRIC model (progress shown), then S(5y)/S(10y) with intervals
-    page.get_by_text("OS at 10 years").wait_for(timeout=240_000)
+    # Analyse: first use trains METABRIC's treatment-effect model and builds the cohort map (progress shown),
+    # then S(5y)/S(10y) with intervals and the options
+    page.get_by_role("button", name="Analyse").click()
+    page.get_by_text("OS at 10 years").wait_for(timeout=600_000)
     assert page.get_by_text("interval ", exact=False).count() >= 2
     _shot(page, "patient_validation.png")
 

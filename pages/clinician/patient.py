@@ -1,59 +1,165 @@
-"""Patient page: upload an expression profile (+ clinical record), see the validation report."""
+"""Patient page: input (upload or example patient) → validation report → clinical form → analysis → dashboard.
+
+Thin: the validation report is genomics.validate's, the analysis is dashboard.patient_analysis.build_analysis
+(run only on valid input, with its progress shown), and the dashboard is dashboard.patient_view.render_analysis,
+drawn from the PatientAnalysis kept in this session (the History page reopens saved ones with the same renderer).
+"""
 from __future__ import annotations
 
 import hashlib
+import logging
 
-import pandas as pd
 import streamlit as st
 
 from dashboard import loaders
+from dashboard.patient_view import current_user, form_values, render_analysis
 from dashboard.shell import current_cohort
-from dashboard.text import plain
-from dashboard.views import clinical_form, show_report, survival_section
+from dashboard.store import StoreError
+from dashboard.text import plain, regimen_label
+from dashboard.views import clinical_form, show_report
+from genomics.errors import InputError
 from genomics.validate import UploadResult, check_upload
+from models.errors import ModelError
+
+log = logging.getLogger(__name__)
+ANALYSIS, ANALYSIS_OWNER = "patient_analysis", "patient_analysis_owner"  # the analysis shown, and whose it is
+UPLOAD, UPLOAD_KEY = "upload", "upload_key"
+INPUTS_OWNER = "patient_inputs_owner"
+SOURCES = {"upload": "Upload files", "example": "Example patient"}
+BASELINES = {"none": "No treatment", "current": "The current or planned regimen"}
+
+
+def _sha(*parts: bytes) -> str:
+    return hashlib.sha256(b"|".join(parts)).hexdigest()
+
+
+def _uploaded(spec) -> tuple[UploadResult, str] | None:
+    expression = st.file_uploader(
+        "Expression profile (CSV, TSV, TXT, gzipped, XLSX or .h5ad; genes as rows or columns)",
+        type=["csv", "tsv", "txt", "gz", "xlsx", "h5ad"], key="expression_file",
+    )
+    records = st.file_uploader("Clinical record (optional: CSV, JSON or FHIR R4 Bundle)", type=["csv", "json", "gz"],
+                               key="records_file")
+    orientation = st.radio(
+        "Where are the genes?", ["auto", "genes_as_rows", "genes_as_columns"], horizontal=True,
+        format_func={"auto": "Detect", "genes_as_rows": "Rows", "genes_as_columns": "Columns"}.get, key="orientation",
+    )
+    if expression is None:
+        st.write("Upload a profile to begin. The analysis runs only on input that passes validation.")
+        return None
+    data = expression.getvalue()
+    rec = records.getvalue() if records is not None else None
+    key = _sha(data, rec or b"", orientation.encode(), spec.id.encode(), expression.name.encode(),
+               (records.name if records else "").encode())
+    if st.session_state.get(UPLOAD_KEY) != key:
+        st.session_state[UPLOAD] = check_upload(
+            data, name=expression.name, records=rec, records_name=records.name if records else None,
+            orientation=orientation, spec=spec, reference_genes=list(loaders.cohort(spec.id).var_names),
+        )
+        st.session_state[UPLOAD_KEY] = key
+    return st.session_state[UPLOAD], key
+
+
+def _example(spec) -> tuple[UploadResult, str] | None:
+    from dashboard.patient_analysis import example_patients, example_upload
+
+    st.caption("Held-back test patients of the cohort's treatment model: it never trained on them.")
+    with st.spinner("Loading the held-back patients (the first time trains the cohort's treatment model)…"):
+        ids = example_patients(spec)
+    if not ids:
+        st.info("This cohort has no held-back example patients.")
+        return None
+    chosen = st.selectbox("Example patient", ids, index=None, placeholder="Choose a held-back patient",
+                          key="example_patient")
+    if chosen is None:
+        return None
+    key = _sha(b"example", spec.id.encode(), str(chosen).encode())
+    if st.session_state.get(UPLOAD_KEY) != key:
+        st.session_state[UPLOAD] = example_upload(spec, chosen)
+        st.session_state[UPLOAD_KEY] = key
+    return st.session_state[UPLOAD], key
+
+
+def _one_sample(result: UploadResult) -> UploadResult:
+    """A multi-sample upload: the user picks the patient to analyse."""
+    if result.adata is None or result.adata.n_obs <= 1:
+        return result
+    names = [str(n) for n in result.adata.obs_names]
+    chosen = st.selectbox(f"This file holds {len(names)} samples: the patient to analyse", names, key="sample_choice")
+    return UploadResult(result.adata[[names.index(chosen)]].copy(), result.report, result.record)
+
+
+def _inputs(spec, result: UploadResult) -> tuple[dict, dict, str, bool]:
+    """Clinical fields, current or planned regimen and baseline, entered in one form (analysed on submit)."""
+    with st.form("patient_inputs", border=True):
+        st.subheader("Clinical fields", anchor=False)
+        st.caption("From the record or the file; fill in what is missing (anything left missing is filled from "
+                   "the cohort and listed with the results).")
+        clinical = clinical_form(spec, known={})  # values from form_values, through the session state
+        regimen: dict[str, int] = {}
+        if spec.treatments:
+            st.caption("Current or planned treatment (the risk estimate is for this regimen):")
+            cols = st.columns(len(spec.treatments) + 1)
+            for col, t in zip(cols, spec.treatments, strict=False):
+                regimen[t] = int(col.checkbox(regimen_label(t), key=f"regimen_{t}"))
+            baseline = cols[-1].selectbox("Compare options against", list(BASELINES), format_func=BASELINES.get,
+                                          key="patient_baseline")
+        else:
+            baseline = "none"
+        submitted = st.form_submit_button("Analyse", type="primary", icon=":material/play_arrow:")
+    return clinical, regimen, baseline, submitted
+
+
+def _analyse(spec, result: UploadResult, owner: str, clinical: dict, regimen: dict, baseline: str) -> None:
+    from dashboard.patient_analysis import build_analysis
+
+    for name in (ANALYSIS, ANALYSIS_OWNER):
+        st.session_state.pop(name, None)
+    with st.status("Analysing the patient…", expanded=True) as status:
+        try:
+            analysis = build_analysis(result, spec=spec, clinical=clinical, regimen=regimen, baseline=baseline,
+                                      user=current_user(), progress=status.write)
+        except (InputError, ModelError, StoreError) as exc:
+            status.update(label="The analysis could not be completed", state="error", expanded=False)
+            st.error(plain(getattr(exc, "message", None) or str(exc)))
+            return
+        except Exception:  # noqa: BLE001 (no traceback reaches the user; the server log has it)
+            log.exception("patient analysis failed")
+            status.update(label="The analysis could not be completed", state="error", expanded=False)
+            st.error("The analysis failed unexpectedly; the details are in the server log.")
+            return
+        status.update(label="Analysis ready", state="complete", expanded=False)
+    st.session_state[ANALYSIS] = analysis
+    st.session_state[ANALYSIS_OWNER] = owner
+
 
 st.title("Patient")
 spec = current_cohort()
 st.caption(f"Reference cohort: {plain(spec.display_name)}")
+source = st.segmented_control("Input", list(SOURCES), format_func=SOURCES.get, default="upload", required=True,
+                              key="patient_source")
+try:
+    picked = _example(spec) if source == "example" else _uploaded(spec)
+except (InputError, ModelError, StoreError) as exc:
+    st.error(plain(getattr(exc, "message", None) or str(exc)))
+    picked = None
 
-expression = st.file_uploader(
-    "Expression profile (CSV, TSV, TXT, gzipped, XLSX or .h5ad; genes as rows or columns)",
-    type=["csv", "tsv", "txt", "gz", "xlsx", "h5ad"],
-    key="expression_file",
-)
-records = st.file_uploader("Clinical record (optional: CSV, JSON or FHIR R4 Bundle)", type=["csv", "json", "gz"],
-                           key="records_file")
-orientation = st.radio(
-    "Where are the genes?", ["auto", "genes_as_rows", "genes_as_columns"], horizontal=True,
-    format_func={"auto": "Detect", "genes_as_rows": "Rows", "genes_as_columns": "Columns"}.get, key="orientation",
-)
-
-if expression is not None:
-    data = expression.getvalue()
-    rec = records.getvalue() if records is not None else None
-    key = hashlib.sha256(b"|".join([data, rec or b"", orientation.encode(), spec.id.encode(),
-                                    expression.name.encode()])).hexdigest()
-    if st.session_state.get("upload_key") != key:
-        st.session_state["upload"] = check_upload(
-            data, name=expression.name, records=rec, records_name=records.name if records else None,
-            orientation=orientation, spec=spec, reference_genes=list(loaders.cohort(spec.id).var_names),
-        )
-        st.session_state["upload_key"] = key
-    result: UploadResult = st.session_state["upload"]
-    show_report(result.report)
-    if result.report.ok and result.adata is not None:
-        st.subheader("Clinical fields")
-        st.caption("From the record or the file; fill in what is missing below (nothing is assumed silently).")
-        known = {f.name: result.adata.obs[f.name].iloc[0] for f in spec.clinical
-                 if f.name in result.adata.obs.columns and result.adata.n_obs == 1}
-        clinical = clinical_form(spec, known=known)
-        if result.adata.n_obs == 1:
-            survival_section(spec, result.adata, clinical)
-        else:
-            st.caption("Upload one patient for survival estimates; `python -m models` scores batches.")
-        preview = pd.DataFrame({"gene": result.adata.var_names[:20],
-                                "value": result.adata.X[0, :20] if result.adata.n_obs else []})
-        with st.expander("First genes as read"):
-            st.dataframe(preview, hide_index=True)
-else:
-    st.write("Upload a profile to begin. The analysis runs only on input that passes validation.")
+if picked is not None:
+    upload, upload_key = picked
+    show_report(upload.report)
+    if upload.report.ok and upload.adata is not None:
+        upload = _one_sample(upload)
+        owner = _sha(upload_key.encode(), str(upload.adata.obs_names[0]).encode())  # this upload and sample
+        if st.session_state.get(INPUTS_OWNER) != owner:
+            # a new patient: the form starts from its file and record (set through the session state, so that
+            # the browser's widgets follow; their defaults stay empty)
+            st.session_state.update(form_values(spec, upload.adata.obs.iloc[0].to_dict()))
+            st.session_state[INPUTS_OWNER] = owner
+        clinical, regimen, baseline, submitted = _inputs(spec, upload)
+        if submitted:
+            _analyse(spec, upload, owner, clinical, regimen, baseline)
+        shown = st.session_state.get(ANALYSIS)
+        if shown is not None and st.session_state.get(ANALYSIS_OWNER) == owner:
+            render_analysis(shown, key_prefix="patient")
+        elif not submitted:
+            st.caption("Check the fields above, then press Analyse.")

@@ -1,0 +1,231 @@
+"""Model lab: train models in the background, compare them on the same held-back patients, pick the Patient page's.
+
+Thin: jobs and bundles from dashboard.jobs, scores from dashboard.lab (models.evaluate underneath), figures from
+dashboard.charts. Training runs in a worker thread of the server and its status lives in the database, so a
+reload, another tab or another user sees the same job; the job list polls only while a job is active.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import jobs, lab, loaders, model_cache
+from dashboard.charts import calibration_figure, chart_caption, interval_figure
+from dashboard.shell import current_cohort
+from dashboard.text import plain
+from dashboard.views import show_model_card
+from genomics.errors import InputError
+from genomics.export import to_safe_csv
+from models.errors import ModelError
+from models.registry import ModelCard
+
+KIND_LABELS = {
+    "effects": "Treatment-effect model (competing risks, bootstrap intervals; the Patient page's options; seconds)",
+    "xgb": "xgboost Cox (one tuned model; seconds to a minute)",
+    "ensemble": "Ensemble of 10 bootstrap xgboost models (intervals; minutes)",
+    "torch": "DeepSurv-style network (torch; minutes)",
+}
+HORIZONS = [36.0, 60.0, 120.0, 180.0]
+POLL_SECONDS = 2.0
+
+
+@st.cache_data(show_spinner="Scoring the held-back patients…", max_entries=32)
+def predictions(cohort_id: str, bundle_path: str, manifest_mtime: float) -> lab.HeldBack:
+    from models.registry import load_bundle
+
+    return lab.held_back(load_bundle(Path(bundle_path)), loaders.cohort(cohort_id),
+                         horizons=tuple(HORIZONS))
+
+
+@st.cache_data(show_spinner="Bootstrapping the metrics…", max_entries=32)
+def comparison(cohort_id: str, chosen: tuple[tuple[str, str, float], ...], horizon: float, n_boot: int):
+    cohort_spec = loaders.cohort_summary(cohort_id).spec
+    held = {label: predictions(cohort_id, path, mtime) for label, path, mtime in chosen}
+    metrics, tables, notes = lab.compare_models(held, horizon=horizon, n_boot=n_boot)
+    subgroups = []
+    for label, h in held.items():
+        part = lab.subgroup_metrics(h, lab.subgroupings(h.obs, cohort_spec), horizon=horizon, n_boot=n_boot)
+        subgroups.append(part.assign(model=label))
+    return held, metrics, tables, notes, pd.concat(subgroups, ignore_index=True)
+
+
+def mtime(path: Path) -> float:
+    return (path / "manifest.json").stat().st_mtime
+
+
+def csv_button(label: str, frame: pd.DataFrame, name: str, key: str) -> None:
+    st.download_button(label, to_safe_csv(frame), file_name=f"{spec.id}-{name}.csv", mime="text/csv", key=key,
+                       icon=":material/download:")
+
+
+def chart(fig, name: str) -> None:
+    st.plotly_chart(fig, width="stretch", config={"toImageButtonOptions": {"format": "png", "scale": 2,
+                                                                            "filename": f"{spec.id}-{name}"}})
+
+
+def job_panel(polling: bool) -> None:
+    """The cohort's jobs, read from the database (reruns every few seconds while one is active)."""
+    listed = jobs.list_jobs(spec.id)
+    active = [j for j in listed if j.active]
+    if polling and not active:
+        st.rerun(scope="app")  # a job just finished: refresh the model lists too
+    if not listed:
+        st.caption("No training jobs for this cohort yet.")
+        return
+    st.dataframe(jobs.jobs_frame(listed), hide_index=True, width="stretch")
+    for job in active:
+        with st.status(f"{job.kind} · {job.endpoint}: {job.status} — {job.last_line}", state="running",
+                       expanded=True):
+            st.code(job.progress.strip() or "queued", language=None)
+    failed = [j for j in listed[:5] if j.status == "failed"]
+    for job in failed[:1]:
+        st.caption(f"Job {job.id[:8]} failed: {plain(job.error or 'unknown error')}")
+    if active:
+        st.caption(f"Updating every {POLL_SECONDS:g} s while a job runs; the job keeps running if you leave or "
+                   "reload this page.")
+
+
+spec = current_cohort()
+st.title("Model lab")
+st.caption(f"{plain(spec.display_name)}: train survival models in the background, compare them on the same "
+           "held-back patients, and choose the model the Patient page uses. Models live under ONCOTX_HOME/models.")
+tabs = dict(zip(["Train", "Compare", "Model card"],
+                st.tabs(["Train", "Compare", "Model card"], key="lab_view", bind="query-params"), strict=True))
+endpoint_names = [ep.name for ep in spec.endpoints]
+
+if tabs["Train"].open:
+    with tabs["Train"]:
+        with st.form("lab_train", border=True):
+            a, b, c = st.columns([1, 2, 0.8])
+            endpoint = a.selectbox("Endpoint", endpoint_names, key="lab_train_endpoint",
+                                   format_func=lambda n: f"{n}: {spec.endpoint(n).description}")
+            kind = b.selectbox("Model", list(KIND_LABELS), format_func=KIND_LABELS.get, key="lab_train_kind")
+            seed = c.number_input("Seed", min_value=0, max_value=10_000, value=0, step=1, key="lab_train_seed")
+            submitted = st.form_submit_button("Start training", type="primary", icon=":material/model_training:")
+        if submitted:
+            job = jobs.submit(spec.id, cohort_id=spec.id, endpoint=endpoint, kind=kind, seed=int(seed))
+            st.success(f"Job {job.id[:8]} queued: {kind} on {plain(spec.display_name)} · {endpoint}. It runs in the "
+                       "background; this page shows its progress.")
+        st.caption("Each model is fitted on 80% of the patients (split by event, fixed by the seed) and scored on the "
+                   "20% held back. Models with the same seed share the held-back patients, so they compare fairly.")
+        polling = any(j.active for j in jobs.list_jobs(spec.id))
+        st.fragment(job_panel, run_every=POLL_SECONDS if polling else None)(polling)
+
+if tabs["Compare"].open:
+    with tabs["Compare"]:
+        a, b, c = st.columns([1.2, 1, 1])
+        endpoint = a.selectbox("Endpoint", endpoint_names, key="lab_endpoint", persist_state="page")
+        horizon = b.select_slider("Calibration horizon (months)", HORIZONS, value=120.0, key="lab_horizon",
+                                  format_func=lambda h: f"{h:g} ({h / 12:g} y)")
+        n_boot = c.selectbox("Bootstrap resamples", [100, 200, 500], index=1, key="lab_boot")
+        available = jobs.list_bundles(spec.id, endpoint)
+        if not available:
+            st.info(f"No model for {endpoint} on this cohort yet: start one in the Train tab.")
+            st.stop()
+        by_label = {info.label: info for info in available}
+        chosen = st.multiselect("Models to compare", list(by_label), default=list(by_label)[:3], key="lab_models",
+                                max_selections=6)
+        if not chosen:
+            st.stop()
+        try:
+            held, metrics, tables, notes, subgroups = comparison(
+                spec.id, tuple((lab_label, str(by_label[lab_label].path), mtime(by_label[lab_label].path))
+                               for lab_label in chosen), float(horizon), int(n_boot))
+        except (InputError, ModelError) as exc:
+            st.error(plain(exc))
+            st.stop()
+        first = next(iter(held.values()))
+        sizes = {h.n for h in held.values()}
+        n_text = "" if len(sizes) == 1 else "held-back sets differ by model (different seeds or cohorts): " + \
+            ", ".join(f"n={h.n}" for h in held.values())
+        caption = chart_caption(spec.display_name, endpoint=endpoint, n=first.n, events=first.events,
+                                extra="; ".join(filter(None, ["held-back patients", f"{n_boot} bootstrap resamples",
+                                                              n_text])))
+        st.subheader("Side by side")
+        table = metrics.assign(text=[f"{v:.3f}" + (f" [{lo:.3f}, {hi:.3f}]" if pd.notna(lo) else "")
+                                     if pd.notna(v) else "n/a" for v, lo, hi in
+                                     zip(metrics["value"], metrics["lo"], metrics["hi"], strict=True)])
+        wide = table.pivot(index="label", columns="model", values="text").reindex(table["label"].unique())
+        st.dataframe(wide, width="stretch")
+        discrimination = metrics[metrics["metric"].isin(["harrell_c", "uno_c", "td_auc_60", "td_auc_120"])]
+        chart(interval_figure(discrimination, x="label", y="label", series="model",
+                              title="Discrimination with 95% bootstrap intervals", caption=caption,
+                              x_label="C-index / AUC (0.5 = chance)", value_range=(0.4, 1.0), reference=0.5),
+              f"lab-discrimination-{endpoint}")
+        st.caption(f"{plain(caption)}. Scope: {plain(first.scope)}. Uno C, AUC and the integrated Brier score are "
+                   "censoring-weighted by the training patients' follow-up.")
+        for label, model_notes in notes.items():
+            for note in model_notes:
+                st.caption(f"{plain(label)}: {plain(note)}")
+        csv_button("Metrics (CSV)", metrics, f"lab-metrics-{endpoint}", "dl_lab_metrics")
+
+        st.subheader(f"Calibration at {horizon:g} months")
+        if tables:
+            chart(calibration_figure(tables, horizon=horizon, title=f"Predicted vs observed {endpoint} at {horizon:g} "
+                                     "months, by risk decile", caption=caption), f"lab-calibration-{endpoint}")
+            st.caption(f"{plain(caption)}. Patients in ten equal groups by predicted survival; observed = Kaplan-Meier "
+                       "in each group with its 95% interval. On the dashed line, predictions match what happened.")
+            csv_button("Calibration (CSV)", pd.concat([t.assign(model=k) for k, t in tables.items()]),
+                       f"lab-calibration-{endpoint}-{horizon:g}", "dl_lab_calibration")
+        else:
+            st.info("Calibration cannot be computed at this horizon (too little follow-up): choose an earlier one.")
+
+        st.subheader("By subgroup")
+        c_rows = subgroups.dropna(subset=["c"]).assign(row=lambda d: d["subgrouping"] + ": " + d["group"],
+                                                       value=lambda d: d["c"], lo=lambda d: d["c_lo"],
+                                                       hi=lambda d: d["c_hi"])
+        if not c_rows.empty:
+            chart(interval_figure(c_rows, x="value", y="row", series="model", horizontal=True,
+                                  title="Harrell C by subgroup (95% bootstrap intervals)", caption=caption,
+                                  x_label="Harrell C", reference=0.5), f"lab-subgroup-c-{endpoint}")
+        d_rows = subgroups.dropna(subset=["difference"]).assign(
+            row=lambda d: d["subgrouping"] + ": " + d["group"], value=lambda d: d["difference"],
+            lo=lambda d: d["difference_lo"], hi=lambda d: d["difference_hi"])
+        if not d_rows.empty:
+            chart(interval_figure(d_rows, x="value", y="row", series="model", horizontal=True,
+                                  title=f"Predicted − observed survival at {horizon:g} months by subgroup",
+                                  caption=caption, x_label="difference (positive = survival over-estimated)",
+                                  reference=0.0),
+                  f"lab-subgroup-calibration-{endpoint}")
+        st.dataframe(subgroups, hide_index=True, width="stretch")
+        st.caption(f"{plain(caption)}. Groups with fewer than 10 events get no C. Small subgroups have wide "
+                   "intervals: read them before trusting a model for that group.")
+        csv_button("Subgroup metrics (CSV)", subgroups, f"lab-subgroups-{endpoint}", "dl_lab_subgroups")
+
+        st.subheader("Model used on the Patient page")
+        preferred = jobs.preferred_bundle(spec.id, endpoint)
+        st.caption("The Patient page's treatment options need a treatment-effect model (kind 'effects', endpoint "
+                   f"{model_cache.treatment_endpoint(spec)}); a model of another kind chosen here is listed but the "
+                   "page keeps its treatment-effect model.")
+        current = preferred
+        st.write(f"Now: **{plain(current.name) if current else 'the default treatment-effect model'}**"
+                 + (" (chosen here)" if preferred else " (default)"))
+        pick = st.selectbox("Use this model for the Patient page", list(by_label), key="lab_preferred")
+        left, right = st.columns(2)
+        if left.button("Use for the Patient page", key="lab_set_preferred", type="primary"):
+            jobs.set_preferred(spec.id, endpoint, by_label[pick].path)
+            st.rerun()
+        if preferred and right.button("Back to the default model", key="lab_clear_preferred"):
+            jobs.clear_preferred(spec.id, endpoint)
+            st.rerun()
+
+if tabs["Model card"].open:
+    with tabs["Model card"]:
+        available = jobs.list_bundles(spec.id)
+        if not available:
+            st.info("No model for this cohort yet: start one in the Train tab.")
+            st.stop()
+        by_label = {f"{info.card.get('endpoint')} · {info.label}": info for info in available}
+        pick = st.selectbox("Model", list(by_label), key="lab_card")
+        info = by_label[pick]
+        try:
+            card = ModelCard(**info.card)
+        except TypeError:
+            st.error("This model card does not match this OncoTx version.")
+            st.stop()
+        show_model_card(card)
+        st.download_button("Model card (JSON)", json.dumps(info.card, indent=2), file_name=f"{info.path.name}.json",
+                           mime="application/json", key="dl_lab_card", icon=":material/download:")

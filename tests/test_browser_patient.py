@@ -1,0 +1,173 @@
+"""The Patient dashboard end to end in a real browser, on the synthetic demo cohort (no data folder needed).
+
+Upload a patient's expression file and clinical record, analyse, see the options table, the survival-curve
+chart and the explanation chart, download the PDF report, save the analysis, and reopen it from the History
+page (the reopened charts must hold the same numbers). Screenshots of each step go to test-artifacts/.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.test_browser import ARTIFACTS, _settled, _shot, streamlit_app
+from tests.test_browser import browser as browser  # noqa: F401 (fixtures)
+from tests.test_browser import page as page  # noqa: F401
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+NOTICE = "Research use only: OncoTx is not a medical device"
+ANALYSIS_S = 600  # the first analysis of a fresh server trains the demo treatment model and builds the cohort map
+PATIENT_INDEX = 1437  # a demo patient (any works: the demo cohort is synthetic)
+
+# plotly's own figure data, read from the page: {title: [trace names]} and the benefit bars' numbers
+FIGURES_JS = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')]
+    .map(gd => ({title: ((gd.layout || {}).title || {}).text || '',
+                 types: (gd.data || []).map(t => t.type || 'scatter'),
+                 names: (gd.data || []).map(t => t.name || '')}))"""
+BENEFIT_JS = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')]
+    .filter(gd => (((gd.layout || {}).title || {}).text || '').includes('Benefit over the baseline'))
+    .map(gd => (gd.data || []).filter(t => t.type === 'bar').map(t => [t.y, t.x]))"""
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory):
+    """``streamlit run app.py`` on the demo cohort (ONCOTX_DATA unset), its own ONCOTX_HOME."""
+    with streamlit_app(tmp_path_factory.mktemp("streamlit-demo"), data=None) as running:
+        yield running
+
+
+@pytest.fixture
+def patient_files(tmp_path) -> tuple[Path, Path]:
+    """A demo patient as a clinic would send it: expression (genes as rows, TSV) and a JSON clinical record."""
+    from genomics.cohorts import load_cohort
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("ONCOTX_DATA", raising=False)
+        cohort = load_cohort("demo")
+    row = cohort[PATIENT_INDEX]
+    expression = tmp_path / "patient_expression.tsv"
+    row.to_df().T.rename_axis("gene").to_csv(expression, sep="\t", header=["value"])
+    obs = row.obs.iloc[0]
+    clinical = {k: (v.item() if hasattr(v, "item") else v) for k, v in obs.items()
+                if k in ("age_at_diagnosis", "tumor_size_mm", "grade", "lymph_nodes_positive", "er_status",
+                         "pr_status", "her2_status", "menopausal_state")}
+    treatments = {t: int(obs[t]) for t in ("chemotherapy", "hormone_therapy", "radio_therapy")}
+    record = tmp_path / "patient_record.json"
+    record.write_text(json.dumps({"patient_id": "clinic-ref-17", "clinical": clinical, "treatments": treatments}))
+    return expression, record
+
+
+def _no_exception(page) -> None:  # noqa: F811
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def _to_top(locator) -> None:
+    """Scroll so that the element is at the top of the window (for a screenshot of what follows it)."""
+    locator.evaluate("e => e.scrollIntoView({block: 'start'})")
+    locator.page.wait_for_timeout(400)
+
+
+def _figures(page) -> dict[str, dict]:  # noqa: F811
+    """{title without its caption and markup: figure}."""
+    return {re.sub(r"<[^>]+>", "", f["title"].split("<br>")[0]): f for f in page.evaluate(FIGURES_JS)}
+
+
+def test_patient_dashboard_upload_to_history(page, demo_server, patient_files):  # noqa: F811
+    url, log = demo_server
+    expression, record = patient_files
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    page.get_by_text(NOTICE).wait_for()
+    page.get_by_role("heading", name="Patient").wait_for()
+    _shot(page, "patient_01_start.png")
+
+    # 1. upload expression and record: the validation report comes first
+    uploaders = page.locator('[data-testid="stFileUploader"]')
+    uploaders.filter(has_text="Expression profile").locator('input[type="file"]').set_input_files(str(expression))
+    page.get_by_text("Validation passed").wait_for()
+    uploaders.filter(has_text="Clinical record").locator('input[type="file"]').set_input_files(str(record))
+    _settled(page)
+    page.get_by_text("Validation passed").wait_for()
+    page.get_by_role("heading", name="Clinical fields").wait_for()
+    clinical = json.loads(record.read_text())["clinical"]
+    er = page.locator('[data-testid="stSelectbox"]').filter(has_text="ER status").locator("input")
+    expect(er).to_have_value(clinical["er_status"])  # the form is filled from the record
+    _settled(page)
+    assert page.get_by_text("Validation failed").count() == 0
+    assert page.get_by_role("heading", name="Treatment options").count() == 0  # nothing analysed yet
+    _no_exception(page)
+    _shot(page, "patient_02_validated.png")
+
+    # 2. analyse: progress while it runs (the first run trains the demo treatment model), then the dashboard
+    page.get_by_role("button", name="Analyse").click()
+    page.get_by_role("heading", name="Treatment options").wait_for(timeout=ANALYSIS_S * 1000)
+    page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for()
+    _settled(page)
+    _no_exception(page)
+    assert page.get_by_text("Analysis ready").count() == 1, log.read_text()[-3000:]
+    assert page.get_by_role("heading", name="Patient PT-").count() == 1  # pseudonymised: never the clinic's id
+    assert page.get_by_text("clinic-ref-17").count() == 0
+    filled = page.locator('[data-testid="stAlert"]').filter(has_text="Filled from the cohort (missing")
+    assert filled.count() == 0  # the record gave every field
+    assert page.get_by_text(NOTICE).count() == 1
+    assert page.get_by_text("Options, not directives", exact=False).count() >= 1  # the caveat near the options
+    options = page.locator('[data-testid="stDataFrame"]').filter(has_text="Regimen")
+    assert options.count() >= 1
+    figures = _figures(page)
+    curves = figures["Predicted survival under each regimen"]
+    assert len({n for n in curves["names"] if not n.endswith("interval")}) == 8  # every regimen has a curve
+    assert "None (no treatment) (baseline)" in curves["names"]
+    assert "waterfall" in figures["What drives this patient's risk"]["types"]  # the explanation chart
+    benefit_before = page.evaluate(BENEFIT_JS)
+    assert benefit_before and benefit_before[0]
+    _shot(page, "patient_03_dashboard.png")
+    _to_top(page.get_by_role("heading", name="Treatment options"))
+    page.screenshot(path=str(ARTIFACTS / "patient_04_options_view.png"))
+
+    # 3. the benefit explanation for one option, in its tab
+    page.get_by_role("tab", name="Benefit of each option").click()
+    page.get_by_text("What drives the effect of", exact=False).first.wait_for()
+    _settled(page)
+    _to_top(page.get_by_role("heading", name="What drives these estimates"))
+    page.screenshot(path=str(ARTIFACTS / "patient_05_benefit_explanation.png"))
+    page.get_by_role("tab", name="Similar patients").click()
+    page.get_by_text("Regimens received").wait_for()
+    _settled(page)
+    _no_exception(page)
+    assert "Observed survival of similar cohort patients" in _figures(page)
+    _to_top(page.get_by_role("heading", name="What drives these estimates"))
+    page.screenshot(path=str(ARTIFACTS / "patient_05b_similar_patients.png"))
+
+    # 4. the PDF report
+    with page.expect_download(timeout=120_000) as download_info:
+        page.get_by_role("button", name="PDF report").click()
+    download = download_info.value
+    assert download.suggested_filename.startswith("oncotx-PT-") and download.suggested_filename.endswith(".pdf")
+    pdf = Path(download.path()).read_bytes()
+    assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
+    (ARTIFACTS / "patient_report.pdf").write_bytes(pdf)
+
+    # 5. save, then reopen from the History page (sidebar, list, choose): the same numbers
+    page.get_by_role("button", name="Save to history").click()
+    page.get_by_text("Saved to history as", exact=False).wait_for()
+    _no_exception(page)
+    _to_top(page.get_by_text("Caveats", exact=True))
+    page.screenshot(path=str(ARTIFACTS / "patient_06_saved.png"))
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="History").click()
+    page.get_by_role("heading", name="History").wait_for()
+    page.get_by_text("Open a saved analysis").wait_for()
+    _settled(page)
+    _shot(page, "patient_07_history_list.png")
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Open a saved analysis").click()
+    page.get_by_role("option").first.click()
+    page.get_by_role("heading", name="Treatment options").wait_for()
+    page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for()
+    _settled(page)
+    _no_exception(page)
+    assert page.get_by_text("Saved analysis", exact=False).count() >= 1
+    assert page.evaluate(BENEFIT_JS) == benefit_before
+    assert page.get_by_text(NOTICE).count() == 1
+    _shot(page, "patient_08_history_reopened.png")

@@ -1,0 +1,358 @@
+"""The Patient dashboard and the History page, run headless with AppTest on the synthetic demo cohort.
+
+A valid upload gives the options table and charts; an invalid one only the validation report; a profile with
+low gene coverage warns and still shows what can be given; an out-of-distribution profile warns; a saved
+analysis reopens from History with the same numbers. The demo treatment model is trained once for the
+module (one ONCOTX_HOME for all tests, Streamlit's resource cache kept between them); each test gets its own
+database. The renderer's own tests (``render_analysis`` on a hand-made analysis) need no model at all.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from dashboard import store
+from dashboard.analysis import PatientAnalysis
+from dashboard.patient_view import caveat_lines, option_summary, options_table, reading_words, years_label
+from dashboard.text import plain
+from tests.test_app_pages import APP, BAD_CSV, RESEARCH, texts
+from tests.test_report import INJECTION, make_analysis
+
+TIMEOUT = 600  # the first analysis of the module trains the demo treatment model
+HISTORY = "pages/clinician/history.py"
+
+
+# --- fixtures -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def module_home(tmp_path_factory):
+    """One ONCOTX_HOME for the module: the demo treatment model and cohort map are built once."""
+    home = tmp_path_factory.mktemp("patient-home")
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield home
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture(autouse=True)
+def _demo_env(monkeypatch, tmp_path, module_home):
+    monkeypatch.delenv("ONCOTX_DATA", raising=False)
+    monkeypatch.setenv("ONCOTX_HOME", str(module_home))
+    monkeypatch.setenv("ONCOTX_CONFIG", str(tmp_path / "no-such-oncotx.toml"))
+    monkeypatch.setenv("ONCOTX_DATABASE_URL", f"sqlite:///{tmp_path / 'oncotx.sqlite'}")  # own saved analyses
+    st.cache_data.clear()  # the cohort list depends on the environment
+
+
+@pytest.fixture(scope="module")
+def demo_genes() -> pd.DataFrame:
+    from genomics.cohorts import load_cohort
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("ONCOTX_DATA", raising=False)
+        return load_cohort("demo").to_df()
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def healthy(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(RESEARCH in info.value for info in at.info), "research-use notice missing"
+    return at
+
+
+def start() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    return healthy(at)
+
+
+def upload(at: AppTest, content: bytes, name: str = "patient.csv") -> AppTest:
+    at.file_uploader(key="expression_file").set_value((name, content, "text/csv"))
+    at.run()
+    return healthy(at)
+
+
+def analyse(at: AppTest) -> AppTest:
+    next(b for b in at.button if b.label == "Analyse").click()
+    at.run()
+    return healthy(at)
+
+
+def subheaders(at: AppTest) -> list[str]:
+    return [s.value for s in at.subheader]
+
+
+def figures(at: AppTest) -> dict[str, dict]:
+    out = {}
+    for element in at.get("plotly_chart"):
+        fig = json.loads(element.proto.spec)
+        out[fig["layout"]["title"]["text"].split("<br>")[0]] = fig
+    return out
+
+
+def options_frame(at: AppTest) -> pd.DataFrame:
+    [frame] = [df.value for df in at.dataframe if "Regimen" in df.value.columns and "Evidence" in df.value.columns]
+    return frame
+
+
+def csv_of(genes: pd.DataFrame) -> bytes:
+    return genes.to_csv(index_label="patient_id").encode()
+
+
+def is_warned(at: AppTest, *words: str) -> bool:
+    return any(all(w in w_el.value for w in words) for w_el in at.warning)
+
+
+# --- the Patient page: real analyses ------------------------------------------------------------
+
+
+def test_valid_upload_gives_options_and_charts(demo_genes):
+    at = upload(start(), csv_of(demo_genes.iloc[[7]]))
+    assert "Validation passed" in texts(at.success)
+    assert "Treatment options" not in subheaders(at)  # the validation report and the form come first
+    at = analyse(at)
+    assert not at.error, texts(at.error)
+    assert [s.label for s in at.status] == ["Analysis ready"]
+    [header] = [h.value for h in at.header]
+    assert header.startswith("Patient PT\\-")  # pseudonymised, escaped for markdown
+    assert {"Molecular profile", "Risk under the current or planned regimen", "Treatment options",
+            "What drives these estimates", "Save and export"} <= set(subheaders(at))
+    table = options_frame(at)
+    assert len(table) == 8 and table["Regimen"].iloc[0] == "None (no treatment) (baseline)"
+    assert "Survival at 10 years" in table.columns
+    assert all(text.endswith("%") or ")" in text for text in table["Survival at 10 years"])
+    shown = figures(at)
+    assert {"Predicted survival under each regimen", "Benefit over the baseline at 10 years",
+            "What drives this patient's risk", "Where this patient sits in the cohort"} <= set(shown)
+    assert shown["What drives this patient's risk"]["data"][0]["type"] == "waterfall"
+    metric_labels = [m.label for m in at.metric]
+    assert "OS at 5 years" in metric_labels and "OS at 10 years" in metric_labels
+    assert any("Options, not directives" in w.value for w in at.warning)  # the caveat next to the options
+    assert any("Observational data" in m.value for m in at.markdown)  # the caveat box
+    assert [d.label for d in at.get("download_button")] == ["PDF report", "Options (CSV)", "Analysis (JSON)"]
+
+    # another horizon: the table and the benefit chart follow, nothing is recomputed
+    at.segmented_control(key="patient_horizon").set_value(60.0).run()
+    healthy(at)
+    assert "Survival at 5 years" in options_frame(at).columns
+    assert "Benefit over the baseline at 5 years" in figures(at)
+
+
+def test_invalid_upload_shows_only_the_validation_report():
+    at = upload(start(), BAD_CSV, name="two_unknown_genes.csv")
+    assert "Validation failed" in texts(at.error)
+    assert not at.success
+    assert subheaders(at) == []  # no clinical form, no analysis sections
+    assert not [b for b in at.button if b.label == "Analyse"]
+    assert not at.get("plotly_chart") and not at.metric and not at.status
+    assert not at.header
+
+
+def test_low_gene_coverage_warns_and_gives_what_it_can(demo_genes):
+    at = analyse(upload(start(), csv_of(demo_genes.iloc[[11], :300])))  # 30% of the model's genes
+    assert not at.error, texts(at.error)
+    assert is_warned(at, "30%", "model")  # the coverage warning, in plain words
+    assert "Molecular profile" in subheaders(at)
+    assert any(m.label == "Recurrence score (approximation)" and m.value != "–" for m in at.metric)
+    info = texts(at.info)
+    assert "Treatment options are not available for this input" in info  # says what cannot be given
+    assert "No survival estimate for this input" in info
+    assert "could not be placed on the cohort map" in info
+    assert [m.value for m in at.metric if m.label == "Model gene coverage"] == ["30%"]
+
+
+def test_out_of_distribution_patient_is_warned(demo_genes):
+    rng = np.random.default_rng(3)
+    noise = pd.DataFrame(rng.normal(demo_genes.values.mean(), demo_genes.values.std(), size=(1, demo_genes.shape[1])),
+                         index=["noise"], columns=demo_genes.columns)
+    at = analyse(upload(start(), csv_of(noise)))
+    assert not at.error, texts(at.error)
+    assert is_warned(at, "unlike every patient in the cohort")
+    assert [m.value for m in at.metric if m.label == "Distance from cohort (percentile)"] == ["100"]
+    assert any("out of distribution" in m.value for m in at.markdown)  # in the caveats too
+    assert "Treatment options" in subheaders(at)  # still shown, with the warning above
+
+
+def test_save_then_reopen_from_history_shows_the_same_numbers(demo_genes):
+    at = analyse(upload(start(), csv_of(demo_genes.iloc[[21]])))
+    before = options_frame(at)
+    before_metrics = {m.label: m.value for m in at.metric}
+    at.button(key="patient_save").click().run()
+    healthy(at)
+    [saved] = [s.value for s in at.success if "Saved to history as" in s.value]
+    analysis_id = saved.rsplit(" ", 1)[-1]
+    assert not [b for b in at.button if b.key == "patient_save"]  # saved once, no second copy
+    [row] = store.list_analyses(user="demo").itertuples()
+    assert row.id == analysis_id
+
+    at.switch_page(HISTORY).run()
+    healthy(at)
+    assert [t.value for t in at.main.title] == ["History"]
+    assert at.selectbox(key="history_choice").value is None
+    at.selectbox(key="history_choice").set_value(analysis_id).run()
+    healthy(at)
+    pd.testing.assert_frame_equal(options_frame(at), before)
+    assert {m.label: m.value for m in at.metric} == before_metrics
+    assert not [b for b in at.button if b.key in ("patient_save", "history_save")]
+    assert at.query_params["analysis"] in (analysis_id, [analysis_id])  # a deep link to what is shown
+
+    at.button(key="history_delete").click().run()
+    healthy(at)
+    assert store.list_analyses(user="demo").empty
+    assert "No saved analyses yet" in texts(at.info)
+
+
+def test_example_patient_is_a_held_back_patient():
+    from dashboard import model_cache
+    from genomics.cohorts import list_cohorts
+
+    at = start()
+    at.segmented_control(key="patient_source").set_value("example").run()
+    healthy(at)
+    assert not at.file_uploader
+    choices = at.selectbox(key="example_patient").options
+    spec = list_cohorts()[0]
+    held_back = set(model_cache.treatment_bundle(spec).card.test_patient_ids)
+    assert choices and set(choices) <= held_back  # never a patient the model trained on
+    at.selectbox(key="example_patient").set_value(choices[0]).run()
+    healthy(at)
+    assert "Validation passed" in texts(at.success)
+    at = analyse(at)
+    assert not at.error, texts(at.error)
+    assert len(options_frame(at)) == 8
+
+
+# --- the History page without a model -----------------------------------------------------------
+
+
+def test_history_lists_only_the_users_own():
+    store.save_analysis(make_analysis(user="dr.alice"))
+    at = start()
+    at.switch_page(HISTORY).run()
+    healthy(at)
+    assert "No saved analyses yet" in texts(at.info)
+    mine = store.save_analysis(make_analysis(user="demo", patient_id="PT-mine"))
+    at.run()
+    healthy(at)
+    assert len(at.selectbox(key="history_choice").options) == 1
+    assert "PT-mine" in at.selectbox(key="history_choice").options[0]
+    at.selectbox(key="history_choice").set_value(mine).run()
+    healthy(at)
+    assert [h.value for h in at.header] == ["Patient PT\\-mine"]
+    assert [s.value for s in at.success if "Saved to history as" in s.value] == [f"Saved to history as {mine}"]
+
+
+def test_history_deep_link_to_another_users_analysis_opens_nothing():
+    theirs = store.save_analysis(make_analysis(user="dr.alice"))
+    store.save_analysis(make_analysis(user="demo"))
+    at = start()
+    at.query_params["analysis"] = theirs
+    at.switch_page(HISTORY).run()
+    healthy(at)
+    assert at.selectbox(key="history_choice").value is None
+    assert not at.header
+
+
+# --- the renderer on a hand-made analysis (no model) --------------------------------------------
+
+
+def _render(analysis: PatientAnalysis) -> AppTest:
+    def script(payload: str) -> None:
+        from dashboard.analysis import PatientAnalysis
+        from dashboard.patient_view import render_analysis
+
+        render_analysis(PatientAnalysis.from_json(payload), key_prefix="t")
+
+    at = AppTest.from_function(script, args=(analysis.to_json(),), default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_render_hand_made_analysis_escapes_data_text():
+    analysis = make_analysis()
+    at = _render(analysis)
+    warnings = [w.value for w in at.warning]
+    assert plain(INJECTION) in warnings  # shown literally, never as markup
+    assert not any(INJECTION in w for w in warnings)
+    table = options_frame(at)
+    assert list(table["Regimen"])[:2] == ["None (no treatment) (baseline)", "Chemo"]
+    row = next(r for r in analysis.options if r["regimen"] == "chemotherapy")
+    chemo = table.set_index("Regimen").loc["Chemo"]
+    assert chemo["Survival at 10 years"] == (f"{100 * row['S120']:.0f}% ({100 * row['S120_lo']:.0f}–"
+                                             f"{100 * row['S120_hi']:.0f}%)")
+    assert chemo["Reading"] == {"likely benefit": "Likely benefit", "uncertain": "Uncertain",
+                                               "no expected benefit": "No expected benefit"}[row["reading"]]
+    assert "Cancer-specific" in table.columns
+    assert at.segmented_control(key="t_horizon").options == ["5 years", "10 years"]
+    assert at.selectbox(key="t_benefit_regimen").value == "chemotherapy"  # the first option read as a benefit
+    assert at.button(key="t_save")
+
+
+def test_render_empty_analysis_says_what_is_missing():
+    empty = PatientAnalysis(
+        patient_id="PT-empty", created="2026-03-14T09:26:53Z", user="u", cohort_id="demo", cohort_name="Demo",
+        synthetic_cohort=True, model_id="m", model_kind="k", bundle_sha256="", endpoint="OS", horizons=[],
+        baseline="none", inputs_sha256={}, caveat="")
+    at = _render(empty)
+    info = texts(at.info)
+    assert "molecular profile could not be computed" in info
+    assert "Treatment options are not available" in info
+    assert "No explanation is available" in info
+    assert any("Options, not directives" in w.value for w in at.warning)  # a caveat even without one saved
+
+
+# --- pure helpers -------------------------------------------------------------------------------
+
+
+def test_readings_are_options_never_directives():
+    row = {"regimen": "chemotherapy", "B120": 0.051, "B120_lo": 0.021, "B120_hi": 0.08, "reading": "likely benefit",
+           "min_benefit": 0.03, "is_baseline": False}
+    text = reading_words(row, horizon=120.0, baseline="none")
+    assert text.startswith("An option to discuss: about 5 more in 100") and "10 years" in text
+    small = reading_words({**row, "B120": 0.025}, horizon=120.0, baseline="none")
+    assert "Smaller than the 3 points" in small
+    for reading in ("possible harm", "no expected benefit", "uncertain", "not enough evidence",
+                    "uncertain (no interval: single model)", "reference"):
+        words = reading_words({**row, "reading": reading}, horizon=120.0, baseline="none").lower()
+        assert words and not any(d in words for d in ("you should", "must", "recommended", "give "))
+    assert years_label(60.0) == "5 years" and years_label(12.0) == "1 year" and years_label(18.0) == "1.5 years"
+
+
+def test_options_table_without_intervals_or_css():
+    analysis = make_analysis()
+    bare = [{k: v for k, v in r.items() if not k.endswith(("_lo", "_hi")) and not k.startswith("CSS")}
+            for r in analysis.options]
+    table = options_table(replace(analysis, options=bare), 60.0)
+    assert "Cancer-specific" not in table.columns
+    assert all("(" not in s for s in table["Survival at 5 years"])
+    assert table.iloc[0]["Benefit (pp)"] == "reference"
+
+
+def test_caveats_name_coverage_filled_fields_and_distance():
+    analysis = make_analysis()
+    lines = caveat_lines(replace(analysis, embedding={**analysis.embedding, "ood_percentile": 99.0}))
+    text = " ".join(lines)
+    assert "Observational data" in text and "94%" in text and "Menopausal state" in text
+    assert "out of distribution" in text
+
+
+def test_option_summary_names_an_option_only_for_a_likely_benefit():
+    analysis = make_analysis()
+    likely = [r["regimen"] for r in analysis.options if r["reading"] == "likely benefit"]
+    assert likely and option_summary(analysis).startswith("**Options to discuss:**")
+    assert option_summary(replace(analysis, risk={**analysis.risk, "recommended": likely[0]})).startswith(
+        "**An option to discuss:**")
+    unclear = [{**r, "reading": "uncertain"} if not r["is_baseline"] else r for r in analysis.options]
+    text = option_summary(replace(analysis, options=unclear, risk={**analysis.risk, "recommended": "chemotherapy"}))
+    assert text.startswith("**No option shows a likely benefit over None \\(no treatment\\) at 10 years:**")
+    assert "Chemo (reading: uncertain)" in text
