@@ -25,7 +25,7 @@ import pandas as pd
 
 from genomics.errors import InputError
 from genomics.genes import GeneMapping, classify_id, harmonise, load_gene_map
-from genomics.sniff import Payload, check_zip_members, gunzip_capped, open_text_payload, read_source
+from genomics.sniff import Payload, check_zip_members, gunzip_capped, open_text_payload, read_source, safe_text
 
 Orientation = Literal["auto", "genes_as_rows", "genes_as_columns"]
 
@@ -244,18 +244,32 @@ def _genes_as_columns(cells: pd.DataFrame, name: str) -> tuple[pd.DataFrame, pd.
         if numeric_frac[i] >= 0.5
         and (mapping.symbols[i] is not None or classify_id(header[i]) in ("excel", "probe", "ensembl"))
     ]
-    other_cols = [i for i in range(start, len(header)) if i not in gene_cols]
+    gene_set = set(gene_cols)
+    other_cols = [i for i in range(start, len(header)) if i not in gene_set]
     values = body.iloc[:, gene_cols]
     values.index = sample_names
     values.columns = range(len(gene_cols))
     obs = body.iloc[:, other_cols].copy()
     obs.columns = _unique_names([header[i] or f"column_{i + 1}" for i in other_cols])
     obs.index = sample_names
-    obs = obs.mask(obs.eq(""))
-    for col in obs.columns:
-        converted = pd.to_numeric(obs[col], errors="coerce")
-        if converted.notna().sum() == obs[col].notna().sum():
-            obs[col] = converted
+    # one pass over all cells (a per-column loop took seconds on a 10,000-column row)
+    raw = obs.to_numpy(dtype=object)
+    present = raw != ""
+    parsed = _parse_numbers(raw) if raw.size else np.zeros(raw.shape)
+    numeric_col = np.all(~np.isnan(parsed) | ~present, axis=0)
+    int_like = pd.Series(raw.ravel(), dtype=object).str.fullmatch(r"[-+]?\d{1,15}").to_numpy(dtype=bool)
+    int_col = numeric_col & np.all(int_like.reshape(raw.shape), axis=0)
+    columns = list(obs.columns)
+    obs = pd.concat(
+        [pd.DataFrame(parsed[:, numeric_col], columns=[c for c, n in zip(columns, numeric_col, strict=True) if n]),
+         pd.DataFrame(np.where(present, raw, np.nan)[:, ~numeric_col], dtype=object,
+                      columns=[c for c, n in zip(columns, numeric_col, strict=True) if not n])],
+        axis=1,
+    )[columns]
+    ints = [c for c, n in zip(columns, int_col, strict=True) if n]
+    if ints:
+        obs[ints] = obs[ints].astype(np.int64)
+    obs.index = sample_names
     return values, obs, [header[i] for i in gene_cols], []
 
 
@@ -289,7 +303,8 @@ def _to_numeric(
     bad = np.isnan(parsed) & ~missing
     if bad.any():
         rows, cols = np.nonzero(bad)
-        where = [f"sample {values.index[r]!s:.40} / gene {ids[c]!s:.40}" for r, c in zip(rows[:3], cols[:3], strict=False)]
+        where = [f"sample {safe_text(values.index[r], 40)} / gene {safe_text(ids[c], 40)}"
+                 for r, c in zip(rows[:3], cols[:3], strict=False)]
         raise InputError(
             f"{name}: {int(bad.sum())} non-numeric expression cell(s), e.g. {'; '.join(where)}.",
             problems=[f"non-numeric value at {w}" for w in where],
@@ -306,7 +321,7 @@ def _assemble(numeric: pd.DataFrame, *, obs: pd.DataFrame, mapping: GeneMapping,
     frame.columns = symbols
     if len(set(map(str, numeric.index))) != len(numeric.index):
         dupes = pd.Index(numeric.index.astype(str))
-        shown = ", ".join(sorted(set(dupes[dupes.duplicated()]))[:5])
+        shown = ", ".join(safe_text(d) for d in sorted(set(dupes[dupes.duplicated()]))[:5])
         raise InputError(f"Duplicate sample ids: {shown}. Each sample must appear once.")
     n_dup = int(pd.Index(symbols).duplicated().sum())
     if n_dup:

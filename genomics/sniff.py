@@ -57,6 +57,14 @@ def safe_display_name(name: str | None) -> str:
     return (cleaned or "upload")[:120]
 
 
+def safe_text(value: object, limit: int = 60) -> str:
+    """An identifier or sample name from the user's data, fit to echo in a message: printable
+    characters only, no markup or quote characters, bounded."""
+    cleaned = "".join(ch for ch in str(value) if ch.isprintable() and ch not in "<>\"'`").strip()
+    cleaned = cleaned or "(unnamed)"
+    return cleaned[:limit] + ("…" if len(cleaned) > limit else "")
+
+
 def read_source(source: Any, *, name: str | None = None, max_bytes: int = MAX_UPLOAD_BYTES) -> Payload:
     """Read bytes from a path, bytes, or a file-like object (e.g. a Streamlit upload), capped."""
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -102,7 +110,7 @@ def file_sha256(path: Path) -> str:
 
 
 def _too_big(size: int, cap: int) -> str:
-    return f"File is too large ({size / 1e6:.0f} MB); the limit is {cap / 1e6:.0f} MB."
+    return f"File is too large ({size:,} bytes); the limit is {cap:,} bytes ({cap / 2**20:.0f} MiB)."
 
 
 def sniff(data: bytes) -> str:
@@ -173,7 +181,12 @@ def decode_text(payload: Payload) -> tuple[str, str]:
             raise InputError(f"{payload.name} claims UTF-16 but cannot be decoded.") from None
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    if b"\x00" in data[:65536]:
+    head = data[:65536]
+    if len(head) >= 8 and b"\x00" not in head[0::2] and not head[1::2].strip(b"\x00"):
+        return _decode_bomless_utf16(payload, "utf-16-le")
+    if len(head) >= 8 and b"\x00" not in head[1::2] and not head[0::2].strip(b"\x00"):
+        return _decode_bomless_utf16(payload, "utf-16-be")
+    if b"\x00" in head:
         raise InputError(f"{payload.name} is a binary file, not a text table.")
     try:
         return data.decode("utf-8"), "utf-8"
@@ -186,12 +199,30 @@ def decode_text(payload: Payload) -> tuple[str, str]:
     return text, "cp1252"
 
 
+def _decode_bomless_utf16(payload: Payload, encoding: str) -> tuple[str, str]:
+    """ASCII-range text saved as UTF-16 without a byte-order mark (every other byte zero)."""
+    try:
+        return payload.data.decode(encoding), encoding
+    except UnicodeDecodeError:
+        raise InputError(f"{payload.name} looks like UTF-16 text without a byte-order mark but cannot be decoded; "
+                         "save it as UTF-8.") from None
+
+
+_KIND_LABELS = {
+    "zip": "a zip archive", "hdf5": "an HDF5 file", "pdf": "a PDF document", "png": "a PNG image",
+    "jpeg": "a JPEG image", "bzip2": "a bzip2 archive", "xz": "an xz archive", "7z": "a 7-Zip archive",
+    "rar": "a RAR archive", "ole": "a legacy Office file (.xls/.doc)", "elf": "an executable (ELF)",
+    "exe": "a Windows executable", "parquet": "a parquet table", "xlsx": "an Excel workbook",
+}
+
+
 def open_text_payload(payload: Payload) -> tuple[Payload, str, str]:
     """Unwrap gzip if needed and decode; refuses binary kinds with a message naming what they are."""
     if payload.kind == "gzip":
         payload = gunzip_capped(payload)
     if payload.kind != "text":
-        raise InputError(f"{payload.name} looks like a {payload.kind} file, not a text table.")
+        label = _KIND_LABELS.get(payload.kind, f"a {payload.kind} file")
+        raise InputError(f"{payload.name} looks like {label} ({payload.kind}), not a text table.")
     text, encoding = decode_text(payload)
     if not text.strip():
         raise InputError(f"{payload.name} is empty.")
@@ -209,5 +240,6 @@ __all__ = [
     "open_text_payload",
     "read_source",
     "safe_display_name",
+    "safe_text",
     "sniff",
 ]

@@ -18,6 +18,7 @@ from genomics.coverage import gene_coverage
 from genomics.errors import InputError
 from genomics.io import PROVENANCE_KEY, Orientation, read_expression
 from genomics.scale import SCALE_LABELS, detect_scale
+from genomics.sniff import safe_text
 from genomics.spec import CohortSpec
 
 MIN_RECOGNISED_GENES = 30
@@ -85,13 +86,13 @@ def validate_expression(
             f"at least {MIN_RECOGNISED_GENES} and half of them are needed."
         )
     if mangled:
-        shown = ", ".join(f"{k} (likely {v})" for k, v in list(mangled.items())[:5])
+        shown = ", ".join(f"{safe_text(k)} (likely {v})" for k, v in list(mangled.items())[:5])
         warnings.append(f"{len(mangled)} identifier(s) were turned into dates by Excel and were not mapped: {shown}.")
     if prov.get("n_unmapped_ids"):
-        shown = ", ".join(map(str, prov.get("unmapped_ids", [])[:5]))
+        shown = ", ".join(map(safe_text, prov.get("unmapped_ids", [])[:5]))
         warnings.append(f"{prov['n_unmapped_ids']} identifier(s) not recognised and left out: {shown}.")
     if prov.get("renamed"):
-        shown = ", ".join(f"{k}→{v}" for k, v in list(prov["renamed"].items())[:5])
+        shown = ", ".join(f"{safe_text(k)}→{v}" for k, v in list(prov["renamed"].items())[:5])
         warnings.append(f"{len(prov['renamed'])} old or alias symbol(s) renamed: {shown}.")
     if prov.get("duplicates"):
         dup = prov["duplicates"]
@@ -99,7 +100,7 @@ def validate_expression(
     if prov.get("id_type") == "mixed":
         warnings.append(f"Mixed identifier types: {prov.get('id_type_counts')}.")
     if prov.get("dropped_columns"):
-        warnings.append(f"Non-numeric column(s) ignored: {', '.join(map(str, prov['dropped_columns'][:5]))}.")
+        warnings.append(f"Non-numeric column(s) ignored: {', '.join(map(safe_text, prov['dropped_columns'][:5]))}.")
     warnings += [f"Converted: {c}." for c in prov.get("conversions", [])]
     if not prov.get("gene_map_available", True):
         warnings.append("No gene id map is configured (ONCOTX_DATA): symbols were used as given, ids not mapped.")
@@ -110,11 +111,11 @@ def validate_expression(
     if scale == "counts":
         neg = np.argwhere(X < 0)
         if len(neg):
-            where = ", ".join(f"{adata.var_names[j]} in {adata.obs_names[i]}" for i, j in neg[:3])
+            where = ", ".join(f"{adata.var_names[j]} in {safe_text(adata.obs_names[i])}" for i, j in neg[:3])
             errors.append(f"Counts cannot be negative: {len(neg)} negative value(s), e.g. {where}.")
         if n_nan or n_inf:
             bad = np.argwhere(~finite)
-            where = ", ".join(f"{adata.var_names[j]} in {adata.obs_names[i]}" for i, j in bad[:3])
+            where = ", ".join(f"{adata.var_names[j]} in {safe_text(adata.obs_names[i])}" for i, j in bad[:3])
             errors.append(f"Counts with {n_nan} missing and {n_inf} infinite value(s), e.g. {where}.")
     elif n_nan or n_inf:
         warnings.append(
@@ -124,9 +125,9 @@ def validate_expression(
     for i, sample in enumerate(adata.obs_names):
         row = X[i][finite[i]]
         if row.size == 0 or np.all(row == 0):
-            errors.append(f"Sample {sample}: the profile is empty or all zero.")
+            errors.append(f"Sample {safe_text(sample)}: the profile is empty or all zero.")
         elif np.ptp(row) == 0:
-            errors.append(f"Sample {sample}: the profile is constant (every gene has the same value).")
+            errors.append(f"Sample {safe_text(sample)}: the profile is constant (every gene has the same value).")
 
     facts = {
         "samples": adata.n_obs,
