@@ -9,6 +9,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import streamlit as st
 
+from dashboard import warmup
 from dashboard.shell import attribution, cohort_selector, research_notice
 
 st.set_page_config(page_title="OncoTx", page_icon="🧬", layout="wide")
@@ -25,6 +26,7 @@ pages = {
 navigation = st.navigation(pages)
 st.sidebar.title("OncoTx")
 spec = cohort_selector()
+warmup.start(spec)  # once per process: model, evidence and map of the cohort, in the background
 attribution(spec)
 research_notice()
 navigation.run()

@@ -10,6 +10,8 @@ import os
 # OpenMP threads (xgboost, torch, scikit-learn share libgomp) spin while idle unless told not to; on a
 # shared 2-core machine that made xgboost 20x slower. Must be set before any of them is imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# No background warm-up in test processes or the servers they start (tests/test_warmup.py turns it on).
+os.environ["ONCOTX_WARMUP"] = "0"
 
 from pathlib import Path
 
