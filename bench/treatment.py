@@ -34,7 +34,7 @@ from genomics.cohorts import spec_of  # noqa: E402
 from genomics.demo import SCENARIOS, make_demo_cohort, true_survival  # noqa: E402
 from models.effects import TreatmentEffectModel  # noqa: E402
 from models.features import FeatureBuilder, survival_target  # noqa: E402
-from models.treatment import RegimenEvidence, min_benefit, regimen_flags, regimens  # noqa: E402
+from models.treatment import RegimenEvidence, min_benefit, regimens, under_regimen  # noqa: E402
 
 HORIZON = 120.0
 POLICIES = ("engine", "s_learner", "treat_all", "treat_none", "clinicians", "guideline", "oracle")
@@ -58,12 +58,6 @@ def guideline_regimen(obs: pd.DataFrame) -> list[str]:
     return out
 
 
-def _with_flags(X: np.ndarray, flags: np.ndarray) -> np.ndarray:
-    Y = X.copy()
-    Y[:, : len(flags)] = flags
-    return Y
-
-
 def _s_learner(X, t, e, feature_names, treatment_index, seed):
     from models.xgb import XGBSurvival
 
@@ -83,15 +77,14 @@ def run_scenario(scenario: str, seed: int, *, n: int = 3000, n_train: int = 2000
     _, dss, _ = survival_target(train, endpoint="DSS", spec=spec)
     treatments = fb.treatments_
     names = regimens(treatments)
-    flags = {r: np.array([regimen_flags(r, treatments)[k] for k in treatments], dtype=np.float32) for r in names}
     burden = np.array([min_benefit(r, treatments) for r in names])
     started = time.perf_counter()
     engine = TreatmentEffectModel(n_bootstrap=n_bootstrap, seed=seed).fit(
         X, t, e, feature_names=fb.columns_, treatment_index=fb.treatment_index, cause=dss)
     fit_s = time.perf_counter() - started
     grid = np.array([HORIZON])
-    S_eng = np.column_stack([engine.predict_survival(_with_flags(Xt, flags[r]), grid)[:, 0] for r in names])
-    S_mem = np.stack([engine.member_predictions(_with_flags(Xt, flags[r]), grid)[..., 0] for r in names], axis=-1)
+    S_eng = np.column_stack([engine.predict_survival(under_regimen(Xt, r, treatments), grid)[:, 0] for r in names])
+    S_mem = np.stack([engine.member_predictions(under_regimen(Xt, r, treatments), grid)[..., 0] for r in names], axis=-1)
     truth = np.column_stack([true_survival(test, months=HORIZON, regimen=r) for r in names])
     evidence = RegimenEvidence().fit(fb, train)
     _, _, level = evidence.assess(Xt)
@@ -108,7 +101,7 @@ def run_scenario(scenario: str, seed: int, *, n: int = 3000, n_train: int = 2000
         started = time.perf_counter()
         sl = _s_learner(X, t, e, fb.columns_, fb.treatment_index, seed)
         out["s_learner_fit_s"] = time.perf_counter() - started
-        S_sl = np.column_stack([sl.predict_survival(_with_flags(Xt, flags[r]), grid)[:, 0] for r in names])
+        S_sl = np.column_stack([sl.predict_survival(under_regimen(Xt, r, treatments), grid)[:, 0] for r in names])
         estimates["s_learner"] = S_sl - S_sl[:, [0]]
     for label, B in estimates.items():
         for j, r in enumerate(names[1:4], start=1):

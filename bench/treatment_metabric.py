@@ -33,7 +33,7 @@ from genomics.cohorts import load_cohort, spec_of  # noqa: E402
 from genomics.summary import regimen_labels  # noqa: E402
 from models.effects import TreatmentEffectModel  # noqa: E402
 from models.features import FeatureBuilder, survival_target  # noqa: E402
-from models.treatment import RegimenEvidence, choose_regimen, regimen_flags, regimens  # noqa: E402
+from models.treatment import RegimenEvidence, choose_regimen, regimens, under_regimen  # noqa: E402
 
 HORIZON = 120.0
 MIN_PROPENSITY = 0.02
@@ -68,9 +68,7 @@ def cross_fitted(cohort, *, folds: int = 5, n_bootstrap: int = 20, seed: int = 0
         prop, _, level = evidence.assess(Xt)
         S = {}
         for r in names:
-            Y = Xt.copy()
-            Y[:, : len(treatments)] = [regimen_flags(r, treatments)[k] for k in treatments]
-            S[r] = model.predict_survival(Y, np.array([HORIZON]))[:, 0]
+            S[r] = model.predict_survival(under_regimen(Xt, r, treatments), np.array([HORIZON]))[:, 0]
         for i, pid in enumerate(data.obs_names[te]):
             choice = choose_regimen({r: S[r][i] for r in names}, dict(zip(names, level[i], strict=True)), treatments,
                                     baseline="none")

@@ -25,7 +25,14 @@ from genomics.validate import UploadResult, with_clinical
 from models.errors import ModelError
 from models.explain import benefit_contributions, gene_sets_for, risk_contributions
 from models.registry import Bundle
-from models.treatment import RegimenEvidence, choose_regimen, regimen_flags, regimens, treatment_options
+from models.treatment import (
+    RegimenEvidence,
+    choose_regimen,
+    regimen_flags,
+    regimens,
+    treatment_options,
+    under_regimen,
+)
 
 Progress = Callable[[str], None]
 CURVE_MONTHS = np.arange(0.0, 181.0, 6.0)
@@ -115,8 +122,7 @@ def _embedding(patient: ad.AnnData, context: AnalysisContext, warnings: list[str
 def _curves(model, x: np.ndarray, names: list[str], treatments: tuple[str, ...]) -> list[dict[str, Any]]:
     rows = []
     for r in names:
-        y = x.copy()
-        y[0, : len(treatments)] = [regimen_flags(r, treatments)[t] for t in treatments]
+        y = under_regimen(x, r, treatments)
         point = model.predict_survival(y, CURVE_MONTHS)[0]
         if hasattr(model, "member_predictions"):
             members = model.member_predictions(y, CURVE_MONTHS)[:, 0, :]

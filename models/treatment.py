@@ -87,6 +87,13 @@ def regimen_flags(name: str, treatments: Sequence[str]) -> dict[str, int]:
     return {t: int(t in parts) for t in treatments}
 
 
+def under_regimen(X: np.ndarray, regimen: str, treatments: Sequence[str]) -> np.ndarray:
+    """A copy of feature rows (treatment columns first) with the treatment columns set to ``regimen``'s flags."""
+    out = np.array(X, copy=True)
+    out[:, : len(treatments)] = [regimen_flags(regimen, treatments)[t] for t in treatments]
+    return out
+
+
 def _evidence_level(count: int, propensity: float, min_support: int) -> str:
     if count == 0:
         return "none"
