@@ -1,4 +1,4 @@
-"""OncoTx: Streamlit entry point. Registers the pages; each page is thin."""
+"""OncoTx: Streamlit entry point. Signs the user in, registers the pages their role opens; each page is thin."""
 from __future__ import annotations
 
 import os
@@ -9,24 +9,40 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import streamlit as st
 
-from dashboard import warmup
-from dashboard.shell import attribution, cohort_selector, research_notice
+from dashboard import auth, warmup
+from dashboard.shell import account_box, attribution, cohort_selector, demo_notice, research_notice
 
 st.set_page_config(page_title="OncoTx", page_icon="🧬", layout="wide")
 
 # Page scripts live one folder down (pages/<audience>/). A fresh Streamlit server treats pages/ in its
 # legacy folder mode until st.navigation first runs; pages/patient.py and pages/cohort.py only hand a
 # deep link in that mode over to this shell, so /cohort opened first still gets the notice and selector.
-pages = {
-    "Clinician": [st.Page("pages/clinician/patient.py", title="Patient", icon=":material/person:", default=True),
-                  st.Page("pages/clinician/history.py", title="History", icon=":material/history:")],
-    "Research": [st.Page("pages/research/cohort.py", title="Cohort", icon=":material/groups:"),
-                 st.Page("pages/research/models.py", title="Model lab", icon=":material/science:")],
+ALL_PAGES = {
+    "Clinician": [("patient", "pages/clinician/patient.py", "Patient", ":material/person:"),
+                  ("history", "pages/clinician/history.py", "History", ":material/history:")],
+    "Research": [("cohort", "pages/research/cohort.py", "Cohort", ":material/groups:"),
+                 ("models", "pages/research/models.py", "Model lab", ":material/science:")],
+    "Administration": [("audit", "pages/admin/audit.py", "Audit trail", ":material/policy:"),
+                       ("users", "pages/admin/users.py", "Users", ":material/manage_accounts:")],
 }
-navigation = st.navigation(pages)
+
+user = auth.signed_in()
+if user is None:
+    st.navigation([st.Page("pages/account/sign_in.py", title="Sign in", icon=":material/login:")]).run()
+    research_notice()
+    st.stop()
+
+opened = [name for entries in ALL_PAGES.values() for name, *_ in entries if auth.allowed(user, name)]
+start = "patient" if "patient" in opened else opened[0]  # a researcher starts on Cohort
+pages = {section: [st.Page(path, title=title, icon=icon, url_path=name, default=(name == start))
+                   for name, path, title, icon in entries if name in opened]
+         for section, entries in ALL_PAGES.items()}
+navigation = st.navigation({section: entries for section, entries in pages.items() if entries})
 st.sidebar.title("OncoTx")
+account_box(user)
 spec = cohort_selector()
 warmup.start(spec)  # once per process: model, evidence and map of the cohort, in the background
 attribution(spec)
 research_notice()
+demo_notice(user)
 navigation.run()

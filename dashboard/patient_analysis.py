@@ -7,7 +7,6 @@ embedding, no PAM50 centroids without a data folder, ...) becomes a warning, nev
 """
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.analysis import PatientAnalysis
+from dashboard.privacy import patient_pseudonym
 from genomics.errors import InputError
 from genomics.spec import CohortSpec
 from genomics.summary import regimen_labels
@@ -51,11 +51,6 @@ class AnalysisContext:
     cohort_risks: np.ndarray
     reference: Any | None = None  # genomics.reference.ReferenceModel, when the cohort could be preprocessed
     embedding: pd.DataFrame | None = None  # cohort coordinates: x, y, label (subtype)
-
-
-def pseudonym(sample_id: str, sha256: str) -> str:
-    """A display id that never shows the uploaded name: 'PT-' + 8 hex of a hash of id and file."""
-    return "PT-" + hashlib.sha256(f"{sample_id}|{sha256}".encode()).hexdigest()[:8].upper()
 
 
 def _model_card(bundle: Bundle) -> dict[str, Any]:
@@ -238,7 +233,8 @@ def analyse(upload: UploadResult, *, context: AnalysisContext, clinical: dict[st
     if filled:
         warnings.append(f"Filled from the cohort (missing in the record): {', '.join(filled)}.")
     return PatientAnalysis(
-        patient_id=pseudonym(str(patient.obs_names[0]), expression_sha),
+        patient_id=patient_pseudonym(sample_id=str(patient.obs_names[0]), input_sha256=expression_sha,
+                                     record_ref=getattr(upload.record, "patient_ref", None)),
         created=datetime.now(UTC).isoformat(timespec="seconds"), user=user, cohort_id=spec.id,
         cohort_name=spec.display_name, synthetic_cohort=bool(spec.synthetic), model_id=bundle.card.model_id,
         model_kind=bundle.card.model_kind, bundle_sha256=bundle.sha256, endpoint=bundle.card.endpoint,

@@ -56,7 +56,7 @@ TOP_FEATURES = 15  # bars in an explanation waterfall (the rest is one bar)
 
 
 def current_user() -> str:
-    """Who is using the app (sign-in is not there yet: the demo user)."""
+    """Who is using the app (dashboard.auth sets it at sign-in; the demo user in demo mode)."""
     return str(st.session_state.get(USER_KEY) or DEMO_USER)
 
 
@@ -573,25 +573,48 @@ def _caveats(a: PatientAnalysis) -> None:
         st.markdown("\n".join(f"- {plain(line)}" for line in caveat_lines(a)))
 
 
-def _save(analysis: PatientAnalysis, key: str, error_key: str) -> None:
+def _audit(analysis: PatientAnalysis, action: str, user, *, detail: str = "", subject: str = "") -> None:
+    from dashboard import auth
+
+    auth.log_action(action, user=user, cohort_id=analysis.cohort_id, model_id=analysis.model_id,
+                    bundle_sha256=analysis.bundle_sha256, input_sha256=analysis.inputs_sha256.get("expression", ""),
+                    subject=subject or analysis.patient_id, detail=detail)
+
+
+def _save(analysis: PatientAnalysis, key: str, error_key: str, user) -> None:
+    from dashboard.audit import AuditError
+
     try:
-        st.session_state.setdefault(SAVED_KEY, {})[key] = store.save_analysis(analysis)
+        saved = store.save_analysis(analysis)
+        _audit(analysis, "save", user, subject=saved)
+        st.session_state.setdefault(SAVED_KEY, {})[key] = saved
         st.session_state.pop(error_key, None)
-    except store.StoreError as exc:
+    except (store.StoreError, AuditError) as exc:
         st.session_state[error_key] = str(exc)
+
+
+def _exported(render, analysis: PatientAnalysis, kind: str, user) -> bytes:
+    """The export's bytes, made when the user downloads it, and audited then (the audit names the format only)."""
+    data = render(analysis)
+    _audit(analysis, "export", user, detail=f"{kind} report")
+    return data
 
 
 def _exports(a: PatientAnalysis, key_prefix: str, saved_id: str | None) -> None:
     st.subheader("Save and export", anchor=False)
     cols = st.columns(4)
-    cols[0].download_button("PDF report", functools.partial(report_pdf, a), file_name=report_filename(a, "pdf"),
-                            mime="application/pdf", key=f"{key_prefix}_pdf", icon=":material/picture_as_pdf:",
-                            on_click="ignore")
-    cols[1].download_button("Options (CSV)", report_csv(a), file_name=report_filename(a, "csv"), mime="text/csv",
-                            key=f"{key_prefix}_csv", icon=":material/table:", on_click="ignore")
-    cols[2].download_button("Analysis (JSON)", report_json(a), file_name=report_filename(a, "json"),
-                            mime="application/json", key=f"{key_prefix}_json", icon=":material/data_object:",
-                            on_click="ignore")
+    from dashboard import auth
+
+    user = auth.current()  # captured now: a download runs outside this script run
+    cols[0].download_button("PDF report", functools.partial(_exported, report_pdf, a, "PDF", user),
+                            file_name=report_filename(a, "pdf"), mime="application/pdf", key=f"{key_prefix}_pdf",
+                            icon=":material/picture_as_pdf:", on_click="ignore")
+    cols[1].download_button("Options (CSV)", functools.partial(_exported, report_csv, a, "CSV", user),
+                            file_name=report_filename(a, "csv"), mime="text/csv", key=f"{key_prefix}_csv",
+                            icon=":material/table:", on_click="ignore")
+    cols[2].download_button("Analysis (JSON)", functools.partial(_exported, report_json, a, "JSON", user),
+                            file_name=report_filename(a, "json"), mime="application/json", key=f"{key_prefix}_json",
+                            icon=":material/data_object:", on_click="ignore")
     key = fingerprint(a)
     error_key = f"{key_prefix}_save_error"
     saved = saved_id or (st.session_state.get(SAVED_KEY) or {}).get(key)
@@ -602,6 +625,6 @@ def _exports(a: PatientAnalysis, key_prefix: str, saved_id: str | None) -> None:
                          query_params={"analysis": saved})
     else:
         cols[3].button("Save to history", key=f"{key_prefix}_save", icon=":material/bookmark_add:", type="primary",
-                       on_click=_save, args=(a, key, error_key))
+                       on_click=_save, args=(a, key, error_key, user))
     if st.session_state.get(error_key):
         st.error(plain(st.session_state[error_key]))

@@ -39,3 +39,24 @@ def attribution(spec: CohortSpec) -> None:
     st.sidebar.caption(f"Data: {plain(spec.attribution)}  \nLicence: {plain(spec.licence)}")
     if spec.synthetic:
         st.sidebar.warning("SYNTHETIC demo data: not real patients.")
+
+
+def account_box(user) -> None:
+    """Who is signed in, and the sign-out button (nothing to sign out of in demo mode)."""
+    from dashboard import auth
+
+    if user.source == "demo":
+        st.sidebar.caption("Demo mode: no sign-in")
+        return
+    st.sidebar.caption(f"Signed in as {plain(user.label)}")
+    if st.sidebar.button("Sign out", key="sign_out", icon=":material/logout:"):
+        auth.sign_out()
+        st.rerun()
+
+
+def demo_notice(user) -> None:
+    """Every page of a demo deployment says that there is no sign-in."""
+    from dashboard.auth import DEMO_NOTICE
+
+    if user.source == "demo":
+        st.warning(DEMO_NOTICE, icon=":material/lock_open:")

@@ -12,6 +12,8 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # No background warm-up in test processes or the servers they start (tests/test_warmup.py turns it on).
 os.environ["ONCOTX_WARMUP"] = "0"
+# Pages open without sign-in unless a test asks for it (tests/test_auth*.py set local or oidc themselves).
+os.environ["ONCOTX_AUTH"] = "demo"
 
 from pathlib import Path
 

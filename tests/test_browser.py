@@ -61,15 +61,19 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
 
 
 @contextlib.contextmanager
-def streamlit_app(tmp: Path, *, data: Path | None):
+def streamlit_app(tmp: Path, *, data: Path | None, env: dict[str, str] | None = None):
     """``streamlit run app.py`` on a free loopback port with its own ONCOTX_HOME; ``data=None`` runs the demo
-    cohort (ONCOTX_DATA unset). Yields (url, log path); the server is stopped afterwards."""
+    cohort (ONCOTX_DATA unset); ``env`` adds or overrides variables (e.g. ``ONCOTX_AUTH``). Yields (url, log
+    path); the server is stopped afterwards."""
+    extra = env or {}
+    tmp.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "ONCOTX_DATA"}
     env |= {"ONCOTX_HOME": str(tmp / "home"), "ONCOTX_CONFIG": str(tmp / "no-such-oncotx.toml"),
             "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     if data is not None:
         env["ONCOTX_DATA"] = str(data)
+    env |= extra
     log = tmp / "streamlit.log"
     with log.open("w") as out:
         proc = subprocess.Popen(  # noqa: S603 (fixed command line)

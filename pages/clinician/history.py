@@ -9,15 +9,18 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import store
-from dashboard.patient_view import current_user, render_analysis
+from dashboard import auth, store
+from dashboard.audit import AuditError
+from dashboard.patient_view import render_analysis
 from dashboard.text import plain
 
 PARAM = "analysis"
 
+me = auth.require("history")
+user = auth.store_owner(me)  # None for an administrator: every user's analyses
 st.title("History")
-user = current_user()
-st.caption(f"Analyses saved by {plain(user)}, newest first. Reopening shows an analysis exactly as it was saved: "
+whose = "every user (you are an administrator)" if user is None else plain(me.username)
+st.caption(f"Analyses saved by {whose}, newest first. Reopening shows an analysis exactly as it was saved: "
            "nothing is recomputed.")
 try:
     saved = store.list_analyses(user=user)
@@ -33,8 +36,10 @@ else:
     labels = {str(r.id): f"{r.created:%Y-%m-%d %H:%M} UTC · {r.patient_id} · {r.cohort_id} · {r.summary}"
               for r in saved.itertuples()}
     listing = saved.assign(created=saved["created"].dt.strftime("%Y-%m-%d %H:%M"))[
-        ["created", "patient_id", "cohort_id", "model_id", "summary", "id"]]
-    st.dataframe(listing.rename(columns={"created": "Analysed (UTC)", "patient_id": "Patient",
+        ["created", "user", "patient_id", "cohort_id", "model_id", "summary", "id"]]
+    if user is not None:
+        listing = listing.drop(columns="user")
+    st.dataframe(listing.rename(columns={"created": "Analysed (UTC)", "user": "User", "patient_id": "Patient",
                                          "cohort_id": "Cohort", "model_id": "Model", "summary": "Summary",
                                          "id": "Id"}), hide_index=True, width="stretch")
     wanted = st.query_params.get(PARAM)
@@ -46,9 +51,15 @@ else:
         else:
             st.query_params[PARAM] = chosen
     if chosen is not None:
+        opened = st.session_state.get("history_opened")
         try:
             analysis = store.load_analysis(chosen, user=user)
-        except store.StoreError as exc:
+            if opened != chosen:  # audit each opening once, not every rerun
+                auth.log_action("open", subject=chosen, cohort_id=analysis.cohort_id, model_id=analysis.model_id,
+                                bundle_sha256=analysis.bundle_sha256,
+                                input_sha256=analysis.inputs_sha256.get("expression", ""))
+                st.session_state["history_opened"] = chosen
+        except (store.StoreError, AuditError) as exc:
             st.error(plain(str(exc)))
         else:
             with st.popover("Delete…", icon=":material/delete:"):
@@ -56,6 +67,7 @@ else:
                 delete = st.button("Delete permanently", key="history_delete", type="primary")
             if delete:
                 if store.delete_analysis(chosen, user=user):
+                    auth.log_action("delete", subject=chosen, cohort_id=analysis.cohort_id)
                     st.query_params.pop(PARAM, None)
                     st.toast("Analysis deleted.")
                     st.rerun()

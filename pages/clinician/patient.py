@@ -11,8 +11,9 @@ import logging
 
 import streamlit as st
 
-from dashboard import loaders
-from dashboard.patient_view import current_user, form_values, render_analysis
+from dashboard import auth, loaders
+from dashboard.audit import AuditError
+from dashboard.patient_view import form_values, render_analysis
 from dashboard.shell import current_cohort
 from dashboard.store import StoreError
 from dashboard.text import plain, regimen_label
@@ -52,10 +53,14 @@ def _uploaded(spec) -> tuple[UploadResult, str] | None:
     key = _sha(data, rec or b"", orientation.encode(), spec.id.encode(), expression.name.encode(),
                (records.name if records else "").encode())
     if st.session_state.get(UPLOAD_KEY) != key:
-        st.session_state[UPLOAD] = check_upload(
+        result = check_upload(
             data, name=expression.name, records=rec, records_name=records.name if records else None,
             orientation=orientation, spec=spec, reference_genes=list(loaders.cohort(spec.id).var_names),
         )
+        auth.log_action("upload", outcome="ok" if result.report.ok else "refused", cohort_id=spec.id,
+                        input_sha256=hashlib.sha256(data).hexdigest(),
+                        detail="expression and record" if rec else "expression")
+        st.session_state[UPLOAD] = result
         st.session_state[UPLOAD_KEY] = key
     return st.session_state[UPLOAD], key
 
@@ -118,21 +123,34 @@ def _analyse(spec, result: UploadResult, owner: str, clinical: dict, regimen: di
     with st.status("Analysing the patient…", expanded=True) as status:
         try:
             analysis = build_analysis(result, spec=spec, clinical=clinical, regimen=regimen, baseline=baseline,
-                                      user=current_user(), progress=status.write)
-        except (InputError, ModelError, StoreError) as exc:
+                                      user=user.username, progress=status.write)
+            auth.log_action("analysis", cohort_id=spec.id, input_sha256=analysis.inputs_sha256.get("expression", ""),
+                            model_id=analysis.model_id, bundle_sha256=analysis.bundle_sha256,
+                            subject=analysis.patient_id, detail=f"baseline {baseline}")
+        except (InputError, ModelError, StoreError, AuditError) as exc:
             status.update(label="The analysis could not be completed", state="error", expanded=False)
             st.error(plain(getattr(exc, "message", None) or str(exc)))
+            _audit_failure(spec, "analysis refused")
             return
         except Exception:  # noqa: BLE001 (no traceback reaches the user; the server log has it)
             log.exception("patient analysis failed")
             status.update(label="The analysis could not be completed", state="error", expanded=False)
             st.error("The analysis failed unexpectedly; the details are in the server log.")
+            _audit_failure(spec, "analysis failed unexpectedly")
             return
         status.update(label="Analysis ready", state="complete", expanded=False)
     st.session_state[ANALYSIS] = analysis
     st.session_state[ANALYSIS_OWNER] = owner
 
 
+def _audit_failure(spec, detail: str) -> None:
+    try:
+        auth.log_action("failure", outcome="error", cohort_id=spec.id, detail=detail)
+    except AuditError:
+        log.exception("audit of a failure failed")
+
+
+user = auth.require("patient")
 st.title("Patient")
 spec = current_cohort()
 st.caption(f"Reference cohort: {plain(spec.display_name)}")
@@ -140,7 +158,7 @@ source = st.segmented_control("Input", list(SOURCES), format_func=SOURCES.get, d
                               key="patient_source")
 try:
     picked = _example(spec) if source == "example" else _uploaded(spec)
-except (InputError, ModelError, StoreError) as exc:
+except (InputError, ModelError, StoreError, AuditError) as exc:
     st.error(plain(getattr(exc, "message", None) or str(exc)))
     picked = None
 

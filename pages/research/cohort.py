@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import explore, jobs, loaders, model_cache
+from dashboard import auth, explore, jobs, loaders, model_cache
 from dashboard.charts import (
     bar_figure,
     box_by_group_figure,
@@ -210,6 +210,7 @@ def chart(fig, name: str) -> None:
 
 # --- the page -------------------------------------------------------------------------------------------------
 
+auth.require("cohort")
 spec = current_cohort()
 summary = loaders.cohort_summary(spec.id)
 adata = loaders.cohort(spec.id)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from dashboard import jobs, lab, loaders, model_cache
+from dashboard import auth, jobs, lab, loaders, model_cache
 from dashboard.charts import calibration_figure, chart_caption, interval_figure
 from dashboard.shell import current_cohort
 from dashboard.text import plain
@@ -89,6 +89,7 @@ def job_panel(polling: bool) -> None:
 
 
 spec = current_cohort()
+auth.require("models")
 st.title("Model lab")
 st.caption(f"{plain(spec.display_name)}: train survival models in the background, compare them on the same "
            "held-back patients, and choose the model the Patient page uses. Models live under ONCOTX_HOME/models.")
@@ -107,6 +108,7 @@ if tabs["Train"].open:
             submitted = st.form_submit_button("Start training", type="primary", icon=":material/model_training:")
         if submitted:
             job = jobs.submit(spec.id, cohort_id=spec.id, endpoint=endpoint, kind=kind, seed=int(seed))
+            auth.log_action("train", cohort_id=spec.id, subject=job.id, detail=f"{kind} model, endpoint {endpoint}")
             st.success(f"Job {job.id[:8]} queued: {kind} on {plain(spec.display_name)} · {endpoint}. It runs in the "
                        "background; this page shows its progress.")
         st.caption("Each model is fitted on 80% of the patients (split by event, fixed by the seed) and scored on the "

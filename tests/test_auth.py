@@ -1,0 +1,279 @@
+"""Sign-in, roles, the audit trail and pseudonyms (dashboard.users, dashboard.auth, dashboard.audit,
+dashboard.privacy), on a real SQLite database; the pages through AppTest in local sign-in mode."""
+from __future__ import annotations
+
+import sqlite3
+import stat
+
+import pytest
+import streamlit as st
+from sqlalchemy import text
+from streamlit.testing.v1 import AppTest
+
+from dashboard import audit, privacy, users
+from dashboard.db import get_engine
+
+from tests.conftest import REPO
+
+APP = str(REPO / "app.py")
+PASSWORD = "correct horse battery staple"
+SHA = "ab" * 32
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'oncotx.sqlite'}"
+    monkeypatch.setenv("ONCOTX_DATABASE_URL", url)
+    monkeypatch.setenv("ONCOTX_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("ONCOTX_PSEUDONYM_KEY", raising=False)
+    return url
+
+
+# --------------------------------------------------------------------------------------------- accounts
+
+
+def test_password_is_stored_as_argon2_hash_only(db, tmp_path):
+    users.create_user("Dr.Alice", PASSWORD, role="clinician")
+    raw = sqlite3.connect(tmp_path / "oncotx.sqlite").execute("SELECT username, password_hash FROM users").fetchall()
+    assert raw[0][0] == "dr.alice"  # user names are case-insensitive
+    assert raw[0][1].startswith("$argon2id$") and PASSWORD not in raw[0][1]
+    assert users.authenticate("DR.ALICE", PASSWORD) == users.User("dr.alice", "clinician", "", "local")
+
+
+@pytest.mark.parametrize("name, password", [("dr.alice", "wrong password!!"), ("nobody", PASSWORD),
+                                            ("<script>", PASSWORD), ("", "")])
+def test_every_failed_sign_in_gets_the_same_message(db, name, password):
+    users.create_user("dr.alice", PASSWORD, role="clinician")
+    with pytest.raises(users.UserError, match="^Wrong user name or password.$"):
+        users.authenticate(name, password)
+
+
+def test_five_failures_lock_the_account(db):
+    users.create_user("dr.alice", PASSWORD, role="clinician")
+    for _ in range(users.MAX_FAILURES):
+        with pytest.raises(users.UserError, match="Wrong"):
+            users.authenticate("dr.alice", "not the password")
+    with pytest.raises(users.UserError, match="locked"):
+        users.authenticate("dr.alice", PASSWORD)  # even the right password, while locked
+    assert users.list_users()[0]["locked"]
+
+
+@pytest.mark.parametrize("password", ["short", "a" * 20, "x" * 300])
+def test_weak_passwords_are_refused(db, password):
+    with pytest.raises(users.UserError):
+        users.create_user("dr.bob", password, role="clinician")
+
+
+def test_first_admin_only_once_and_roles_checked(db):
+    users.create_first_admin("root", PASSWORD)
+    with pytest.raises(users.UserError, match="Setup is done"):
+        users.create_first_admin("intruder", PASSWORD)
+    with pytest.raises(users.UserError, match="role"):
+        users.create_user("dr.eve", PASSWORD, role="superuser")
+    with pytest.raises(users.UserError, match="taken"):
+        users.create_user("ROOT", PASSWORD, role="clinician")
+    with pytest.raises(users.UserError, match="your own"):
+        users.update_user("root", role="clinician", acting="root")
+
+
+def test_disabled_account_and_role_change_take_effect(db):
+    users.create_user("dr.alice", PASSWORD, role="clinician")
+    users.update_user("dr.alice", role="researcher")
+    assert users.get_user("dr.alice").role == "researcher"
+    users.update_user("dr.alice", disabled=True)
+    assert users.get_user("dr.alice") is None
+    with pytest.raises(users.UserError, match="disabled"):
+        users.authenticate("dr.alice", PASSWORD)
+
+
+def test_oidc_account_created_with_default_role(db):
+    u = users.oidc_user("Jane.Doe@Hospital.org", display_name="Jane", admins=("boss@hospital.org",))
+    assert (u.username, u.role, u.source) == ("jane.doe@hospital.org", "clinician", "oidc")
+    assert users.oidc_user("boss@hospital.org", admins=("Boss@hospital.org",)).role == "admin"
+    with pytest.raises(users.UserError, match="identity provider"):
+        users.update_user("jane.doe@hospital.org", password=PASSWORD)
+
+
+# --------------------------------------------------------------------------------------------- audit
+
+
+def _event(**kw) -> audit.Event:
+    base = {"user": "dr.alice", "role": "clinician", "action": "analysis", "input_sha256": SHA, "cohort_id": "demo",
+            "model_id": "demo-effects-OS", "bundle_sha256": SHA}
+    return audit.Event(**(base | kw))
+
+
+def test_audit_is_append_only_in_the_database(db, tmp_path):
+    audit.record(_event())
+    engine = get_engine(db)
+    for statement in ("UPDATE audit SET user = 'mallory'", "DELETE FROM audit"):
+        with pytest.raises(Exception, match="append-only"), engine.begin() as conn:
+            conn.execute(text(statement))
+    assert len(audit.events()) == 1
+    assert not hasattr(audit, "delete") and not hasattr(audit, "update")
+
+
+def test_audit_hash_chain_detects_an_edit_behind_the_apps_back(db, tmp_path):
+    for action in ("upload", "analysis", "export"):
+        audit.record(_event(action=action))
+    assert audit.verify_chain() == (True, "3 events; hash chain intact.")
+    raw = sqlite3.connect(tmp_path / "oncotx.sqlite")
+    raw.execute("DROP TRIGGER audit_no_update")  # someone with file access, bypassing the app
+    raw.execute("UPDATE audit SET user = 'mallory' WHERE id = 2")
+    raw.commit()
+    ok, message = audit.verify_chain()
+    assert not ok and "event 2" in message
+
+
+@pytest.mark.parametrize("field, value", [
+    ("detail", "patient born 1961-03-14"), ("detail", "mrn 12345678"), ("detail", "jane@example.org"),
+    ("detail", "<b>x</b>"), ("detail", "x" * 200), ("input_sha256", "not a hash"), ("user", "jane doe"),
+    ("action", "drop_tables"), ("outcome", "maybe"), ("cohort_id", "<script>"),
+])
+def test_audit_refuses_values_and_free_text(db, field, value):
+    with pytest.raises(audit.AuditError):
+        audit.record(_event(**{field: value}))
+    assert audit.events().empty
+
+
+def test_audit_filters_and_csv(db):
+    audit.record(_event(action="upload", outcome="refused"))
+    audit.record(_event(user="dr.bob", action="analysis"))
+    assert list(audit.events(user="dr.bob")["action"]) == ["analysis"]
+    assert list(audit.events(outcome="refused")["user"]) == ["dr.alice"]
+    csv = audit.to_csv(audit.events()).decode()
+    assert csv.splitlines()[0].startswith("id,time,user,role,action,outcome,subject,input_sha256")
+    assert len(csv.splitlines()) == 3
+
+
+# --------------------------------------------------------------------------------------------- pseudonyms
+
+
+def test_pseudonym_is_keyed_and_stable(db, monkeypatch):
+    a = privacy.pseudonym("MRN-0012345", key=b"k" * 32)
+    assert a == privacy.pseudonym("MRN-0012345", key=b"k" * 32) and a.startswith("PT-") and len(a) == 13
+    assert a != privacy.pseudonym("MRN-0012345", key=b"j" * 32)  # without the key, no guessing
+    assert "0012345" not in a
+    same_patient = [privacy.patient_pseudonym(sample_id=s, record_ref="MRN-1", input_sha256=h, key=b"k" * 32)
+                    for s, h in (("s1", "a" * 64), ("tumour", "b" * 64))]
+    assert same_patient[0] == same_patient[1]
+    monkeypatch.setenv(privacy.ENV_KEY, "too short")
+    with pytest.raises(ValueError, match="at least"):
+        privacy.pseudonym("x")
+
+
+def test_generated_key_is_private_and_reused(db):
+    first = privacy.pseudonym("sample-1")
+    path = privacy.key_file()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert privacy.pseudonym("sample-1") == first
+
+
+# --------------------------------------------------------------------------------------------- pages
+
+
+@pytest.fixture
+def local_app(db, monkeypatch, tmp_path):
+    monkeypatch.setenv("ONCOTX_AUTH", "local")
+    monkeypatch.delenv("ONCOTX_DATA", raising=False)
+    monkeypatch.setenv("ONCOTX_CONFIG", str(tmp_path / "no-such-oncotx.toml"))
+    st.cache_data.clear()
+
+
+def _run() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=120).run()
+
+
+def _sign_in(name: str, password: str = PASSWORD) -> AppTest:
+    at = _run()
+    at.text_input(key="signin_username").input(name)
+    at.text_input(key="signin_password").input(password)
+    return at.button(key="FormSubmitter:sign_in-Sign in").click().run()
+
+
+def test_first_run_asks_for_an_administrator_then_signs_in(local_app):
+    at = _run()
+    assert [t.value for t in at.title] == ["Sign in to OncoTx"] and not at.exception
+    assert "Research use only" in at.info[-1].value
+    at.text_input(key="setup_username").input("root")
+    at.text_input(key="setup_password").input(PASSWORD)
+    at.text_input(key="setup_again").input(PASSWORD)
+    at.button(key="FormSubmitter:first_admin-Create administrator and sign in").click().run()
+    assert not at.exception and at.title[0].value == "Patient"
+    assert any("Administrator" in c.value for c in at.sidebar.caption)
+    assert list(audit.events()["action"]) == ["sign_in", "first_admin"]
+
+
+def test_wrong_password_is_refused_and_audited(local_app):
+    users.create_user("dr.alice", PASSWORD, role="clinician")
+    at = _sign_in("dr.alice", "not the password at all")
+    assert [e.value for e in at.error] == ["Wrong user name or password\\."]
+    assert at.title[0].value == "Sign in to OncoTx"
+    row = audit.events().iloc[0]
+    assert (row["user"], row["action"], row["outcome"]) == ("dr.alice", "sign_in", "refused")
+
+
+def test_roles_open_only_their_pages(local_app):
+    users.create_user("dr.alice", PASSWORD, role="clinician")
+    users.create_user("dr.rex", PASSWORD, role="researcher")
+    at = _sign_in("dr.alice")
+    assert at.title[0].value == "Patient" and not at.exception
+    at.switch_page("pages/clinician/history.py").run()
+    assert at.title[0].value == "History"
+    researcher = _sign_in("dr.rex")
+    assert researcher.title[0].value.startswith("Cohort") and not researcher.exception  # a researcher starts there
+    # a page outside the role never runs, even when its script is reached directly
+    direct = AppTest.from_file(str(REPO / "pages/research/models.py"), default_timeout=60)
+    direct.session_state["auth_user"] = users.User("dr.alice", "clinician")
+    direct.run()
+    assert "not available to your role (Clinician)" in direct.error[0].value
+    assert not direct.title  # stopped before drawing anything
+
+
+def test_sign_out_forgets_the_session(local_app):
+    users.create_user("dr.alice", PASSWORD, role="clinician")
+    at = _sign_in("dr.alice")
+    at.session_state["patient_analysis"] = {"something": "private"}
+    at.sidebar.button(key="sign_out").click().run()
+    assert at.title[0].value == "Sign in to OncoTx"
+    assert "patient_analysis" not in at.session_state and "auth_user" not in at.session_state
+    assert list(audit.events()["action"])[:2] == ["sign_out", "sign_in"]
+
+
+def test_idle_session_expires(local_app, monkeypatch):
+    users.create_user("dr.alice", PASSWORD, role="clinician")
+    at = _sign_in("dr.alice")
+    monkeypatch.setenv("ONCOTX_SESSION_MINUTES", "0")
+    at.run()
+    assert at.title[0].value == "Sign in to OncoTx"
+    assert "expired" in at.info[0].value
+    assert audit.events()["action"].iloc[0] == "session_expired"
+
+
+def test_demo_mode_says_so_on_every_page(db, monkeypatch, tmp_path):
+    monkeypatch.delenv("ONCOTX_AUTH", raising=False)  # the default without a data directory
+    monkeypatch.delenv("ONCOTX_DATA", raising=False)
+    monkeypatch.setenv("ONCOTX_CONFIG", str(tmp_path / "no-such-oncotx.toml"))
+    st.cache_data.clear()
+    at = _run()
+    for page in ("pages/clinician/patient.py", "pages/clinician/history.py", "pages/research/models.py",
+                 "pages/admin/audit.py"):
+        at.switch_page(page).run()
+        assert not at.exception, page
+        assert any("Demo mode: there is no sign-in" in w.value for w in at.warning), page
+        assert any("Research use only" in i.value for i in at.info), page
+
+
+def test_oidc_mode_is_chosen_from_secrets(db, monkeypatch, tmp_path):
+    from dashboard import auth
+
+    monkeypatch.delenv("ONCOTX_AUTH", raising=False)
+    monkeypatch.setattr(auth, "_secrets_section", lambda name: {
+        "auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "s" * 32,
+                 "google": {"client_id": "x", "client_secret": "y",
+                            "server_metadata_url": "https://accounts.google.com/.well-known/openid-configuration"}},
+    }.get(name, {}))
+    assert auth.auth_mode() == "oidc" and auth.oidc_providers() == ["google"]
+    monkeypatch.setenv("ONCOTX_AUTH", "nonsense")
+    with pytest.raises(ValueError, match="ONCOTX_AUTH"):
+        auth.auth_mode()
