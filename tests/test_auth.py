@@ -12,7 +12,6 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import audit, privacy, users
 from dashboard.db import get_engine
-
 from tests.conftest import REPO
 
 APP = str(REPO / "app.py")

@@ -12,9 +12,8 @@ import json
 import pandas as pd
 import pytest
 
-from tests.test_browser import ARTIFACTS, _settled, _shot, streamlit_app
+from tests.test_browser import ARTIFACTS, VIEWPORT, _settled, _shot, streamlit_app
 from tests.test_browser import browser as browser  # noqa: F401 (fixture)
-from tests.test_browser import VIEWPORT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 KEY = "a-test-pseudonym-key-of-32-chars!"
