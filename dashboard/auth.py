@@ -75,7 +75,7 @@ def idle_limit_seconds() -> float:
 
 
 def _oidc_user() -> User | None:
-    if not st.user.is_logged_in:
+    if not st.user.get("is_logged_in", False):
         return None
     identity = st.user.get("email") or st.user.get("sub")
     if not identity:
@@ -153,7 +153,7 @@ def sign_out(*, notice: str | None = None, audit_it: bool = True) -> None:
         del st.session_state[key]
     if notice:
         st.session_state[NOTICE_KEY] = notice
-    if user is not None and user.source == "oidc" and st.user.is_logged_in:
+    if user is not None and user.source == "oidc" and st.user.get("is_logged_in", False):
         st.logout()
 
 

@@ -276,3 +276,16 @@ def test_oidc_mode_is_chosen_from_secrets(db, monkeypatch, tmp_path):
     monkeypatch.setenv("ONCOTX_AUTH", "nonsense")
     with pytest.raises(ValueError, match="ONCOTX_AUTH"):
         auth.auth_mode()
+
+
+def test_oidc_sign_in_page_offers_the_configured_provider(db, monkeypatch, tmp_path):
+    monkeypatch.delenv("ONCOTX_AUTH", raising=False)
+    monkeypatch.setenv("ONCOTX_CONFIG", str(tmp_path / "no-such-oncotx.toml"))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "c" * 32,
+                          "microsoft": {"client_id": "id", "client_secret": "secret",
+                                        "server_metadata_url": "https://login.example/.well-known/openid-configuration"}}
+    at.run()
+    assert not at.exception and at.title[0].value == "Sign in to OncoTx"
+    assert [b.label for b in at.button] == ["Sign in with Microsoft"]
+    assert not at.text_input  # no local password form when the identity provider signs people in
