@@ -10,7 +10,17 @@ FHIR JSON is validated with the ``fhir.resources`` R4B models (``fhir.resources`
 separate R4 package; R4B is R4 plus a few non-clinical changes and reads R4 mCODE resources).
 
 Identifying details (names, addresses, identifiers, dates) are never copied into ``values``,
-``warnings`` or ``unknown``; messages name fields and codes only, never patient values.
+``warnings`` or ``unknown``; messages name fields and codes only, never patient values. In CSV/TSV
+and plain JSON records, direct identifiers are recognised by column/key name (``name``, ``mrn``,
+``nhs_number``, ``address``, ``phone``, ``email``, ``date_of_birth``, ``diagnosis_date`` ...) and, in
+columns that are not cohort fields, by value (e-mail addresses, phone numbers, exact dates, NHS- or
+SSN-like numbers); they are dropped, and only their generic categories are kept
+(``facts["identifiers_dropped"]``) with one plain warning. Age at diagnosis is derived from a date of
+birth and a diagnosis date when not given; of the dates only the diagnosis year is kept
+(``facts["diagnosis_year"]``). The record's own patient id column stays ``patient_ref``.
+
+Reading is bounded in time: :func:`read_records` takes a ``deadline`` (see
+:class:`genomics.sniff.Deadline`), checked per row, JSON object, item and FHIR entry.
 """
 from __future__ import annotations
 
@@ -26,7 +36,7 @@ from datetime import date
 from typing import Any
 
 from genomics.errors import InputError
-from genomics.sniff import open_text_payload, read_source
+from genomics.sniff import Deadline, open_text_payload, read_source
 from genomics.spec import BREAST_CLINICAL, ClinicalField, CohortSpec
 
 logger = logging.getLogger(__name__)
@@ -309,7 +319,9 @@ class ClinicalRecord:
         Plain-words warnings (conflicts, derived values, skipped resources). No patient values.
     facts
         Provenance: ``format`` (csv, json or fhir), ``sha256`` of the input, mCODE ``profiles``
-        seen, ``codes_mapped`` and format details.
+        seen, ``codes_mapped`` and format details. CSV/JSON records with direct identifiers add
+        ``identifiers_dropped`` (their categories, from :data:`IDENTIFIER_CATEGORIES`; no names or
+        values) and, when a diagnosis date was given, ``diagnosis_year`` (the only part of any date kept).
     patient_ref
         The record's own patient id as given; the caller pseudonymises it and never logs it.
     """
@@ -348,7 +360,9 @@ def _schema(spec: CohortSpec | None) -> _Schema:
 # Public API
 
 
-def read_records(source: Any, *, name: str | None = None, spec: CohortSpec | None = None) -> ClinicalRecord:
+def read_records(
+    source: Any, *, name: str | None = None, spec: CohortSpec | None = None, deadline: Deadline | float | None = None
+) -> ClinicalRecord:
     """Read one patient's clinical record from CSV/TSV, JSON or a FHIR R4 Bundle.
 
     Parameters
@@ -361,6 +375,9 @@ def read_records(source: Any, *, name: str | None = None, spec: CohortSpec | Non
     spec
         Cohort spec whose clinical fields and treatment columns are the target names;
         ``None`` means the breast fields (``BREAST_CLINICAL``) and the METABRIC treatments.
+    deadline
+        Wall-clock budget: a :class:`~genomics.sniff.Deadline` (shared with the caller), seconds, or
+        ``None`` for ``ONCOTX_PARSE_SECONDS`` (default 60 s).
 
     Returns
     -------
@@ -369,25 +386,28 @@ def read_records(source: Any, *, name: str | None = None, spec: CohortSpec | Non
     Raises
     ------
     InputError
-        For anything that cannot be read as one patient's record; the message names fields and
-        codes, never patient values.
+        For anything that cannot be read as one patient's record, or that takes longer than the
+        deadline; the message names fields and codes, never patient values.
     """
+    dl = Deadline.of(deadline)
     schema = _schema(spec)
     payload = read_source(source, name=name)
-    payload, text, encoding = open_text_payload(payload)
+    dl.check()
+    payload, text, encoding = open_text_payload(payload, deadline=dl)
     facts: dict[str, Any] = {"sha256": payload.sha256, "encoding": encoding, "compressed": payload.compressed}
     stripped = text.lstrip("\ufeff \t\r\n")
     if stripped.startswith(("{", "[")):
-        data = _load_json(stripped, payload.name)
+        data = _load_json(stripped, payload.name, dl)
         if isinstance(data, dict) and "resourceType" in data:
-            record = _FhirReader(schema, payload.name).read(data, facts)
+            record = _FhirReader(schema, payload.name, dl).read(data, facts)
         else:
-            record = _read_json_record(data, schema, payload.name, facts)
+            record = _read_json_record(data, schema, payload.name, facts, dl)
     else:
-        record = _read_table(stripped, schema, payload.name, facts)
+        record = _read_table(stripped, schema, payload.name, facts, dl)
     logger.info(
-        "clinical record read: format=%s fields=%d unknown=%d warnings=%d",
+        "clinical record read: format=%s fields=%d unknown=%d warnings=%d identifier categories dropped=%d",
         record.facts.get("format"), len(record.values), len(record.unknown), len(record.warnings),
+        len(record.facts.get("identifiers_dropped", ())),
     )
     return record
 
@@ -592,22 +612,35 @@ def _norm_key(text: str) -> str:
 
 
 def _from_items(
-    items: list[tuple[str, Any]], schema: _Schema, where: str, source_name: str
-) -> tuple[dict[str, Any], list[str], str | None]:
-    """Map (name, raw value) pairs onto canonical fields; returns values, unknown, patient ref."""
+    items: list[tuple[str, Any]],
+    schema: _Schema,
+    where: str,
+    source_name: str,
+    *,
+    scan: _IdentifierScan | None = None,
+    deadline: Deadline | None = None,
+) -> tuple[dict[str, Any], list[str], str | None, list[str], dict[str, Any]]:
+    """Map (name, raw value) pairs onto canonical fields, dropping direct identifiers.
+
+    Returns values, unknown, patient ref, warnings and facts (``identifiers_dropped``,
+    ``diagnosis_year``); ``scan`` may already hold identifiers found elsewhere in the input.
+    """
+    scan = scan if scan is not None else _IdentifierScan()
     values: dict[str, Any] = {}
     unknown: list[str] = []
     problems: list[str] = []
     patient_ref: str | None = None
     pid = _norm_key(schema.patient_id_col)
     for raw_name, raw in items:
+        if deadline is not None:
+            deadline.tick()
         if _norm_key(raw_name) == pid:
             if not _is_missing(raw) and not isinstance(raw, (dict, list, bool)):
                 patient_ref = str(raw).strip()
             continue
         key = schema.lookup.get(_norm_key(raw_name))
         if key is None:
-            if not _is_missing(raw):
+            if not scan.take(raw_name, raw) and not _is_missing(raw):
                 unknown.append(f"{where} {_safe_name(raw_name)} (not used)")
             continue
         if _is_missing(raw):
@@ -616,32 +649,391 @@ def _from_items(
             problems.append(f"{key}: expected a single value, not an object or list.")
             continue
         try:
-            values[key] = _normalise(schema, key, raw)
+            value = _normalise(schema, key, raw)
         except _BadValue as exc:
             problems.append(str(exc))
+            continue
+        if scan.identifying_value(schema, key, value):
+            continue
+        values[key] = value
     if problems:
         raise InputError(
             f"{source_name}: {len(problems)} value(s) could not be read: " + "; ".join(problems),
             problems=problems,
         )
+    warnings, facts = scan.resolve(values, schema)
     if not values:
         raise InputError(
             f"{source_name} has no clinical fields of this cohort ({len(items)} {where}(s) read, none of them "
             f"known). Use the cohort's field names, e.g. {', '.join(list(schema.fields)[:3])}."
         )
-    return values, unknown, patient_ref
+    return values, unknown, patient_ref, warnings, facts
+
+
+# ---------------------------------------------------------------------------------------------
+# Direct identifiers (CSV/TSV and plain JSON; the FHIR reader never reads Patient details)
+
+ID_NAME = "name"
+ID_RECORD = "record number"
+ID_NATIONAL = "national id"
+ID_ACCOUNT = "insurance or account number"
+ID_ADDRESS = "address"
+ID_PHONE = "phone number"
+ID_EMAIL = "email"
+ID_BIRTH = "date of birth"
+ID_DATE = "exact date"
+ID_OTHER = "other identifier"
+IDENTIFIER_CATEGORIES = (ID_NAME, ID_RECORD, ID_NATIONAL, ID_ACCOUNT, ID_ADDRESS, ID_PHONE, ID_EMAIL, ID_BIRTH,
+                         ID_DATE, ID_OTHER)
+
+# Column/key names, compared without case or separators ("Date of Birth", "date-of-birth", "dateOfBirth").
+_NAME_KEYS = frozenset({
+    "name", "names", "firstname", "lastname", "givenname", "givennames", "familyname", "surname", "forename",
+    "forenames", "middlename", "maidenname", "fullname", "patientname", "ptname", "nickname", "preferredname",
+    "initials", "patientinitials",
+})
+_NAME_PREFIXES = (
+    "first", "last", "given", "family", "patient", "pt", "full", "middle", "maiden", "legal", "preferred", "nick",
+    "mother", "father", "parent", "spouse", "partner", "kin", "nextofkin", "contact", "emergency", "guardian",
+    "carer", "doctor", "physician", "gp", "consultant", "clinician", "practitioner", "oncologist", "surgeon",
+    "nurse", "referrer", "referring",
+)
+_RECORD_KEYS = frozenset({
+    "mrn", "mrno", "medicalrecord", "medicalrecordnumber", "medicalrecordno", "medicalrecordid", "hospitalnumber",
+    "hospitalno", "hospitalid", "hospitalrecordnumber", "patientnumber", "patientno", "casenumber", "caseno",
+    "chartnumber", "chartno", "recordnumber", "recordno", "unitnumber", "encounterid", "encounternumber",
+    "accessionnumber", "visitnumber", "admissionnumber", "episodenumber", "labnumber", "uhid",
+})
+_NATIONAL_KEYS = frozenset({
+    "ssn", "sin", "nhs", "nhsid", "chi", "chinumber", "chino", "ninumber", "nino", "bsn", "personnummer", "taxid",
+    "taxnumber", "healthcard", "healthcardnumber", "medicarenumber", "medicaidnumber", "medicare", "medicaid",
+})
+_NATIONAL_STEMS = ("socialsecurity", "nhsnumber", "nhsno", "nationalid", "nationalinsurance", "passport",
+                   "license", "licence", "ssn")
+_ACCOUNT_KEYS = frozenset({
+    "memberid", "membernumber", "memberno", "subscriberid", "subscribernumber", "payerid", "policynumber",
+    "policyno", "policyid", "accountnumber", "accountno", "accountid", "bankaccount", "iban", "creditcard",
+    "cardnumber", "healthplanid", "beneficiaryid", "groupnumber",
+})
+_PHONE_KEYS = frozenset({
+    "tel", "telno", "telnumber", "mobile", "mobileno", "mobilenumber", "cell", "cellno", "fax", "faxno",
+    "faxnumber", "pager", "contactnumber", "contactno",
+})
+_ADDRESS_KEYS = frozenset({
+    "zip", "zipcode", "city", "town", "village", "county", "residence", "housenumber", "houseno", "suburb",
+    "district", "municipality", "locality", "placeofbirth", "birthplace",
+})
+_ADDRESS_STEMS = ("address", "street", "postcode", "postalcode", "zipcode")
+_OTHER_KEYS = frozenset({
+    "ip", "ipaddress", "url", "website", "webpage", "homepage", "photo", "photograph", "picture", "fingerprint",
+    "biometric", "vehicle", "licenseplate", "numberplate", "serialnumber", "deviceserial", "username", "login",
+    "userid", "twitter", "facebook", "socialmedia",
+})
+_DATE_TOKENS = frozenset({"date", "dates", "datetime", "dt", "dod", "timestamp", "dated"})
+_DATE_KEY_RE = re.compile(
+    r"(?:diagnosis|diagnosed|dx|surgery|operation|visit|death|died|admission|admit|discharge|onset|biopsy|"
+    r"followup|lastcontact|contact|consent|collection|sample|specimen|treatment|recurrence|relapse|progression|"
+    r"enrolment|enrollment|registration|referral|appointment|exam|report)(?:date|dt|on)$|^dateof"
+)
+
+# Values (columns that are not cohort fields, and free-text values of cohort fields).
+_VALUE_SCAN_CHARS = 2000
+_EMAIL_VALUE_RE = re.compile(r"(?<![\w.%+\-])[\w.%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,}")
+_MONTHS = {m: i + 1 for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
+                                             "nov", "dec"))}
+_MONTH_RE = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\.?"
+_YMD_RE = re.compile(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)")
+_DMY_RE = re.compile(r"(?<![\d.])(\d{1,2})[-/.](\d{1,2})[-/.](\d{4}|\d{2})(?![\d.])")
+_D_MON_Y_RE = re.compile(rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th)?[\s\-/]+{_MONTH_RE}[\s\-/,]+(\d{{4}})(?!\d)", re.I)
+_MON_D_Y_RE = re.compile(rf"\b{_MONTH_RE}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?!\d)", re.I)
+_YYYYMMDD_RE = re.compile(r"(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])")
+_SSN_RE = re.compile(r"\d{3}-\d{2}-\d{4}")
+_NHS_RE = re.compile(r"\d{3}[ \-]?\d{3}[ \-]?\d{4}")
+_PHONE_RE = re.compile(r"\+?[\d\s().\-]{7,24}")
+_SCAN_NODES = 200  # nested JSON nodes looked at per value
+
+
+def _key_parts(name: Any) -> tuple[list[str], str]:
+    """Lower-case tokens of a column/key name (camelCase split) and the tokens joined."""
+    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(name)[:200])
+    tokens = [t for t in re.split(r"[^a-z0-9]+", text.lower()) if t]
+    return tokens, "".join(tokens)
+
+
+def _identifier_by_name(name: Any) -> str | None:
+    """The identifier category a column/key name announces, or None."""
+    tokens, key = _key_parts(name)
+    if not key:
+        return None
+    if "birth" in key or "born" in tokens or "dob" in tokens or key.endswith("dob"):
+        if any(s in key for s in ("place", "city", "town")):
+            return ID_ADDRESS
+        if not any(s in key for s in ("weight", "country", "order", "rank", "control", "cohort")):
+            return ID_BIRTH
+    if "email" in key or key in ("mail", "eaddress"):
+        return ID_EMAIL
+    if "phone" in key or key in _PHONE_KEYS:
+        return ID_PHONE
+    if key in _NATIONAL_KEYS or any(s in key for s in _NATIONAL_STEMS):
+        return ID_NATIONAL
+    if key in _ACCOUNT_KEYS or "insurance" in key:
+        return ID_ACCOUNT
+    if key in _RECORD_KEYS or "mrn" in tokens or key.startswith("mrn") or "medicalrecord" in key:
+        return ID_RECORD
+    if (key in _NAME_KEYS or "surname" in key or "forename" in key or key.endswith("fullname")
+            or (key.endswith("name") and key.startswith(_NAME_PREFIXES))):
+        return ID_NAME
+    if key in _OTHER_KEYS or key.endswith("ipaddress"):
+        return ID_OTHER
+    if key in _ADDRESS_KEYS or any(s in key for s in _ADDRESS_STEMS) or {"city", "town", "zip"} & set(tokens):
+        return ID_ADDRESS
+    if _DATE_TOKENS & set(tokens) or _DATE_KEY_RE.search(key):
+        return ID_DATE
+    return None
+
+
+def _is_diagnosis_key(name: Any) -> bool:
+    tokens, key = _key_parts(name)
+    return "diagnos" in key or "dx" in tokens or key.startswith("dx") or "onset" in key
+
+
+def _nhs_checksum(digits: str) -> bool:
+    """NHS number modulus-11 check digit."""
+    total = sum(int(d) * (10 - i) for i, d in enumerate(digits[:9]))
+    check = 11 - total % 11
+    check = 0 if check == 11 else check
+    return check != 10 and check == int(digits[9])
+
+
+def _plausible_day_month(first: int, second: int) -> bool:
+    return 1 <= first <= 31 and 1 <= second <= 31 and min(first, second) <= 12
+
+
+def _identifier_in_text(text: str) -> str | None:
+    """The identifier category of one text value (e-mail, exact date, NHS/SSN-like number, phone), or None."""
+    text = text.strip()[:_VALUE_SCAN_CHARS]
+    if len(text) < 6:
+        return None
+    if "@" in text and _EMAIL_VALUE_RE.search(text):
+        return ID_EMAIL
+    if any(1 <= int(m.group(2)) <= 12 and 1 <= int(m.group(3)) <= 31 for m in _YMD_RE.finditer(text)):
+        return ID_DATE
+    if any(_plausible_day_month(int(m.group(1)), int(m.group(2))) for m in _DMY_RE.finditer(text)):
+        return ID_DATE
+    if _D_MON_Y_RE.search(text) or _MON_D_Y_RE.search(text) or _YYYYMMDD_RE.fullmatch(text):
+        return ID_DATE
+    if _SSN_RE.fullmatch(text):
+        return ID_NATIONAL
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if text.isdigit():
+        if text[0] == "0" and 9 <= len(text) <= 12:
+            return ID_PHONE
+        return ID_NATIONAL if 9 <= len(text) <= 12 else None
+    if _NHS_RE.fullmatch(text):
+        return ID_NATIONAL if _nhs_checksum(digits) else ID_PHONE
+    if _PHONE_RE.fullmatch(text) and 7 <= len(digits) <= 15:
+        try:
+            float(text)
+        except ValueError:
+            groups = len(re.findall(r"\d+", text))
+            if groups >= 3 or (text[0] in "+(0" and len(digits) >= 9):
+                return ID_PHONE
+    return None
+
+
+def _identifier_by_value(raw: Any) -> str | None:
+    """The identifier category of a scalar value, or None (numbers other than whole ones are never identifiers)."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return _identifier_in_text(str(raw)) if abs(raw) < 10**15 else None
+    if isinstance(raw, str):
+        return _identifier_in_text(raw)
+    return None
+
+
+def _parse_any_date(raw: Any) -> tuple[int, int | None, int | None] | None:
+    """(year, month, day) of a date as written in a record: ISO (``1961-03-14``, ``1961-03``, ``1961``),
+    ``14/03/1961`` (day/month, or month/day when the first number exceeds 12; year only when both could be
+    the month), ``14 March 1961``, ``March 14, 1961``, ``19610314``. Two-digit years are not guessed."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        raw = str(raw)
+    if not isinstance(raw, str):
+        return None
+    text = raw.strip()[:64]
+    parts: tuple[int, int | None, int | None] | None = None
+    if m := re.fullmatch(r"(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2}))?)?(?:[T ][\d:.+\-Z ]*)?", text):
+        parts = (int(m.group(1)), int(m.group(2)) if m.group(2) else None, int(m.group(3)) if m.group(3) else None)
+    elif m := re.fullmatch(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?:[T ][\d:.+\-Z ]*)?", text):
+        a, b, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        if a > 12 >= b:
+            parts = (year, b, a)
+        elif b > 12 >= a:
+            parts = (year, a, b)
+        else:
+            parts = (year, a, a) if a == b else (year, None, None)
+    elif m := re.fullmatch(r"(\d{1,2})[/.-](\d{4})", text):
+        parts = (int(m.group(2)), int(m.group(1)), None)
+    elif m := _D_MON_Y_RE.fullmatch(text):
+        parts = (int(m.group(3)), _MONTHS[m.group(2).lower()], int(m.group(1)))
+    elif m := _MON_D_Y_RE.fullmatch(text):
+        parts = (int(m.group(3)), _MONTHS[m.group(1).lower()], int(m.group(2)))
+    elif _YYYYMMDD_RE.fullmatch(text):
+        parts = (int(text[:4]), int(text[4:6]), int(text[6:]))
+    if parts is None or not 1850 <= parts[0] <= 2200:
+        return None
+    year, month, day = parts
+    if month is not None and not 1 <= month <= 12:
+        return None
+    if day is not None:
+        try:
+            date(year, month or 1, day)
+        except ValueError:
+            return None
+    return parts
+
+
+class _IdentifierScan:
+    """Collects the direct identifiers met while mapping a CSV/JSON record: their categories (never
+    names or values), and the raw birth and diagnosis dates, kept only until age is derived."""
+
+    def __init__(self) -> None:
+        self.found: set[str] = set()
+        self.births: list[Any] = []
+        self.diagnoses: list[Any] = []
+        self.fields: list[str] = []  # cohort fields whose value looked like an identifier
+
+    def take(self, name: Any, raw: Any, *, _path: str = "", _depth: int = 0, _budget: list[int] | None = None) -> bool:
+        """True when the unknown column/key ``name`` with value ``raw`` is a direct identifier (by name, or
+        by value when the name says nothing); it is then remembered by category only and must be dropped.
+        Objects and lists (JSON) are looked into, a bounded number of nodes deep."""
+        budget = _budget if _budget is not None else [_SCAN_NODES]
+        budget[0] -= 1
+        path = f"{_path}_{name}" if _path else str(name)[:200]  # "diagnosis" + "date" is a diagnosis date
+        category = _identifier_by_name(name)
+        if category is not None:
+            if _is_missing(raw) or raw == {} or raw == []:
+                return True  # an empty identifier column: nothing to drop, nothing to list
+            self.found.add(category)
+            if category == ID_BIRTH:
+                self.births.append(raw)
+            elif category == ID_DATE and _is_diagnosis_key(path):
+                self.diagnoses.append(raw)
+            return True
+        if isinstance(raw, (dict, list)):
+            if _depth >= 6 or budget[0] <= 0:
+                return False
+            pairs = raw.items() if isinstance(raw, dict) else ((name, item) for item in raw)
+            hit = False
+            for key, value in pairs:
+                if budget[0] <= 0:
+                    break
+                hit = self.take(key, value, _path=_path if isinstance(raw, list) else path, _depth=_depth + 1,
+                                _budget=budget) or hit
+            return hit
+        category = None if _is_missing(raw) else _identifier_by_value(raw)
+        if category is None:
+            return False
+        self.found.add(category)
+        if category == ID_DATE and _is_diagnosis_key(path):
+            self.diagnoses.append(raw)
+        return True
+
+    def identifying_value(self, schema: _Schema, key: str, value: Any) -> bool:
+        """True when a cohort field's free-text value (not one of its categories) looks like an identifier."""
+        if not isinstance(value, str):
+            return False
+        spec_field = schema.fields.get(key)
+        if spec_field is not None and value in spec_field.categories:
+            return False
+        category = _identifier_in_text(value)
+        if category is None:
+            return False
+        self.found.add(category)
+        self.fields.append(key)
+        return True
+
+    def resolve(self, values: dict[str, Any], schema: _Schema) -> tuple[list[str], dict[str, Any]]:
+        """Derive age at diagnosis where needed (into ``values``); returns the warnings and facts to add."""
+        warnings: list[str] = []
+        facts: dict[str, Any] = {}
+        diagnoses = [d for d in (_parse_any_date(x) for x in self.diagnoses) if d is not None]
+        births = {b for b in (_parse_any_date(x) for x in self.births) if b is not None}
+        onset = min(diagnoses, key=lambda d: (d[0], d[1] or 0, d[2] or 0)) if diagnoses else None
+        if onset is not None:
+            facts["diagnosis_year"] = onset[0]
+        derived_note = ""
+        want_age = schema.known("age_at_diagnosis")
+        if want_age and (self.births or self.diagnoses):
+            age, precision, problem = self._age(births, onset)
+            if not self.births:
+                problem = "no date of birth was found."
+            elif not births:
+                problem = "the date of birth is not a date with a four-digit year."
+            elif not self.diagnoses:
+                problem = "no diagnosis date was found."
+            elif onset is None:
+                problem = "the diagnosis date is not a date with a four-digit year."
+            given = values.get("age_at_diagnosis")
+            if age is not None and given is None:
+                values["age_at_diagnosis"] = age
+                derived_note = (
+                    " Age at diagnosis was derived from the date of birth and the diagnosis date; only the "
+                    "diagnosis year was kept." if precision == "day" else
+                    " Age at diagnosis was derived from the birth and diagnosis years only (accurate to ±1 year); "
+                    "only the diagnosis year was kept."
+                )
+            elif age is not None and _is_number(given) and abs(float(given) - age) > 1.0:
+                warnings.append("age_at_diagnosis differs by more than a year from the age given by the date of "
+                                "birth and the diagnosis date; the given age was used.")
+            elif age is None and given is None:
+                warnings.append(f"Age at diagnosis could not be derived: {problem}")
+        if self.found:
+            shown = ", ".join(c for c in IDENTIFIER_CATEGORIES if c in self.found)
+            warnings.insert(0, f"Direct identifiers were removed and not stored: {shown}.{derived_note}")
+            facts["identifiers_dropped"] = [c for c in IDENTIFIER_CATEGORIES if c in self.found]
+        if self.fields:
+            warnings.append(f"{', '.join(dict.fromkeys(self.fields))}: the value looks like a direct identifier "
+                            "(an e-mail address, phone number, date or ID number) and was not used.")
+        return warnings, facts
+
+    @staticmethod
+    def _age(
+        births: set[tuple[int, int | None, int | None]], onset: tuple[int, int | None, int | None] | None
+    ) -> tuple[float | None, str, str]:
+        """(age, "day" or "year" precision, why not) from one date of birth and the diagnosis date."""
+        if not births or onset is None:
+            return None, "", "it needs a date of birth and a diagnosis date."
+        if len(births) > 1:
+            return None, "", "the record holds different dates of birth."
+        birth = next(iter(births))
+        if all(part is not None for part in (*birth, *onset)):
+            days = (date(*onset) - date(*birth)).days  # type: ignore[arg-type]
+            age, precision = round(days / 365.25, 2), "day"
+        else:
+            age, precision = float(onset[0] - birth[0]), "year"
+        if not 0 <= age <= 120:
+            return None, "", "the date of birth and the diagnosis date give an impossible age."
+        return age, precision, ""
 
 
 # ---------------------------------------------------------------------------------------------
 # CSV / TSV
 
 
-def _read_table(text: str, schema: _Schema, source_name: str, facts: dict[str, Any]) -> ClinicalRecord:
-    first = next((line for line in text.splitlines() if line.strip()), "")
+def _read_table(
+    text: str, schema: _Schema, source_name: str, facts: dict[str, Any], deadline: Deadline
+) -> ClinicalRecord:
+    first = next((line for line in text[: 1 << 20].splitlines() if line.strip()), None)
+    if first is None:  # over a megabyte of blank lines first
+        first = next((line for line in deadline.iterate(text.splitlines()) if line.strip()), "")
     counts = {d: first.count(d) for d in ("\t", ";", ",")}
     delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
     try:
-        rows = [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+        rows = [[cell.strip() for cell in row]
+                for row in deadline.iterate(csv.reader(io.StringIO(text), delimiter=delimiter))]
     except csv.Error:
         raise InputError(f"{source_name} is not a readable CSV/TSV table.") from None
     rows = [row for row in rows if any(row)]
@@ -691,9 +1083,12 @@ def _read_table(text: str, schema: _Schema, source_name: str, facts: dict[str, A
         for i, (col, raw) in enumerate(zip(header, data, strict=True)):
             items.append((col or f"(unnamed column {i + 1})", raw))
         layout = "wide"
-    values, unknown, patient_ref = _from_items(items, schema, "column" if layout == "wide" else "field", source_name)
+    values, unknown, patient_ref, warnings, id_facts = _from_items(
+        items, schema, "column" if layout == "wide" else "field", source_name, deadline=deadline
+    )
     facts.update(format="csv", layout=layout, delimiter={"\t": "tab", ";": "semicolon", ",": "comma"}[delimiter])
-    return ClinicalRecord(values, tuple(unknown), (), facts, patient_ref)
+    facts.update(id_facts)
+    return ClinicalRecord(values, tuple(unknown), tuple(warnings), facts, patient_ref)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -713,9 +1108,16 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _load_json(text: str, source_name: str) -> Any:
+def _load_json(text: str, source_name: str, deadline: Deadline | None = None) -> Any:
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        if deadline is not None:
+            deadline.tick()
+        return _no_duplicates(pairs)
+
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates)
+        return json.loads(text, object_pairs_hook=hook)
+    except InputError:
+        raise
     except _DuplicateKey as exc:
         raise InputError(f"{source_name}: key {_safe_name(exc.args[0])} appears twice in one JSON object.") from None
     except json.JSONDecodeError as exc:
@@ -724,12 +1126,15 @@ def _load_json(text: str, source_name: str) -> Any:
         raise InputError(f"{source_name} is not valid JSON (too deeply nested or an oversized number).") from None
 
 
-def _read_json_record(data: Any, schema: _Schema, source_name: str, facts: dict[str, Any]) -> ClinicalRecord:
+def _read_json_record(
+    data: Any, schema: _Schema, source_name: str, facts: dict[str, Any], deadline: Deadline | None = None
+) -> ClinicalRecord:
     if not isinstance(data, dict):
         kind = "list" if isinstance(data, list) else "single value"
         raise InputError(f"{source_name} is a JSON {kind}; expected one patient's record as a JSON object.")
     items: list[tuple[str, Any]] = []
     unknown_extra: list[str] = []
+    scan = _IdentifierScan()
     clinical = data.get("clinical")
     if isinstance(clinical, dict):
         layout = "nested"
@@ -738,7 +1143,7 @@ def _read_json_record(data: Any, schema: _Schema, source_name: str, facts: dict[
                 continue
             if _norm_key(key) == _norm_key(schema.patient_id_col):
                 items.append((key, raw))
-            elif not _is_missing(raw):
+            elif not scan.take(key, raw) and not _is_missing(raw):
                 unknown_extra.append(f"field {_safe_name(key)} (not used)")
         sections = [clinical]
         if isinstance(data.get("treatments"), dict):
@@ -752,9 +1157,12 @@ def _read_json_record(data: Any, schema: _Schema, source_name: str, facts: dict[
     else:
         layout = "flat"
         items = list(data.items())
-    values, unknown, patient_ref = _from_items(items, schema, "field", source_name)
+    values, unknown, patient_ref, warnings, id_facts = _from_items(
+        items, schema, "field", source_name, scan=scan, deadline=deadline
+    )
     facts.update(format="json", layout=layout)
-    return ClinicalRecord(values, tuple(unknown_extra + unknown), (), facts, patient_ref)
+    facts.update(id_facts)
+    return ClinicalRecord(values, tuple(unknown_extra + unknown), tuple(warnings), facts, patient_ref)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -812,9 +1220,10 @@ def _ucum(q: dict[str, Any]) -> str | None:
 class _FhirReader:
     """Maps a FHIR R4 Bundle (mCODE or plain FHIR) onto canonical fields, by code."""
 
-    def __init__(self, schema: _Schema, source_name: str) -> None:
+    def __init__(self, schema: _Schema, source_name: str, deadline: Deadline | None = None) -> None:
         self.schema = schema
         self.name = source_name
+        self.deadline = deadline if deadline is not None else Deadline.unlimited()
         self.candidates: dict[str, list[tuple[int, Any, str]]] = {}
         self.unknown: Counter[str] = Counter()
         self.warnings: list[str] = []
@@ -853,6 +1262,7 @@ class _FhirReader:
         conditions: list[dict[str, Any]] = []
         other_patient = 0
         for _, res in resources:
+            self.deadline.tick()
             rtype = res["resourceType"]
             self._note_profiles(res)
             if rtype == "Patient":
@@ -936,6 +1346,7 @@ class _FhirReader:
         out: list[tuple[str | None, dict[str, Any]]] = []
         invalid: list[str] = []
         for i, entry in enumerate(entries):
+            self.deadline.check()
             raw = entry.get("resource")
             if not isinstance(raw, dict):
                 invalid.append(f"entry {i + 1}: no resource")
@@ -1250,7 +1661,7 @@ class _FhirReader:
                 "primary cancer condition's onset date (or onsetAge)."
             )
             return
-        onset = min(onsets)
+        onset = min(onsets, key=lambda d: (d[0], d[1] or 0, d[2] or 0))
         if all(part is not None for part in (*birth, *onset)):
             try:
                 days = (date(*onset) - date(*birth)).days  # type: ignore[arg-type]
@@ -1361,4 +1772,5 @@ def _validation_problems(exc: BaseException, what: str) -> list[str]:
     return [f"{what}: invalid ({type(exc).__name__})"]
 
 
-__all__ = ["DEFAULT_TREATMENTS", "EXTRA_FIELDS", "ClinicalRecord", "check_record", "read_records"]
+__all__ = ["DEFAULT_TREATMENTS", "EXTRA_FIELDS", "IDENTIFIER_CATEGORIES", "ClinicalRecord", "check_record",
+           "read_records"]

@@ -18,7 +18,7 @@ from genomics.coverage import gene_coverage
 from genomics.errors import InputError
 from genomics.io import PROVENANCE_KEY, Orientation, read_expression
 from genomics.scale import SCALE_LABELS, detect_scale
-from genomics.sniff import safe_text
+from genomics.sniff import Deadline, safe_text
 from genomics.spec import CohortSpec
 
 MIN_RECOGNISED_GENES = 30
@@ -58,12 +58,17 @@ class UploadResult:
 
 
 def validate_expression(
-    adata: ad.AnnData, *, spec: CohortSpec | None = None, reference_genes: list[str] | None = None
+    adata: ad.AnnData,
+    *,
+    spec: CohortSpec | None = None,
+    reference_genes: list[str] | None = None,
+    deadline: Deadline | None = None,
 ) -> ValidationReport:
     """Judge an expression AnnData read by :func:`genomics.io.read_expression`.
 
     ``reference_genes`` (the reference cohort's genes) adds a coverage fact and a warning when low.
-    Records the detected scale and coverage in ``adata.uns["oncotx"]`` (the only writes).
+    Records the detected scale and coverage in ``adata.uns["oncotx"]`` (the only writes). ``deadline``
+    (optional) is checked per sample; past it, :class:`InputError`.
     """
     prov = adata.uns.get(PROVENANCE_KEY, {})
     errors: list[str] = []
@@ -123,6 +128,8 @@ def validate_expression(
             "they are treated as missing, never as zero."
         )
     for i, sample in enumerate(adata.obs_names):
+        if deadline is not None:
+            deadline.tick()
         row = X[i][finite[i]]
         if row.size == 0 or np.all(row == 0):
             errors.append(f"Sample {safe_text(sample)}: the profile is empty or all zero.")
@@ -167,26 +174,39 @@ def check_upload(
     orientation: Orientation = "auto",
     spec: CohortSpec | None = None,
     reference_genes: list[str] | None = None,
+    deadline: Deadline | float | None = None,
 ) -> UploadResult:
-    """Read and validate an expression upload and an optional clinical record. Never raises InputError."""
+    """Read and validate an expression upload and an optional clinical record. Never raises InputError.
+
+    ``deadline``: one wall-clock budget for reading and validating both files (a
+    :class:`~genomics.sniff.Deadline`, seconds, or ``None`` for ``ONCOTX_PARSE_SECONDS``, default 60 s).
+    Past it the upload is refused with a plain error and nothing is returned.
+    """
+    dl = Deadline.of(deadline)
     try:
-        adata = read_expression(expression, name=name, orientation=orientation)
+        adata = read_expression(expression, name=name, orientation=orientation, deadline=dl)
+        report = validate_expression(adata, spec=spec, reference_genes=reference_genes, deadline=dl)
     except InputError as exc:
         return UploadResult(None, ValidationReport(errors=exc.problems if len(exc.problems) > 1 else (exc.message,)))
-    report = validate_expression(adata, spec=spec, reference_genes=reference_genes)
     record = None
     if records is not None:
-        record, report = _merge_records(adata, report, records, records_name=records_name, spec=spec)
+        record, report = _merge_records(adata, report, records, records_name=records_name, spec=spec, deadline=dl)
     return UploadResult(adata, report, record)
 
 
 def _merge_records(
-    adata: ad.AnnData, report: ValidationReport, records: Any, *, records_name: str | None, spec: CohortSpec | None
+    adata: ad.AnnData,
+    report: ValidationReport,
+    records: Any,
+    *,
+    records_name: str | None,
+    spec: CohortSpec | None,
+    deadline: Deadline | None = None,
 ) -> tuple[Any, ValidationReport]:
     from genomics.records import check_record, read_records
 
     try:
-        record = read_records(records, name=records_name, spec=spec)
+        record = read_records(records, name=records_name, spec=spec, deadline=deadline)
     except InputError as exc:
         return None, _extend(report, errors=[f"Clinical record: {exc.message}"])
     rec_errors, rec_warnings = check_record(record, spec=spec)

@@ -113,6 +113,26 @@ def test_two_clinicians_at_once_see_only_their_own(browser, tmp_path, monkeypatc
                 page.get_by_role("heading", name=f"Patient {expected[name]}").wait_for()
                 _settled(page)
                 _shot(page, f"users_{name}_history.png")
+            # an administrator sees both users' analyses and the audit trail
+            users.create_user("root", PASSWORD, role="admin")
+            contexts["root"] = browser.new_context(viewport=VIEWPORT)
+            admin = contexts["root"].new_page()
+            admin.set_default_timeout(120_000)
+            _sign_in(admin, url, "root")
+            admin.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="History").click()
+            admin.get_by_text("Open a saved analysis").wait_for()
+            admin.locator('[data-testid="stSelectbox"]').filter(has_text="Open a saved analysis").click()
+            assert admin.get_by_role("option").count() == 2
+            admin.keyboard.press("Escape")
+            admin.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Audit trail").click()
+            admin.get_by_text("hash chain intact").wait_for()
+            _settled(admin)
+            assert admin.locator('[data-testid="stException"]').count() == 0
+            _shot(admin, "users_admin_audit.png")
+            admin.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Users").click()
+            admin.get_by_role("heading", name="Add a user").wait_for()
+            _settled(admin)
+            _shot(admin, "users_admin_users.png")
         finally:
             for ctx in contexts.values():
                 ctx.close()
@@ -122,6 +142,7 @@ def test_two_clinicians_at_once_see_only_their_own(browser, tmp_path, monkeypatc
     assert sorted(zip(saved["user"], saved["patient_id"], strict=True)) == sorted(expected.items())
     events = audit.events(url=url_db)
     assert audit.verify_chain(url=url_db)[0]
+    assert set(events["user"]) == {*PATIENTS, "root"}
     for name in PATIENTS:
         mine = events[events["user"] == name]
         assert {"sign_in", "upload", "analysis", "save", "open"} <= set(mine["action"]), mine

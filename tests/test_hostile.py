@@ -113,6 +113,25 @@ def test_cli_refuses_hostile_files_without_traceback(file_name, corpus):
     assert case["message"] in proc.stdout
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if "small_deadline" in c], ids=lambda c: c["file"])
+def test_pathological_files_stop_at_a_small_parse_deadline(case, corpus):
+    """Under a small wall-clock budget the same file stops with the plain time-limit message (no traceback)."""
+    path, seconds = corpus[case["file"]], case["small_deadline"]
+    expected = f"took longer than the {seconds:g} s limit; it is too large or malformed. Nothing was stored."
+    start = time.perf_counter()
+    if case["kind"] == "records":
+        with pytest.raises(InputError) as info:
+            read_records(path, name=case["file"], deadline=seconds)
+        errors = [info.value.message, *info.value.problems]
+    else:
+        result = check_upload(path, name=case["file"], deadline=seconds)
+        assert result.adata is None
+        errors = list(result.report.errors)
+    assert time.perf_counter() - start < MAX_SECONDS
+    assert any(expected in e for e in errors), errors
+    _assert_plain(errors, path.parent)
+
+
 def test_timings_reported(corpus):
     """Not a micro-assertion: prints the slowest files (run with -s) once the cases above have run."""
     slowest = sorted(_TIMINGS.items(), key=lambda kv: -kv[1])[:5]

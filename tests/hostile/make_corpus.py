@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 import sys
 import zipfile
 import zlib
@@ -63,7 +64,10 @@ def _fixed_zip_times(data: bytes) -> bytes:
         for info in src.infolist():
             fixed = zipfile.ZipInfo(info.filename, date_time=(2020, 1, 1, 0, 0, 0))
             fixed.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(fixed, src.read(info.filename))
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl writes the current time here
+                content = re.sub(rb"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z?", b"2020-01-01T00:00:00Z", content)
+            dst.writestr(fixed, content)
     return out.getvalue()
 
 
@@ -215,6 +219,18 @@ BUILDERS: dict[str, Callable[[], bytes]] = {
     "rec_binary.json": lambda: b"\x89PNG\r\n\x1a\n" + b"\x00" * 64,
     "rec_utf16.json": lambda: json.dumps({"age_at_diagnosis": 61, "grade": 2}).encode("utf-16"),
     "rec_nan.json": lambda: b'{"age_at_diagnosis": NaN, "tumor_size": Infinity, "grade": -Infinity}',
+    # --- time limits (also read under a small parse deadline: the cases with "small_deadline") ---
+    "many_short_lines.csv": lambda: ("gene,S1\n" + "ESR1,1\n" * 150_000).encode(),
+    "rec_many_rows.csv": lambda: ("grade,er_status\n" + "2,pos\n" * 100_000).encode(),
+    "rec_fhir_too_many_entries.json": lambda: json.dumps(
+        {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {"resourceType": "Basic"}}] * 5001}
+    ).encode(),
+    # --- direct identifiers in a record (dropped, never echoed) ---
+    "rec_identifiers.csv": lambda: (
+        "patient_id,name,mrn,address,phone,email,date_of_birth,diagnosis_date,grade,contact\n"
+        f"P1,\"{SCRIPT} Jane Roe\",MRN-1,\"1 Example Road\",+44 20 7946 0958,jane@example.org,1961-03-14,"
+        "2014-09-02,2,=HYPERLINK(\"http://x\")\n"
+    ).encode(),
 }
 
 
