@@ -289,3 +289,23 @@ def test_oidc_sign_in_page_offers_the_configured_provider(db, monkeypatch, tmp_p
     assert not at.exception and at.title[0].value == "Sign in to OncoTx"
     assert [b.label for b in at.button] == ["Sign in with Microsoft"]
     assert not at.text_input  # no local password form when the identity provider signs people in
+
+
+def test_administrator_adds_and_changes_users_on_the_users_page(local_app):
+    users.create_user("root", PASSWORD, role="admin")
+    at = _sign_in("root")
+    at.switch_page(str(REPO / "pages/admin/users.py")).run()
+    at.text_input(key="new_username").input("Dr.Carol")
+    at.text_input(key="new_password").input("carol's own passphrase")
+    at.selectbox(key="new_role").select("researcher")
+    at.button(key="FormSubmitter:add_user-Add user").click().run()
+    assert not at.exception and "Added dr\\.carol as researcher" in at.success[0].value
+    at.selectbox(key="change_username").select("dr.carol")
+    at.radio(key="change_state").set_value("disable")
+    at.button(key="FormSubmitter:change_user-Apply").click().run()
+    assert users.get_user("dr.carol") is None  # disabled
+    trail = audit.events()
+    changed = trail[trail["action"].isin(["user_created", "user_changed"])]
+    assert list(zip(changed["action"], changed["subject"], strict=True)) == [("user_changed", "dr.carol"),
+                                                                             ("user_created", "dr.carol")]
+    assert "passphrase" not in " ".join(trail.astype(str).to_numpy().ravel())

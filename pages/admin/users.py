@@ -10,14 +10,23 @@ import streamlit as st
 from dashboard import auth, users
 from dashboard.text import plain
 
+FLASH = "users_flash"
+
 admin = auth.require("users")
 st.title("Users")
 st.caption("Roles: clinician (Patient, History), researcher (Cohort, Model lab), administrator (everything, "
            "including every saved analysis, the audit trail and this page). Passwords are stored as argon2 hashes.")
 
+if st.session_state.get(FLASH):
+    st.success(st.session_state.pop(FLASH))
 accounts = users.list_users()
-st.dataframe(pd.DataFrame(accounts, columns=["username", "display_name", "role", "source", "created", "disabled",
-                                             "locked"]), hide_index=True, width="stretch")
+table = pd.DataFrame(accounts, columns=["username", "display_name", "role", "source", "created", "disabled", "locked"])
+table["created"] = pd.to_datetime(table["created"], utc=True).dt.strftime("%Y-%m-%d %H:%M UTC")
+table["role"] = table["role"].map(users.ROLE_LABELS)
+table["source"] = table["source"].map({"local": "local account", "oidc": "identity provider"})
+st.dataframe(table.rename(columns={"username": "User name", "display_name": "Display name", "role": "Role",
+                                   "source": "Signs in with", "created": "Created", "disabled": "Disabled",
+                                   "locked": "Locked"}), hide_index=True, width="stretch")
 
 left, right = st.columns(2)
 with left.form("add_user", clear_on_submit=True):
@@ -35,7 +44,8 @@ if add:
         st.error(plain(str(exc)))
     else:
         auth.log_action("user_created", user=admin, subject=created.username, detail=f"role {created.role}")
-        st.success(f"Added {plain(created.username)} as {users.ROLE_LABELS[created.role].lower()}.")
+        st.session_state[FLASH] = f"Added {plain(created.username)} as {users.ROLE_LABELS[created.role].lower()}."
+        st.rerun()  # the table and the list of users now include the new account
 
 names = [a["username"] for a in accounts]
 with right.form("change_user"):
@@ -58,5 +68,5 @@ if change and target:
         what = [w for w, on in (("role", bool(new_role)), ("state", state != "keep"),
                                 ("password", bool(new_password))) if on]
         auth.log_action("user_changed", user=admin, subject=target, detail="changed " + (", ".join(what) or "nothing"))
-        st.success(f"Updated {plain(target)}.")
+        st.session_state[FLASH] = f"Updated {plain(target)}."
         st.rerun()
