@@ -1,8 +1,16 @@
 """OncoTx benchmark suite: prints a table of absolute times, ratios and peak memory.
 
-    python bench/run.py            # full sizes (several minutes on 2 cores)
+    python bench/run.py            # full sizes (tens of minutes on 2 cores: 1,000,000-patient scoring twice)
     python bench/run.py --quick    # CI-sized
     python bench/run.py --case projection-2000   # one case
+    python bench/run.py --list     # the case names
+    python -m bench.run ...        # the same
+
+Cases: patient upload to dashboard analysis (cold process, warm), projection, cohort preprocessing (in memory and
+chunked from a file), training (xgboost, ensemble, torch; single process and Dask), batch scoring throughput
+(patients/s) from a parquet file in a single process and on a Dask LocalCluster (2 workers), up to 1,000,000
+synthetic patients, with peak memory of the process and of the Dask workers (bench/scale.py). bench/gpu.py
+compares CPU and GPU.
 
 Each case runs in its own process so that "cold" includes imports and numba compilation, and peak
 memory (ru_maxrss) belongs to that case alone. Numbers are measurements on a shared machine:
@@ -10,9 +18,14 @@ read them as orders of magnitude, never assert on them in tests.
 """
 from __future__ import annotations
 
+import os
+
+# OpenMP threads (xgboost, torch, BLAS) busy-wait while idle unless told not to: on a shared 2-core machine that
+# makes xgboost many times slower. Before anything imports them; the Dask workers inherit it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -146,6 +159,38 @@ QUICK = {
 }
 
 
+def _scale(name: str):
+    def call(**kwargs):
+        from bench import scale
+
+        return getattr(scale, name)(**kwargs)
+
+    call.__name__ = name
+    return call
+
+
+CASES.update({
+    "upload-metabric": (_scale("case_upload"), {"cohort_id": "metabric"}),
+    "chunked-reference-1000000": (_scale("case_chunked_reference"), {"n_patients": 1_000_000}),
+    "train-xgb-metabric": (_scale("case_training"), {"kind": "xgb"}),
+    "train-xgb-metabric-dask": (_scale("case_training"), {"kind": "xgb", "dask": True}),
+    "train-ensemble-metabric": (_scale("case_training"), {"kind": "ensemble"}),
+    "train-ensemble-metabric-dask": (_scale("case_training"), {"kind": "ensemble", "dask": True}),
+    "train-torch-metabric": (_scale("case_training"), {"kind": "torch"}),
+    **{f"score-{n}-{mode}": (_scale("case_scoring"), {"n_patients": n, "mode": mode})
+       for n in (2_000, 100_000, 1_000_000) for mode in ("single", "dask")},
+})
+QUICK.update({
+    "upload-demo": (_scale("case_upload"), {"cohort_id": "demo", "repeats": 5}),
+    "chunked-reference-20000": (_scale("case_chunked_reference"), {"n_patients": 20_000}),
+    "train-xgb-demo300": (_scale("case_training"), {"kind": "xgb", "cohort_id": "demo300"}),
+    "train-xgb-demo300-dask": (_scale("case_training"), {"kind": "xgb", "cohort_id": "demo300", "dask": True}),
+    "train-torch-demo300": (_scale("case_training"), {"kind": "torch", "cohort_id": "demo300"}),
+    **{f"score-{n}-{mode}": (_scale("case_scoring"), {"n_patients": n, "mode": mode})
+       for n in (2_000, 20_000) for mode in ("single", "dask")},
+})
+
+
 def run_case(name: str, quick: bool) -> dict:
     func, kwargs = (QUICK if quick else CASES)[name]
     return func(**kwargs)
@@ -155,12 +200,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--case", help="run one case in this process and print JSON")
+    parser.add_argument("--only", help="comma-separated case names (or prefixes) to run")
+    parser.add_argument("--list", action="store_true", help="list the case names")
     args = parser.parse_args()
+    if args.list:
+        print("\n".join((QUICK if args.quick else CASES).keys()))
+        return 0
     if args.case:
         print(json.dumps(run_case(args.case, args.quick)))
         return 0
     names = list((QUICK if args.quick else CASES).keys())
-    print(f"OncoTx benchmarks ({'quick' if args.quick else 'full'}), {os.cpu_count()} CPUs\n")
+    if args.only:
+        wanted = [w.strip() for w in args.only.split(",") if w.strip()]
+        names = [n for n in names if any(n == w or n.startswith(w) for w in wanted)]
+    load = " ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"OncoTx benchmarks ({'quick' if args.quick else 'full'}), {os.cpu_count()} CPUs, load average {load}\n")
     for name in names:
         cmd = [sys.executable, str(Path(__file__)), "--case", name] + (["--quick"] if args.quick else [])
         done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import functools
 import io
 import json
-from dataclasses import asdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import anndata as ad
@@ -151,27 +152,54 @@ def spec_of(adata: ad.AnnData) -> CohortSpec:
     return CohortSpec.from_dict(json.loads(raw) if isinstance(raw, str) else dict(raw))
 
 
-def cohort_from_table(table: pd.DataFrame, spec: CohortSpec, *, source: str, sha256: str) -> ad.AnnData:
-    """Split a patient table (one row per patient) into expression genes and obs columns.
+@dataclass(frozen=True)
+class TableGenes:
+    """Which columns of a patient table are genes, and their HGNC symbols (see :func:`table_genes`)."""
+
+    columns: tuple[str, ...]
+    symbols: tuple[str, ...]
+    renamed: dict[str, str]
+
+
+def table_genes(columns: Sequence[str], numeric: Sequence[bool], spec: CohortSpec) -> TableGenes:
+    """The gene columns of a patient table from its column names and which of them are numeric.
 
     Gene columns are numeric columns whose names map to HGNC symbols and that the spec does not
-    declare as clinical, treatment or outcome columns.
+    declare as clinical, treatment or outcome columns. Worked out once per file, this lets a table read
+    in partitions map every partition the same way (:func:`cohort_from_table` ``genes=``).
     """
-    if spec.patient_id_col not in table.columns:
-        raise InputError(f"Cohort table has no patient id column {spec.patient_id_col!r}.")
-    ids = table[spec.patient_id_col].astype(str)
-    if ids.duplicated().any():
-        raise InputError(f"Duplicate patient ids in the cohort table, e.g. {ids[ids.duplicated()].iloc[0]}.")
     declared = {spec.patient_id_col, *spec.treatments, *(f.name for f in spec.clinical)}
     declared |= {c for ep in spec.endpoints for c in (ep.time_col, ep.event_col)}
     if spec.batch_col:
         declared.add(spec.batch_col)
     if spec.subtype_col:
         declared.add(spec.subtype_col)
-    candidates = [c for c in table.columns if c not in declared and pd.api.types.is_numeric_dtype(table[c])]
+    candidates = [str(c) for c, num in zip(columns, numeric, strict=True) if c not in declared and num]
     mapping = harmonise(candidates)
-    gene_cols = [c for c, s in zip(candidates, mapping.symbols, strict=True) if s is not None]
-    symbols = [s for s in mapping.symbols if s is not None]
+    kept = [(c, s) for c, s in zip(candidates, mapping.symbols, strict=True) if s is not None]
+    return TableGenes(tuple(c for c, _ in kept), tuple(s for _, s in kept), dict(mapping.renamed))
+
+
+def cohort_from_table(table: pd.DataFrame, spec: CohortSpec, *, source: str, sha256: str,
+                      genes: TableGenes | None = None) -> ad.AnnData:
+    """Split a patient table (one row per patient) into expression genes and obs columns.
+
+    Gene columns are numeric columns whose names map to HGNC symbols and that the spec does not
+    declare as clinical, treatment or outcome columns (``genes``: worked out beforehand by
+    :func:`table_genes`, e.g. once for all partitions of a large file).
+    """
+    if spec.patient_id_col not in table.columns:
+        raise InputError(f"Cohort table has no patient id column {spec.patient_id_col!r}.")
+    ids = table[spec.patient_id_col].astype(str)
+    if ids.duplicated().any():
+        raise InputError(f"Duplicate patient ids in the cohort table, e.g. {ids[ids.duplicated()].iloc[0]}.")
+    if genes is None:
+        genes = table_genes(list(table.columns), [pd.api.types.is_numeric_dtype(table[c]) for c in table.columns],
+                            spec)
+    missing = [c for c in genes.columns if c not in table.columns]
+    if missing:
+        raise InputError(f"Cohort table lacks gene column(s) {', '.join(missing[:5])}.")
+    gene_cols, symbols = list(genes.columns), list(genes.symbols)
     obs = table.drop(columns=gene_cols).copy()
     obs.index = pd.Index(ids.to_numpy(), name="patient_id")
     expr = table[gene_cols].astype(float)
@@ -189,7 +217,7 @@ def cohort_from_table(table: pd.DataFrame, spec: CohortSpec, *, source: str, sha
         "source_sha256": sha256,
         "scale": spec.scale,
         "platform": spec.platform,
-        "renamed": mapping.renamed,
+        "renamed": genes.renamed,
         "transformations": [],
         "synthetic": spec.synthetic,
     }

@@ -6,9 +6,16 @@ cohort's z-scores), with ``obsm["X_pca"]``, ``obsm["X_umap"]``, ``obs["leiden"]`
 statistics in ``var`` (``ref_mean``, ``ref_sd``, ``ref_q05`` … ``ref_q95``, ``pca_mean``,
 ``pca_sd``, ``highly_variable``), the loadings in ``varm["PCs"]`` and provenance in
 ``uns["oncotx"]["pipeline"]``.
+
+Neighbours, UMAP and Leiden run on the GPU with rapids-singlecell when it is installed, a CUDA device is
+visible and the device policy allows it (``ONCOTX_DEVICE``/settings ``device``: ``auto`` or ``cuda``);
+otherwise, or if the GPU path fails, with scanpy on the CPU. The backend used is logged and recorded in
+provenance. For cohorts too large to load, :mod:`genomics.chunked` computes the reference statistics and
+PCA from the file in row chunks.
 """
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import time
@@ -42,6 +49,56 @@ class PipelineOptions:
     batch_correct: bool = False
     umap: bool = True
     seed: int = 0
+
+
+def gpu_preprocessing_available() -> bool:
+    """rapids-singlecell importable and a CUDA device visible to CuPy (both optional; never required)."""
+    if importlib.util.find_spec("rapids_singlecell") is None:
+        return False
+    try:
+        import cupy
+
+        return int(cupy.cuda.runtime.getDeviceCount()) > 0
+    except Exception:  # no driver, no device, broken install: the CPU path it is
+        return False
+
+
+def preprocessing_backend(device: str | None = None) -> str:
+    """``"rapids"`` or ``"scanpy"`` for a device request (None → the configured device, see genomics.settings)."""
+    wanted = (device or get_settings().device or "auto").lower()
+    if wanted == "cpu":
+        return "scanpy"
+    if gpu_preprocessing_available():
+        return "rapids"
+    if wanted == "cuda":
+        log.warning("GPU preprocessing requested but rapids-singlecell or a CUDA device is missing: using scanpy")
+    return "scanpy"
+
+
+def _to_host(value):
+    """A CuPy array or sparse matrix back in host memory (anything else unchanged)."""
+    return value.get() if hasattr(value, "get") and type(value).__module__.startswith("cupy") else value
+
+
+def _graph_steps_gpu(adata: ad.AnnData, options: PipelineOptions) -> None:
+    """Neighbours, UMAP and Leiden with rapids-singlecell (same parameters as the scanpy path)."""
+    import rapids_singlecell as rsc
+
+    rsc.pp.neighbors(adata, n_neighbors=options.n_neighbors, use_rep="X_pca", random_state=options.seed)
+    if options.umap:
+        rsc.tl.umap(adata, random_state=options.seed)
+    rsc.tl.leiden(adata, resolution=options.leiden_resolution, random_state=options.seed)
+    for store in (adata.obsm, adata.obsp):
+        for key in list(store.keys()):
+            store[key] = _to_host(store[key])
+
+
+def _graph_steps_cpu(adata: ad.AnnData, options: PipelineOptions) -> None:
+    sc.pp.neighbors(adata, n_neighbors=options.n_neighbors, use_rep="X_pca", random_state=options.seed)
+    if options.umap:
+        sc.tl.umap(adata, random_state=options.seed)
+    sc.tl.leiden(adata, resolution=options.leiden_resolution, flavor="igraph", n_iterations=2, directed=False,
+                 random_state=options.seed)
 
 
 def to_log_scale(adata: ad.AnnData) -> list[str]:
@@ -81,8 +138,12 @@ def _fill_missing(adata: ad.AnnData) -> int:
     return n_bad
 
 
-def preprocess_cohort(adata: ad.AnnData, *, options: PipelineOptions | None = None) -> ad.AnnData:
-    """Run the cohort pipeline on a copy of a loaded cohort (see module docstring)."""
+def preprocess_cohort(adata: ad.AnnData, *, options: PipelineOptions | None = None,
+                      device: str | None = None) -> ad.AnnData:
+    """Run the cohort pipeline on a copy of a loaded cohort (see module docstring).
+
+    ``device`` (auto/cpu/cuda; default: the configured device) picks the backend of the graph steps.
+    """
     from genomics.cohorts import spec_of
 
     options = options or PipelineOptions()
@@ -128,11 +189,16 @@ def preprocess_cohort(adata: ad.AnnData, *, options: PipelineOptions | None = No
     loadings[hv] = pca.varm["PCs"]
     out.varm["PCs"] = loadings
     out.uns["pca"] = {"variance_ratio": pca.uns["pca"]["variance_ratio"]}
-    sc.pp.neighbors(out, n_neighbors=options.n_neighbors, use_rep="X_pca", random_state=options.seed)
-    if options.umap:
-        sc.tl.umap(out, random_state=options.seed)
-    sc.tl.leiden(out, resolution=options.leiden_resolution, flavor="igraph", n_iterations=2, directed=False,
-                 random_state=options.seed)
+    backend = preprocessing_backend(device)
+    if backend == "rapids":
+        try:
+            _graph_steps_gpu(out, options)
+        except Exception as exc:  # a GPU problem must not stop the pipeline: the CPU gives the same steps
+            log.warning("rapids-singlecell failed (%s: %s): falling back to scanpy", type(exc).__name__, exc)
+            backend = "scanpy"
+    if backend == "scanpy":
+        _graph_steps_cpu(out, options)
+    log.info("cohort %s: neighbours/UMAP/Leiden with %s", spec.id, backend)
     prov["transformations"] = list(prov.get("transformations", [])) + [s for s in steps if "filled" in s or "combat" in s]
     prov["pipeline"] = {
         "version": PIPELINE_VERSION,
@@ -140,6 +206,7 @@ def preprocess_cohort(adata: ad.AnnData, *, options: PipelineOptions | None = No
         "steps": [*steps, f"highly_variable({int(hv.sum())} genes)", "scale(clip=10)", f"pca({n_comps})",
                   f"neighbors(k={options.n_neighbors})", *(["umap"] if options.umap else []), "leiden(igraph)"],
         "scanpy": version("scanpy"),
+        "graph_backend": backend,
         "anndata": version("anndata"),
         "seconds": round(time.perf_counter() - started, 2),
     }

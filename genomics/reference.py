@@ -116,33 +116,54 @@ class GeneStandardiser:
         values = pd.DataFrame(np.asarray(work.X, dtype=np.float64), columns=work.var_names)
         return values.reindex(columns=self.genes).to_numpy()
 
-    def choose_mode(self, patient: ad.AnnData, values: np.ndarray) -> str:
-        """``standardise`` when the upload looks like the reference platform, else ``quantile``."""
+    def choose_modes(self, patient: ad.AnnData, values: np.ndarray) -> np.ndarray:
+        """Per sample: ``standardise`` when it looks like the reference platform, else ``quantile``.
+
+        Decided for each sample on its own, so a sample's features never depend on the other samples of
+        its batch (a file scored whole, in partitions, or one patient at a time gives the same numbers).
+        """
+        n = len(values)
         scale = patient.uns.get(PROVENANCE_KEY, {}).get("scale", "log")
         if self.scale == "zscore":
-            return "standardise" if scale == "zscore" else "quantile"
+            return np.full(n, "standardise" if scale == "zscore" else "quantile", dtype=object)
         if scale == "zscore":
-            return "quantile"
-        shared = np.isfinite(values)
-        rs = []
-        for row, mask in zip(values, shared, strict=True):
-            if mask.sum() < 10:
-                return "quantile"
-            rs.append(np.corrcoef(row[mask], self.ref_mean[mask])[0, 1])
-            z = (row[mask] - self.ref_mean[mask]) / self.ref_sd[mask]
-            if np.median(np.abs(z)) > SAME_PLATFORM_MAX_MEDIAN_Z:  # levels unlike the cohort's: another platform
-                return "quantile"
-        return "standardise" if min(rs) >= SAME_PLATFORM_MIN_R else "quantile"
+            return np.full(n, "quantile", dtype=object)
+        mask = np.isfinite(values)
+        shared = mask.sum(axis=1)
+        x = np.where(mask, values, np.nan)
+        ref = np.where(mask, self.ref_mean[None, :], np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            dx = x - np.nanmean(x, axis=1, keepdims=True)
+            dr = ref - np.nanmean(ref, axis=1, keepdims=True)
+            r = np.nansum(dx * dr, axis=1) / np.sqrt(np.nansum(dx**2, axis=1) * np.nansum(dr**2, axis=1))
+            z = np.abs((x - self.ref_mean) / self.ref_sd)
+            median_z = np.nanmedian(np.where(shared[:, None] > 0, z, 0.0), axis=1)
+        same = (shared >= 10) & (median_z <= SAME_PLATFORM_MAX_MEDIAN_Z) & (r >= SAME_PLATFORM_MIN_R)
+        return np.where(same, "standardise", "quantile").astype(object)
+
+    def choose_mode(self, patient: ad.AnnData, values: np.ndarray) -> str:
+        """``standardise`` when every sample looks like the reference platform, else ``quantile``."""
+        modes = self.choose_modes(patient, values)
+        return "standardise" if len(modes) and (modes == "standardise").all() else "quantile"
 
     def transform(self, patient: ad.AnnData, *, mode: str = "auto") -> tuple[np.ndarray, str]:
-        """Per-gene z-scores of the samples relative to the cohort (NaN for absent genes)."""
+        """Per-gene z-scores of the samples relative to the cohort (NaN for absent genes), and the mode used:
+        ``standardise`` or ``quantile`` (the same for every sample), or ``mixed``. With ``auto`` each sample
+        gets its own mode (:meth:`choose_modes`)."""
         values = self.aligned(patient)
-        mode = self.choose_mode(patient, values) if mode == "auto" else mode
-        if mode == "quantile":
-            values = np.vstack([self._quantile_map(row) for row in values])
-        elif mode != "standardise":
+        if mode == "auto":
+            modes = self.choose_modes(patient, values)
+        elif mode in ("standardise", "quantile"):
+            modes = np.full(len(values), mode, dtype=object)
+        else:
             raise ValueError(f"unknown mode {mode!r}")
-        return (values - self.ref_mean) / self.ref_sd, mode
+        quantile = np.flatnonzero(modes == "quantile")
+        if len(quantile):
+            values = values.copy()
+            values[quantile] = np.vstack([self._quantile_map(values[i]) for i in quantile])
+        kinds = set(modes.tolist())
+        label = kinds.pop() if len(kinds) == 1 else ("mixed" if kinds else (mode if mode != "auto" else "standardise"))
+        return (values - self.ref_mean) / self.ref_sd, label
 
     def _quantile_map(self, row: np.ndarray) -> np.ndarray:
         out = np.full_like(row, np.nan)
@@ -236,9 +257,11 @@ class ReferenceModel:
             columns=["sample_id", "rank", "patient_id", "distance"],
         )
         warnings = []
-        if mode == "quantile":
-            warnings.append("Another platform than the cohort's: placed by quantile mapping onto the cohort "
-                            "(approximate; gene levels are compared by rank).")
+        if mode in ("quantile", "mixed"):
+            warnings.append(("Another platform than the cohort's" if mode == "quantile" else
+                             "Some profiles look like another platform than the cohort's")
+                            + ": placed by quantile mapping onto the cohort (approximate; gene levels are compared "
+                            "by rank).")
         if coverage.fraction < 1:
             warnings.append(f"Projection used {coverage.describe()}; missing genes were left out, not filled.")
         return Projection(pcs, umap, neighbours, ood, mode, coverage, tuple(warnings))

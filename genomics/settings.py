@@ -2,9 +2,11 @@
 
 ``ONCOTX_DATA``: folder of reference data (read-only; unset means the demo cohort only).
 ``ONCOTX_HOME``: folder for state: database, trained model bundles, caches (default ``.oncotx/`` in the checkout).
+``ONCOTX_DEVICE``: ``auto`` (default), ``cpu`` or ``cuda`` for xgboost, torch and GPU preprocessing
+(resolved by :func:`models.device.resolve_device`).
 
-Both are read from the environment first, then from a TOML config file
-(``ONCOTX_CONFIG``, else ``oncotx.toml`` in the working directory) with keys ``data`` and ``home``.
+All are read from the environment first, then from a TOML config file
+(``ONCOTX_CONFIG``, else ``oncotx.toml`` in the working directory) with keys ``data``, ``home`` and ``device``.
 """
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ class Settings:
 
     data_dir: Path | None
     home: Path
+    device: str = "auto"  # auto | cpu | cuda (validated by models.device.resolve_device)
+    device_source: str = "default"  # where ``device`` came from: ONCOTX_DEVICE, the config file, or the default
 
     @property
     def cache_dir(self) -> Path:
@@ -61,4 +65,10 @@ def get_settings() -> Settings:
     if data_dir is not None and not data_dir.is_dir():
         log.warning("ONCOTX_DATA is not a folder (%s): only the demo cohort is available", data_dir)
         data_dir = None
-    return Settings(data_dir=data_dir, home=Path(home).expanduser().resolve())
+    device, source = "auto", "default"
+    if os.environ.get("ONCOTX_DEVICE"):
+        device, source = os.environ["ONCOTX_DEVICE"], "ONCOTX_DEVICE"
+    elif config.get("device"):
+        device, source = str(config["device"]), "config file"
+    return Settings(data_dir=data_dir, home=Path(home).expanduser().resolve(), device=device.strip().lower(),
+                    device_source=source)

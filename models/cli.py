@@ -4,6 +4,12 @@
 ``evaluate --model DIR --cohort ID|PATH [--out FILE.json]``
 ``recommend --model DIR (--expression FILE [--records FILE] | --cohort ID|PATH) --out FILE.csv
 [--baseline none|current] [--reference-cohort ID|PATH]``: treatment options per patient (options, not directives)
+
+``--dask [ADDRESS]`` (train, recommend): run on Dask, on a new LocalCluster (no ADDRESS, or ``local``) or on
+the scheduler at ADDRESS (``tcp://host:8786``). ``train --dask`` fits the xgboost kinds (xgb, ensemble) with
+xgboost.dask; the bundle is the same as a single-process one. ``recommend --dask --cohort PATH`` reads a large
+cohort file (parquet, CSV, h5ad) in partitions and writes the results partition by partition (``--out`` .csv,
+.parquet or a folder), with bounded memory. See :mod:`models.distributed`.
 Progress goes to stderr, a one-line summary to stdout. Exit 0 ok, 2 bad input, 1 internal error.
 """
 from __future__ import annotations
@@ -35,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="ensemble (default): 10 bootstrap xgboost models, so predictions carry intervals")
     train.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     train.add_argument("--seed", type=int, default=0)
+    _dask_argument(train)
     ev = sub.add_parser("evaluate", help="evaluate a bundle on a cohort (JSON)")
     ev.add_argument("--model", required=True, type=Path)
     ev.add_argument("--cohort", required=True)
@@ -49,15 +56,38 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--baseline", default="none", choices=("none", "current"))
     rec.add_argument("--reference-cohort", dest="reference_cohort",
                      help="cohort the evidence is judged against (default: the model's training cohort)")
+    _dask_argument(rec)
+    rec.add_argument("--partition-size", dest="partition_size", default="64MiB", metavar="SIZE",
+                     help="with --dask: input per partition (e.g. 64MiB; memory per worker grows with it)")
     return parser
+
+
+def _dask_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dask", nargs="?", const="local", default=None, metavar="ADDRESS",
+                        help="run on Dask: a local cluster (no ADDRESS) or the scheduler at ADDRESS (tcp://host:8786)")
+
+
+def _address(value: str) -> str | None:
+    return None if value == "local" else value
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from genomics.cohorts import load_cohort
     from models.training import train_bundle
 
-    bundle = train_bundle(load_cohort(args.cohort), endpoint=args.endpoint, kind=args.model, out=args.out,
-                          device=args.device, seed=args.seed, progress=_progress)
+    cohort = load_cohort(args.cohort)
+    if args.dask is not None:
+        from models.distributed import DASK_KINDS, dask_client
+
+        if args.model not in DASK_KINDS:
+            raise InputError(f"--dask trains the xgboost models ({', '.join(DASK_KINDS)}); --model {args.model} "
+                             "trains in one process (leave out --dask).")
+        with dask_client(_address(args.dask)) as client:
+            bundle = train_bundle(cohort, endpoint=args.endpoint, kind=args.model, out=args.out, device=args.device,
+                                  seed=args.seed, progress=_progress, client=client)
+    else:
+        bundle = train_bundle(cohort, endpoint=args.endpoint, kind=args.model, out=args.out, device=args.device,
+                              seed=args.seed, progress=_progress)
     c = bundle.card.metrics.get("harrell_c", {})
     print(f"{bundle.card.model_id}: {bundle.card.n_train} training patients, held-back Harrell C "
           f"{c.get('value', float('nan')):.3f} [{c.get('lo', float('nan')):.3f}, {c.get('hi', float('nan')):.3f}] "
@@ -91,7 +121,11 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 
     if args.records and not args.expression:
         raise InputError("--records goes with --expression (a clinical record for an uploaded profile).")
+    if args.dask is not None and args.expression:
+        raise InputError("--dask scores a cohort (--cohort ID|PATH); an --expression upload is scored in one process.")
     bundle = load_bundle(args.model)
+    if args.dask is not None:
+        return _recommend_dask(args, bundle)
     if args.expression:
         result = check_upload(args.expression, records=args.records)
         if not result.report.ok:
@@ -114,6 +148,31 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     flagged = int(table.filter(like="reading").eq("likely benefit").any(axis=1).sum())
     print(f"{len(table)} patient(s) × {options.table['regimen'].nunique()} regimens against baseline "
           f"{args.baseline}; {flagged} with an option read as 'likely benefit' -> {args.out}")
+    return EXIT_OK
+
+
+def _recommend_dask(args: argparse.Namespace, bundle) -> int:
+    from pathlib import Path as _Path
+
+    from genomics.cohorts import BUILTIN_FILES, load_cohort
+    from models.distributed import dask_client, score_partitions
+    from models.treatment import CAVEAT
+
+    reference_id = args.reference_cohort or bundle.card.cohort_id
+    _progress(f"judging evidence against cohort {reference_id}")
+    reference = load_cohort(reference_id)
+    path = _Path(args.cohort)
+    lazy = path.is_file() and path.name.lower().endswith((".parquet", ".csv", ".csv.gz", ".tsv", ".h5ad")) \
+        or (path.is_dir() and any(path.glob("*.parquet")))
+    source = path if lazy else load_cohort(args.cohort)  # ids and study folders are loaded, then partitioned
+    if not lazy and args.cohort not in ("demo", *BUILTIN_FILES):
+        _progress(f"{path.name}: not a parquet/CSV/h5ad file, loaded whole and then partitioned")
+    with dask_client(_address(args.dask)) as client:
+        result = score_partitions(bundle, source, args.out, client=client, reference=reference,
+                                  baseline=args.baseline, partition_bytes=args.partition_size, progress=_progress)
+    _progress(CAVEAT)
+    print(f"{result.n_patients} patient(s) × {result.n_regimens} regimens against baseline {args.baseline}; "
+          f"{result.flagged} with an option read as 'likely benefit' -> {args.out}")
     return EXIT_OK
 
 

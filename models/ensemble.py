@@ -160,6 +160,10 @@ class SurvivalEnsemble:
         return lambda k: XGBSurvival(**{**fixed, "seed": self.seed + k, "fixed_params": tuner.params_,
                                         "n_rounds": tuner.n_rounds_})
 
+    def resample_rows(self, event: np.ndarray, member_seed: int) -> np.ndarray:
+        """Row indices of the member trained with ``member_seed`` (the draw :meth:`fit` makes; used by the Dask path)."""
+        return self._resample(np.asarray(event).reshape(-1).astype(bool), member_seed)
+
     def _resample(self, event: np.ndarray, member_seed: int) -> np.ndarray:
         """Row indices of one member's training data (redrawn, rarely, until it holds enough events)."""
         n = len(event)
@@ -205,6 +209,11 @@ class SurvivalEnsemble:
     def predict_survival(self, X: np.ndarray, times: np.ndarray) -> np.ndarray:
         """Median member S(t | x), samples × times (a pointwise median of curves is still non-increasing)."""
         return np.median(self.member_predictions(X, times), axis=0)
+
+    def survival_with_members(self, X: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(median S(t | x), each member's S(t | x)) from one pass over the members (what the treatment engine needs)."""
+        members = self.member_predictions(X, times)
+        return np.median(members, axis=0), members
 
     def predict_survival_interval(self, X: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(median, lower, upper) S(t | x), each samples × times; a resampling interval, not a patient-level one."""

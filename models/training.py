@@ -65,8 +65,13 @@ def train_bundle(
     device: str = "auto",
     seed: int = 0,
     progress: Progress | None = None,
+    client=None,
 ) -> Bundle:
-    """Fit, evaluate on held-back patients, and save a verified bundle to ``out``."""
+    """Fit, evaluate on held-back patients, and save a verified bundle to ``out``.
+
+    With a Dask ``client`` (:func:`models.distributed.dask_client`) the xgboost kinds (``xgb``, ``ensemble``)
+    are fitted on the cluster (:func:`models.distributed.fit_on_dask`); the bundle has the same format.
+    """
     say = progress or (lambda msg: log.info(msg))
     spec = spec_of(cohort)
     ep = spec.endpoint(endpoint)
@@ -81,10 +86,23 @@ def train_bundle(
     features = FeatureBuilder().fit(data[train_idx], spec=spec)
     X_train = features.transform(data[train_idx]).X
     X_test = features.transform(data[test_idx]).X
-    chosen_device = resolve_device(device)
-    model = make_model(kind, device=chosen_device, seed=seed)
-    say(f"fitting {kind} on {X_train.shape[1]} features ({chosen_device})")
-    started = time.perf_counter()
+    if client is not None:
+        from models.distributed import DASK_KINDS, device_on_workers, fit_on_dask, n_workers
+
+        if kind not in DASK_KINDS:
+            raise ModelError(f"--dask trains the xgboost models ({', '.join(DASK_KINDS)}); '{kind}' trains in one "
+                             "process (leave out --dask).")
+        chosen_device = device_on_workers(client, device)  # the workers train: their GPUs count, not ours
+        say(f"fitting {kind} on {X_train.shape[1]} features with xgboost.dask on {n_workers(client)} Dask "
+            f"worker(s) ({chosen_device})")
+        started = time.perf_counter()
+        model = fit_on_dask(client, kind, X_train, t[train_idx], e[train_idx], feature_names=features.columns_,
+                            treatment_index=features.treatment_index, device=chosen_device, seed=seed)
+    else:
+        chosen_device = resolve_device(device)
+        model = make_model(kind, device=chosen_device, seed=seed)
+        say(f"fitting {kind} on {X_train.shape[1]} features ({chosen_device})")
+        started = time.perf_counter()
     extra = {}
     if kind == "effects":
         model.progress = say
@@ -93,8 +111,9 @@ def train_bundle(
             cause = np.nan_to_num(data.obs[cause_ep.event_col].to_numpy(dtype=np.float64)[train_idx], nan=0.0)
             extra["cause"] = cause
             say(f"competing risks: {ep.name} deaths split by {cause_ep.name} into cancer and other causes")
-    model.fit(X_train, t[train_idx], e[train_idx], feature_names=features.columns_,
-              treatment_index=features.treatment_index, **extra)
+    if client is None:
+        model.fit(X_train, t[train_idx], e[train_idx], feature_names=features.columns_,
+                  treatment_index=features.treatment_index, **extra)
     seconds = time.perf_counter() - started
     say(f"fitted in {seconds:.1f} s; evaluating on held-back patients")
     metrics = test_metrics(model, X_train, t[train_idx], e[train_idx], X_test, t[test_idx], e[test_idx])
@@ -116,7 +135,7 @@ def train_bundle(
         events_test=int(e[test_idx].sum()),
         test_patient_ids=[str(data.obs_names[i]) for i in test_idx],
         metrics=metrics,
-        versions=_versions(),
+        versions=_versions(dask=client is not None),
         device=chosen_device,
         seed=seed,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -138,9 +157,9 @@ def test_metrics(model, X_train, t_train, e_train, X_test, t_test, e_test) -> di
     return report.to_dict()
 
 
-def _versions() -> dict[str, str]:
+def _versions(*, dask: bool = False) -> dict[str, str]:
     out = {"python": platform.python_version(), "bundle_format": "1"}
-    for pkg in ("xgboost", "torch", "scikit-survival", "scanpy", "numpy"):
+    for pkg in ("xgboost", "torch", "scikit-survival", "scanpy", "numpy", *(("dask", "distributed") if dask else ())):
         try:
             out[pkg] = version(pkg)
         except Exception:  # noqa: S112 - a missing optional package is simply not listed

@@ -102,6 +102,32 @@ def _evidence_level(count: int, propensity: float, min_support: int) -> str:
     return "ok"
 
 
+def _evidence_levels(counts: np.ndarray, propensity: np.ndarray, min_support: int) -> np.ndarray:
+    """:func:`_evidence_level` over arrays (same rule, no Python loop)."""
+    thin = (counts < min_support) | (propensity < MIN_PROPENSITY)
+    return np.where(counts == 0, "none", np.where(thin, "thin", "ok"))
+
+
+def readings(lo: np.ndarray, hi: np.ndarray, evidence: np.ndarray, *, margin: float = 0.02) -> np.ndarray:
+    """:func:`reading` over arrays (same rule and precedence, no Python loop); an object array of str."""
+    lo, hi = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
+    finite = np.isfinite(lo) & np.isfinite(hi)
+    with np.errstate(invalid="ignore"):
+        conditions = [np.asarray(evidence) != "ok", ~finite, lo >= margin, hi <= -margin,
+                      (lo >= -margin) & (hi <= margin)]
+    choices = [NOT_ENOUGH, NO_INTERVAL, "likely benefit", "possible harm", "no expected benefit"]
+    return np.select(conditions, choices, default="uncertain").astype(object)
+
+
+def e_values(log_hr: np.ndarray) -> np.ndarray:
+    """:func:`e_value` over an array (NaN where not finite)."""
+    log_hr = np.asarray(log_hr, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        rr = np.exp(np.abs(log_hr))
+        out = rr + np.sqrt(rr * (rr - 1.0))
+    return np.where(np.isfinite(log_hr), out, np.nan)
+
+
 def reading(lo: float, hi: float, evidence: str, *, margin: float = 0.02) -> str:
     """Plain-words reading of a benefit interval (see the module docstring)."""
     if evidence != "ok":
@@ -219,7 +245,7 @@ class RegimenEvidence:
         _, idx = self.neighbours_.kneighbors(Zs)
         near = self.received_[idx]  # samples × k regimen names
         counts = np.stack([(near == r).sum(axis=1) for r in self.regimens_], axis=1)
-        level = np.vectorize(_evidence_level)(counts, prop, min_support) if n else np.empty((0, m), dtype=object)
+        level = _evidence_levels(counts, prop, min_support) if n else np.empty((0, m), dtype=object)
         return prop, counts, level
 
 
@@ -255,6 +281,10 @@ def _survival_under(model, X: np.ndarray, flags: np.ndarray, grid: np.ndarray) -
     """Point S(t) (regimens × samples × t) and per-member S(t) (K × regimens × samples × t, or None)."""
     m, n = len(flags), len(X)
     flat = _with_flags(X, flags)
+    if hasattr(model, "survival_with_members"):  # an ensemble: point and members from one pass over the members
+        point, members = model.survival_with_members(flat, grid)
+        return (np.asarray(point, dtype=np.float64).reshape(m, n, len(grid)),
+                np.asarray(members, dtype=np.float64).reshape(-1, m, n, len(grid)))
     point = np.asarray(model.predict_survival(flat, grid), dtype=np.float64).reshape(m, n, len(grid))
     if not hasattr(model, "member_predictions"):
         return point, None
@@ -372,33 +402,10 @@ def treatment_options(
         per_treatment = model.log_hazard_ratios(X)  # samples × treatments
         log_hr = np.einsum("mnk,nk->mn", flags[:, None, :] - flags[base_idx][None, :, :], per_treatment)
     prop, counts, level = evidence.assess(X, min_support=min_support)
-    rows = []
-    last = len(grid) - 1
-    for i, sid in enumerate(frame.sample_ids):
-        for j, r in enumerate(names):
-            row: dict = {"sample_id": sid, "regimen": r}
-            for h, tag in enumerate(map(_tag, grid)):
-                row[f"S{tag}"], row[f"S{tag}_lo"], row[f"S{tag}_hi"] = S[j, i, h], S_lo[j, i, h], S_hi[j, i, h]
-            if cause_specific:
-                for h, tag in enumerate(map(_tag, grid)):
-                    row[f"CSS{tag}"], row[f"CSS{tag}_lo"], row[f"CSS{tag}_hi"] = C[j, i, h], C_lo[j, i, h], C_hi[j, i, h]
-            for h, tag in enumerate(map(_tag, grid)):
-                row[f"B{tag}"], row[f"B{tag}_lo"], row[f"B{tag}_hi"] = B[j, i, h], B_lo[j, i, h], B_hi[j, i, h]
-                row[f"nnt{tag}"] = (math.ceil(1.0 / B[j, i, h] - 1e-9)
-                                    if has_interval and B_lo[j, i, h] > 0 and B[j, i, h] > 0 else np.nan)
-            if log_hr is not None:
-                row["log_hr"] = float(log_hr[j, i])
-                row["e_value"] = e_value(float(log_hr[j, i])) if j != base_idx[i] else np.nan
-            row["min_benefit"] = min_benefit(r, treatments, thresholds) - min_benefit(names[base_idx[i]], treatments,
-                                                                                       thresholds)
-            row["evidence_n"] = int(counts[i, j])
-            row["propensity"] = float(prop[i, j])
-            row["evidence"] = str(level[i, j])
-            row["is_baseline"] = bool(j == base_idx[i])
-            row["reading"] = REFERENCE if j == base_idx[i] else reading(
-                B_lo[j, i, last], B_hi[j, i, last], row["evidence"], margin=margin)
-            rows.append(row)
-    table = pd.DataFrame(rows)
+    table = _long_table(frame.sample_ids, names, grid, S=(S, S_lo, S_hi), B=(B, B_lo, B_hi),
+                        C=(C, C_lo, C_hi) if cause_specific else None, log_hr=log_hr, base_idx=base_idx,
+                        has_interval=has_interval, counts=counts, prop=prop, level=level, margin=margin,
+                        min_benefits=np.array([min_benefit(r, treatments, thresholds) for r in names]))
     risk = pd.Series(np.asarray(model.predict_risk(X), dtype=np.float64), index=list(frame.sample_ids), name="risk")
     return TreatmentOptions(
         table=table, baseline=baseline, horizons=tuple(float(h) for h in grid), caveat=CAVEAT,
@@ -408,37 +415,100 @@ def treatment_options(
     )
 
 
+def _long_table(sample_ids: Sequence[str], names: Sequence[str], grid: np.ndarray, *, S: tuple, B: tuple,
+                C: tuple | None, log_hr: np.ndarray | None, base_idx: np.ndarray, has_interval: bool,
+                counts: np.ndarray, prop: np.ndarray, level: np.ndarray, margin: float,
+                min_benefits: np.ndarray) -> pd.DataFrame:
+    """One row per sample × regimen (sample-major), built column by column from the regimens × samples arrays."""
+    n, m = len(sample_ids), len(names)
+    if n == 0:
+        return pd.DataFrame([])
+    is_base = np.arange(m)[None, :] == base_idx[:, None]  # samples × regimens
+
+    def flat(values: np.ndarray) -> np.ndarray:  # regimens × samples → sample-major rows
+        return np.ascontiguousarray(values.T).reshape(-1)
+
+    columns: dict[str, np.ndarray] = {
+        "sample_id": np.repeat(np.asarray([str(s) for s in sample_ids], dtype=object), m),
+        "regimen": np.tile(np.asarray(list(names), dtype=object), n),
+    }
+    tags = [_tag(h) for h in grid]
+    for prefix, (point, lo, hi) in [("S", S), *([("CSS", C)] if C is not None else [])]:
+        for h, tag in enumerate(tags):
+            columns[f"{prefix}{tag}"], columns[f"{prefix}{tag}_lo"], columns[f"{prefix}{tag}_hi"] = (
+                flat(point[:, :, h]), flat(lo[:, :, h]), flat(hi[:, :, h]))
+    point, lo, hi = B
+    for h, tag in enumerate(tags):
+        b, b_lo = flat(point[:, :, h]), flat(lo[:, :, h])
+        columns[f"B{tag}"], columns[f"B{tag}_lo"], columns[f"B{tag}_hi"] = b, b_lo, flat(hi[:, :, h])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            worth = has_interval & (b_lo > 0) & (b > 0)
+            columns[f"nnt{tag}"] = np.where(worth, np.ceil(1.0 / b - 1e-9), np.nan)
+    if log_hr is not None:
+        columns["log_hr"] = flat(np.asarray(log_hr, dtype=np.float64))
+        columns["e_value"] = np.where(is_base.reshape(-1), np.nan, e_values(columns["log_hr"]))
+    columns["min_benefit"] = (min_benefits[None, :] - min_benefits[base_idx][:, None]).reshape(-1)
+    columns["evidence_n"] = np.asarray(counts, dtype=np.int64).reshape(-1)
+    columns["propensity"] = np.asarray(prop, dtype=np.float64).reshape(-1)
+    columns["evidence"] = np.asarray(level).astype(str).astype(object).reshape(-1)
+    columns["is_baseline"] = is_base.reshape(-1)
+    last = len(grid) - 1
+    read = readings(flat(lo[:, :, last]), flat(hi[:, :, last]), columns["evidence"], margin=margin)
+    columns["reading"] = np.where(columns["is_baseline"], REFERENCE, read).astype(object)
+    return pd.DataFrame(columns)
+
+
 def recommend_table(options: TreatmentOptions) -> pd.DataFrame:
     """One row per patient, the ``recommend`` CLI contract (horizons in years: S5_<regimen>, B10_<regimen>, …)."""
     t = options.table
+    if t.empty:
+        return pd.DataFrame([])
     names = list(dict.fromkeys(t["regimen"]))
+    samples = list(dict.fromkeys(t["sample_id"]))
+    wide = t.set_index(["sample_id", "regimen"])
+
+    def grid(column: str) -> pd.DataFrame:  # samples × regimens, in first-appearance order
+        return wide[column].unstack("regimen").reindex(index=samples, columns=names)
+
     last = _tag(options.horizons[-1])
-    out = []
-    for sid, group in t.groupby("sample_id", sort=False):
-        g = group.set_index("regimen")
-        row: dict = {"patient_id": sid, "risk": float(options.risk[sid])}
-        for prefix in ("S", "CSS", "B") if options.competing_risks else ("S", "B"):
-            for h in options.horizons:
-                tag, years = _tag(h), f"{h / 12:g}"
-                for r in names:
-                    for suffix in ("", "_lo", "_hi"):
-                        row[f"{prefix}{years}_{r}{suffix}"] = g.at[r, f"{prefix}{tag}{suffix}"]
-        for r in names:
-            row[f"evidence_{r}"] = g.at[r, "evidence"]
-        years_last = f"{options.horizons[-1] / 12:g}"
-        for r in names:
-            row[f"reading{years_last}_{r}"] = g.at[r, "reading"]
-        baseline = str(g.index[g["is_baseline"]][0])
-        treatments = [t for t in names if t != "none" and "+" not in t]
-        row["recommended"] = choose_regimen(g[f"S{last}"].to_dict(), g["evidence"].to_dict(), treatments,
-                                            baseline=baseline, thresholds=options.thresholds)
-        row["recommended_reading"] = str(g.at[row["recommended"], "reading"])
-        worthwhile = {t: min_benefit(t, treatments, options.thresholds) for t in treatments}
-        row["recommendation_note"] = (
-            "An option to discuss, not a directive: the regimen with the largest estimated "
-            f"{years_last}-year survival net of a minimum worthwhile benefit per treatment "
-            f"({', '.join(f'{t} {v:.0%}' for t, v in worthwhile.items())}), among regimens with enough evidence, "
-            f"against '{baseline}'. " + CAVEAT)
-        row["gene_coverage"] = options.gene_coverage
-        out.append(row)
-    return pd.DataFrame(out)
+    years_last = f"{options.horizons[-1] / 12:g}"
+    columns: dict[str, object] = {"patient_id": samples,
+                                  "risk": options.risk.reindex(samples).to_numpy(dtype=np.float64)}
+    for prefix in ("S", "CSS", "B") if options.competing_risks else ("S", "B"):
+        for h in options.horizons:
+            tag, years = _tag(h), f"{h / 12:g}"
+            blocks = {suffix: grid(f"{prefix}{tag}{suffix}") for suffix in ("", "_lo", "_hi")}
+            for r in names:
+                for suffix in ("", "_lo", "_hi"):
+                    columns[f"{prefix}{years}_{r}{suffix}"] = blocks[suffix][r].to_numpy()
+    evidence = grid("evidence")
+    read = grid("reading")
+    for r in names:
+        columns[f"evidence_{r}"] = evidence[r].to_numpy(dtype=object)
+    for r in names:
+        columns[f"reading{years_last}_{r}"] = read[r].to_numpy(dtype=object)
+    is_base = grid("is_baseline").fillna(False).to_numpy(dtype=bool)
+    baseline_idx = is_base.argmax(axis=1)
+    treatments = [t for t in names if t != "none" and "+" not in t]
+    cost = np.array([min_benefit(r, treatments, options.thresholds) for r in names])
+    survival = grid(f"S{last}").to_numpy(dtype=np.float64)
+    ok = evidence.to_numpy(dtype=object) == "ok"
+    rows = np.arange(len(samples))
+    # choose_regimen over arrays: the baseline first, then each regimen with enough evidence, in order
+    best = baseline_idx.copy()
+    best_value = survival[rows, baseline_idx] - cost[baseline_idx]
+    for j in range(len(names)):
+        value = survival[:, j] - cost[j]
+        better = (j != baseline_idx) & ok[:, j] & np.isfinite(survival[:, j]) & (value > best_value + 1e-12)
+        best = np.where(better, j, best)
+        best_value = np.where(better, value, best_value)
+    columns["recommended"] = np.asarray(names, dtype=object)[best]
+    columns["recommended_reading"] = read.to_numpy(dtype=object)[rows, best].astype(str).astype(object)
+    worthwhile = {t: min_benefit(t, treatments, options.thresholds) for t in treatments}
+    notes = {j: ("An option to discuss, not a directive: the regimen with the largest estimated "
+                 f"{years_last}-year survival net of a minimum worthwhile benefit per treatment "
+                 f"({', '.join(f'{t} {v:.0%}' for t, v in worthwhile.items())}), among regimens with enough evidence, "
+                 f"against '{names[j]}'. " + CAVEAT) for j in set(baseline_idx.tolist())}
+    columns["recommendation_note"] = np.asarray([notes[j] for j in baseline_idx], dtype=object)
+    columns["gene_coverage"] = np.full(len(samples), options.gene_coverage, dtype=np.float64)
+    return pd.DataFrame(columns)
