@@ -16,6 +16,7 @@ Patient transform into the reference feature space (per gene z relative to the c
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import anndata as ad
@@ -117,11 +118,7 @@ class GeneStandardiser:
         return values.reindex(columns=self.genes).to_numpy()
 
     def choose_modes(self, patient: ad.AnnData, values: np.ndarray) -> np.ndarray:
-        """Per sample: ``standardise`` when it looks like the reference platform, else ``quantile``.
-
-        Decided for each sample on its own, so a sample's features never depend on the other samples of
-        its batch (a file scored whole, in partitions, or one patient at a time gives the same numbers).
-        """
+        """Per sample: ``standardise`` when it looks like the reference platform, else ``quantile``."""
         n = len(values)
         scale = patient.uns.get(PROVENANCE_KEY, {}).get("scale", "log")
         if self.scale == "zscore":
@@ -132,38 +129,33 @@ class GeneStandardiser:
         shared = mask.sum(axis=1)
         x = np.where(mask, values, np.nan)
         ref = np.where(mask, self.ref_mean[None, :], np.nan)
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: decided by ``shared`` below
             dx = x - np.nanmean(x, axis=1, keepdims=True)
             dr = ref - np.nanmean(ref, axis=1, keepdims=True)
             r = np.nansum(dx * dr, axis=1) / np.sqrt(np.nansum(dx**2, axis=1) * np.nansum(dr**2, axis=1))
-            z = np.abs((x - self.ref_mean) / self.ref_sd)
-            median_z = np.nanmedian(np.where(shared[:, None] > 0, z, 0.0), axis=1)
+            median_z = np.nanmedian(np.abs((x - self.ref_mean) / self.ref_sd), axis=1)
         same = (shared >= 10) & (median_z <= SAME_PLATFORM_MAX_MEDIAN_Z) & (r >= SAME_PLATFORM_MIN_R)
         return np.where(same, "standardise", "quantile").astype(object)
 
     def choose_mode(self, patient: ad.AnnData, values: np.ndarray) -> str:
-        """``standardise`` when every sample looks like the reference platform, else ``quantile``."""
+        """``standardise`` when the upload looks like the reference platform, else ``quantile``.
+
+        Decided for the batch: one sample unlike the reference platform puts every sample of the batch on
+        quantile mapping (:meth:`choose_modes` gives the per-sample view).
+        """
         modes = self.choose_modes(patient, values)
         return "standardise" if len(modes) and (modes == "standardise").all() else "quantile"
 
     def transform(self, patient: ad.AnnData, *, mode: str = "auto") -> tuple[np.ndarray, str]:
-        """Per-gene z-scores of the samples relative to the cohort (NaN for absent genes), and the mode used:
-        ``standardise`` or ``quantile`` (the same for every sample), or ``mixed``. With ``auto`` each sample
-        gets its own mode (:meth:`choose_modes`)."""
+        """Per-gene z-scores of the samples relative to the cohort (NaN for absent genes)."""
         values = self.aligned(patient)
-        if mode == "auto":
-            modes = self.choose_modes(patient, values)
-        elif mode in ("standardise", "quantile"):
-            modes = np.full(len(values), mode, dtype=object)
-        else:
+        mode = self.choose_mode(patient, values) if mode == "auto" else mode
+        if mode == "quantile":
+            values = np.vstack([self._quantile_map(row) for row in values]) if len(values) else values
+        elif mode != "standardise":
             raise ValueError(f"unknown mode {mode!r}")
-        quantile = np.flatnonzero(modes == "quantile")
-        if len(quantile):
-            values = values.copy()
-            values[quantile] = np.vstack([self._quantile_map(values[i]) for i in quantile])
-        kinds = set(modes.tolist())
-        label = kinds.pop() if len(kinds) == 1 else ("mixed" if kinds else (mode if mode != "auto" else "standardise"))
-        return (values - self.ref_mean) / self.ref_sd, label
+        return (values - self.ref_mean) / self.ref_sd, mode
 
     def _quantile_map(self, row: np.ndarray) -> np.ndarray:
         out = np.full_like(row, np.nan)
@@ -257,11 +249,9 @@ class ReferenceModel:
             columns=["sample_id", "rank", "patient_id", "distance"],
         )
         warnings = []
-        if mode in ("quantile", "mixed"):
-            warnings.append(("Another platform than the cohort's" if mode == "quantile" else
-                             "Some profiles look like another platform than the cohort's")
-                            + ": placed by quantile mapping onto the cohort (approximate; gene levels are compared "
-                            "by rank).")
+        if mode == "quantile":
+            warnings.append("Another platform than the cohort's: placed by quantile mapping onto the cohort "
+                            "(approximate; gene levels are compared by rank).")
         if coverage.fraction < 1:
             warnings.append(f"Projection used {coverage.describe()}; missing genes were left out, not filled.")
         return Projection(pcs, umap, neighbours, ood, mode, coverage, tuple(warnings))

@@ -516,52 +516,97 @@ def _limit_threads(bundle, threads: int | None) -> None:
             member.nthread_ = threads
 
 
-def _score_adata(scorer: _Scorer, adata: ad.AnnData) -> pd.DataFrame:
+@dataclass(frozen=True)
+class Batch:
+    """How a batch's expression enters the model: the features' mode and the reported gene coverage.
+
+    A single-process ``recommend`` transforms the whole input as one batch
+    (:meth:`genomics.reference.GeneStandardiser.choose_mode`): one profile unlike the reference platform puts
+    every patient on quantile mapping, and the reported gene coverage is the batch minimum. A cheap first pass
+    over the partitions (read, align the genes; no model) works out both for the whole input, and every
+    partition is then scored with them, so results never depend on how the input was partitioned. (Should the
+    standardiser decide per sample one day, ``_batch_facts`` must follow it.)
+    """
+
+    mode: str = "auto"
+    coverage: float | None = None
+    probe: bool = False  # only work out the partition's own facts (mode, coverage); score nothing
+
+
+def _batch_facts(scorer: _Scorer, adata: ad.AnnData) -> tuple[str, float]:
+    """(auto mode, minimum gene coverage) of a partition as one batch, from its aligned expression only."""
+    standardiser = scorer.bundle.features.standardiser_
+    if standardiser is None or adata.n_obs == 0:
+        return "none", 1.0
+    values = standardiser.aligned(adata)
+    return standardiser.choose_mode(adata, values), float(np.isfinite(values).mean(axis=1).min())
+
+
+def _score_adata(scorer: _Scorer, adata: ad.AnnData, batch: Batch) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The recommend table of one partition (scored ``chunk_rows`` at a time, as one batch) and its facts."""
     from models.treatment import recommend_table, treatment_options
 
+    if batch.mode == "auto" or batch.coverage is None:
+        auto_mode, coverage = _batch_facts(scorer, adata)
+    else:
+        auto_mode, coverage = batch.mode, batch.coverage
+    mode = auto_mode if batch.mode == "auto" else batch.mode
     tables = []
     for start in range(0, adata.n_obs, scorer.chunk_rows):
         chunk = adata[start: start + scorer.chunk_rows]
-        tables.append(recommend_table(treatment_options(scorer.bundle, chunk, cohort=scorer.evidence,
-                                                        baseline=scorer.baseline)))
-    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame([])
+        options = treatment_options(scorer.bundle, chunk, cohort=scorer.evidence, baseline=scorer.baseline,
+                                    expression_mode="auto" if mode == "none" else mode)
+        tables.append(recommend_table(options))
+    table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame([])
+    if len(table):
+        table["gene_coverage"] = coverage if batch.coverage is None else batch.coverage
+    return table, {"mode": auto_mode, "coverage": coverage}
 
 
-def _write_part(scorer: _Scorer, table: pd.DataFrame, number: int) -> pd.DataFrame:
+def _write_part(scorer: _Scorer, table: pd.DataFrame, number: int, facts: dict[str, Any]) -> pd.DataFrame:
     """Write one partition's rows; return its one-row summary."""
     from genomics.export import to_safe_csv
 
     path = Path(scorer.parts_dir) / f"part-{number:06d}.{scorer.kind}"
     tmp = path.with_suffix(".tmp")
-    if table.empty:
-        return pd.DataFrame({"partition": [number], "patients": [0], "flagged": [0]})
-    if scorer.kind == "csv":
-        tmp.write_bytes(to_safe_csv(table))
-    else:
-        table.to_parquet(tmp, index=False)
-    tmp.replace(path)
-    flagged = int(table.filter(like="reading").eq("likely benefit").any(axis=1).sum()) if len(table) else 0
-    return pd.DataFrame({"partition": [number], "patients": [len(table)], "flagged": [flagged]})
+    flagged = 0
+    if not table.empty:
+        if scorer.kind == "csv":
+            tmp.write_bytes(to_safe_csv(table))
+        else:
+            table.to_parquet(tmp, index=False)
+        tmp.replace(path)
+        flagged = int(table.filter(like="reading").eq("likely benefit").any(axis=1).sum())
+    return pd.DataFrame({"partition": [number], "patients": [len(table)], "flagged": [flagged],
+                         "mode": [facts["mode"]], "coverage": [facts["coverage"]]})
 
 
-def _run_partition(scorer: _Scorer, number: int, make: Callable[[], ad.AnnData]) -> pd.DataFrame:
+def _run_partition(scorer: _Scorer, number: int, make: Callable[[], ad.AnnData], batch: Batch) -> pd.DataFrame:
     from threadpoolctl import threadpool_limits
 
     _limit_threads(scorer.bundle, scorer.threads)
     with threadpool_limits(scorer.threads):
-        return _write_part(scorer, _score_adata(scorer, make()), number)
+        adata = make()
+        if batch.probe:
+            mode, coverage = _batch_facts(scorer, adata)
+            return pd.DataFrame({"partition": [number], "patients": [adata.n_obs], "flagged": [0], "mode": [mode],
+                                 "coverage": [coverage]})
+        table, facts = _score_adata(scorer, adata, batch)
+        return _write_part(scorer, table, number, facts)
 
 
-def _score_table_partition(part: pd.DataFrame, scorer: _Scorer, partition_info: dict | None = None) -> pd.DataFrame:
+def _score_table_partition(part: pd.DataFrame, scorer: _Scorer, batch: Batch = Batch(), number: int | None = None,
+                           partition_info: dict | None = None) -> pd.DataFrame:
     from genomics.cohorts import cohort_from_table
 
-    number = int(partition_info["number"]) if partition_info else 0
+    if number is None:
+        number = int(partition_info["number"]) if partition_info else 0
     return _run_partition(scorer, number, lambda: cohort_from_table(
-        part, scorer.spec, source=scorer.source_name, sha256=scorer.source_sha256, genes=scorer.genes))
+        part, scorer.spec, source=scorer.source_name, sha256=scorer.source_sha256, genes=scorer.genes), batch)
 
 
-def _score_h5ad_rows(path: str, start: int, stop: int, spec_json: str | None, scorer: _Scorer,
-                     number: int) -> pd.DataFrame:
+def _score_h5ad_rows(path: str, start: int, stop: int, spec_json: str | None, scorer: _Scorer, number: int,
+                     batch: Batch) -> pd.DataFrame:
     from genomics.io import PROVENANCE_KEY
 
     def make() -> ad.AnnData:
@@ -574,14 +619,14 @@ def _score_h5ad_rows(path: str, start: int, stop: int, spec_json: str | None, sc
             rows.uns.setdefault(PROVENANCE_KEY, {})["spec"] = spec_json
         return rows
 
-    return _run_partition(scorer, number, make)
+    return _run_partition(scorer, number, make, batch)
 
 
-def _score_anndata_rows(rows: ad.AnnData, scorer: _Scorer, number: int) -> pd.DataFrame:
-    return _run_partition(scorer, number, lambda: rows)
+def _score_anndata_rows(rows: ad.AnnData, scorer: _Scorer, number: int, batch: Batch) -> pd.DataFrame:
+    return _run_partition(scorer, number, lambda: rows, batch)
 
 
-SUMMARY_META = {"partition": "i8", "patients": "i8", "flagged": "i8"}
+SUMMARY_META = {"partition": "i8", "patients": "i8", "flagged": "i8", "mode": "object", "coverage": "f8"}
 
 
 def _table_source(path: Path, *, partition_bytes: str):
@@ -708,21 +753,39 @@ def score_partitions(
     return result
 
 
-def _dispatch(bundle, source, *, evidence, client, baseline: str, partition_bytes: str, rows_per_partition: int,
+def _dispatch(bundle, source, *, evidence, client, baseline: str, partition_bytes: str, rows_per_partition: int | None,
               chunk_rows: int, parts_dir: Path, part_kind: str, threads: int | None,
               say: Progress) -> list[pd.DataFrame]:
-    """Run the partitions (on the cluster, or one after another here); their summaries."""
+    """Run the partitions (on the cluster, or one after another here), reconcile them into one batch (see
+    :class:`Batch`); their summaries."""
+    run = _partition_runner(bundle, source, evidence=evidence, client=client, baseline=baseline,
+                            partition_bytes=partition_bytes, rows_per_partition=rows_per_partition,
+                            chunk_rows=chunk_rows, parts_dir=parts_dir, part_kind=part_kind, threads=threads, say=say)
+    facts = pd.concat(run(None, Batch(probe=True)), ignore_index=True)
+    facts = facts[facts["patients"] > 0]
+    if facts.empty:
+        return [facts]
+    whole = Batch(mode="quantile" if (facts["mode"] == "quantile").any() else str(facts["mode"].iloc[0]),
+                  coverage=float(facts["coverage"].min()))
+    differ = int(((facts["mode"] != whole.mode) | (facts["coverage"] != whole.coverage)).sum())
+    say(f"the whole input is one batch: expression mode {whole.mode}, gene coverage {whole.coverage:.3f}"
+        + (f" ({differ} partition(s) alone would have had other values)" if differ else ""))
+    return run(None, whole)
+
+
+def _partition_runner(bundle, source, *, evidence, client, baseline: str, partition_bytes: str,
+                      rows_per_partition: int | None, chunk_rows: int, parts_dir: Path, part_kind: str,
+                      threads: int | None, say: Progress) -> Callable[[list[int] | None, Batch], list[pd.DataFrame]]:
+    """``run(partitions or None for all, batch)`` for the source: on the cluster, or one after another here."""
     import dask
 
     from genomics.cohorts import spec_of
     from genomics.io import PROVENANCE_KEY
 
-    def scorer_for(spec, genes, name: str, sha: str) -> _Scorer:
-        return _Scorer(bundle=bundle, evidence=evidence, spec=spec, genes=genes, source_name=name, source_sha256=sha,
-                       baseline=baseline, chunk_rows=chunk_rows, parts_dir=str(parts_dir), kind=part_kind,
-                       threads=threads)
-
-    def shared(scorer: _Scorer):
+    def scorer_for(spec, genes, name: str, sha: str):
+        scorer = _Scorer(bundle=bundle, evidence=evidence, spec=spec, genes=genes, source_name=name,
+                         source_sha256=sha, baseline=baseline, chunk_rows=chunk_rows, parts_dir=str(parts_dir),
+                         kind=part_kind, threads=threads)
         return client.scatter(scorer, broadcast=True) if client is not None else scorer
 
     def rows_for(n_vars: int) -> int:
@@ -732,25 +795,37 @@ def _dispatch(bundle, source, *, evidence, client, baseline: str, partition_byte
 
         return max(1, parse_bytes(partition_bytes) // (4 * max(n_vars, 1) + 256))
 
-    if isinstance(source, ad.AnnData):
-        spec = spec_of(source)
-        rows_per_partition = rows_for(source.n_vars)
-        scorer = shared(scorer_for(spec, None, _source_name(source), ""))
-        bounds = list(range(0, source.n_obs, rows_per_partition)) + [source.n_obs]
-        blocks = [(i, source[a:b].copy()) for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))]
+    def by_rows(n_obs: int, n_vars: int) -> list[tuple[int, int]]:
+        step = rows_for(n_vars)
+        return [(a, min(a + step, n_obs)) for a in range(0, n_obs, step)]
+
+    def execute(calls: list[tuple[Callable, tuple]]) -> list[pd.DataFrame]:
         if client is None:
-            return [_score_anndata_rows(rows, scorer, i) for i, rows in blocks]
-        tasks = [dask.delayed(_score_anndata_rows)(client.scatter(rows), scorer, i) for i, rows in blocks]
-        return _gather(client, tasks, say)
+            return [fn(*args) for fn, args in calls]
+        return _gather(client, [dask.delayed(fn)(*args) for fn, args in calls], say)
+
+    if isinstance(source, ad.AnnData):
+        scorer = scorer_for(spec_of(source), None, _source_name(source), "")
+        bounds = by_rows(source.n_obs, source.n_vars)
+        blocks = [source[a:b].copy() for a, b in bounds]
+        if client is not None:
+            blocks = [client.scatter(block) for block in blocks]
+        say(f"{_source_name(source)}: {len(bounds)} partition(s) of up to {bounds[0][1] - bounds[0][0]:,} patients"
+            if bounds else "empty input")
+
+        def run_memory(numbers: list[int] | None, batch: Batch) -> list[pd.DataFrame]:
+            chosen = range(len(blocks)) if numbers is None else numbers
+            return execute([(_score_anndata_rows, (blocks[i], scorer, i, batch)) for i in chosen])
+
+        return run_memory
     path = Path(source)
     if not path.exists():
         raise InputError(f"No cohort file {path}.")
     if path.suffix.lower() == ".h5ad":
         backed = ad.read_h5ad(path, backed="r")
         try:
-            n_obs = backed.n_obs
+            n_obs, n_vars = backed.n_obs, backed.n_vars
             prov = dict(backed.uns.get(PROVENANCE_KEY, {}))
-            rows_per_partition = rows_for(backed.n_vars)
         finally:
             backed.file.close()
         sidecar = path.with_name(path.name + ".spec.json")
@@ -761,24 +836,32 @@ def _dispatch(bundle, source, *, evidence, client, baseline: str, partition_byte
             spec_json = CohortSpec.from_json_file(sidecar).to_json()
         elif "spec" not in prov:
             raise InputError(f"{path.name}: no cohort spec inside the .h5ad and no {sidecar.name} beside it.")
-        scorer = shared(scorer_for(None, None, path.name, ""))
-        bounds = list(range(0, n_obs, rows_per_partition)) + [n_obs]
-        calls = [(str(path), a, b, spec_json, scorer, i) for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:],
-                                                                                         strict=True))]
-        if client is None:
-            return [_score_h5ad_rows(*call) for call in calls]
-        return _gather(client, [dask.delayed(_score_h5ad_rows)(*call) for call in calls], say)
+        scorer = scorer_for(None, None, path.name, "")
+        bounds = by_rows(n_obs, n_vars)
+        say(f"{path.name}: {len(bounds)} partition(s)")
+
+        def run_h5ad(numbers: list[int] | None, batch: Batch) -> list[pd.DataFrame]:
+            chosen = range(len(bounds)) if numbers is None else numbers
+            return execute([(_score_h5ad_rows, (str(path), *bounds[i], spec_json, scorer, i, batch)) for i in chosen])
+
+        return run_h5ad
     frame, spec, genes, sha = _table_source(path, partition_bytes=partition_bytes)
-    scorer_obj = scorer_for(spec, genes, path.name, sha)
+    scorer = scorer_for(spec, genes, path.name, sha)
     say(f"{path.name}: {frame.npartitions} partition(s), {len(genes.columns)} gene columns")
-    if client is None:
-        summaries = []
-        for i in range(frame.npartitions):
-            part = frame.get_partition(i).compute(scheduler="sync")
-            summaries.append(_score_table_partition(part, scorer_obj, {"number": i}))
-        return summaries
-    scored = frame.map_partitions(_score_table_partition, shared(scorer_obj), meta=SUMMARY_META)
-    return _gather(client, scored.to_delayed(), say)
+
+    def run_table(numbers: list[int] | None, batch: Batch) -> list[pd.DataFrame]:
+        if client is None:
+            chosen = range(frame.npartitions) if numbers is None else numbers
+            return [_score_table_partition(frame.get_partition(i).compute(scheduler="sync"), scorer, batch, i)
+                    for i in chosen]
+        if numbers is None:
+            scored = frame.map_partitions(_score_table_partition, scorer, batch, meta=SUMMARY_META)
+            return _gather(client, scored.to_delayed(), say)
+        tasks = [frame.get_partition(i).map_partitions(_score_table_partition, scorer, batch, i, meta=SUMMARY_META)
+                 for i in numbers]
+        return _gather(client, [t.to_delayed()[0] for t in tasks], say)
+
+    return run_table
 
 
 def _gather(client, tasks: list, say: Progress) -> list[pd.DataFrame]:

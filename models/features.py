@@ -116,8 +116,13 @@ class FeatureBuilder:
         """Positions of the treatment columns (the torch model's regimen-aware head uses them)."""
         return list(range(len(self.treatments_)))
 
-    def transform(self, adata: ad.AnnData, *, require_coverage: bool = True) -> FeatureFrame:
-        """The model's columns for any cohort, batch or single patient."""
+    def transform(self, adata: ad.AnnData, *, require_coverage: bool = True,
+                  expression_mode: str = "auto") -> FeatureFrame:
+        """The model's columns for any cohort, batch or single patient.
+
+        ``expression_mode``: ``auto`` (the standardiser decides for the batch), ``standardise`` or ``quantile``
+        (e.g. the mode a whole file was given, applied to each of its partitions).
+        """
         if not self.columns_:
             raise ModelError("FeatureBuilder is not fitted.")
         obs = adata.obs
@@ -144,7 +149,7 @@ class FeatureBuilder:
             parts.append(np.column_stack([onehot, missing]))
         coverage, mode = 1.0, "none"
         if self.genes_:
-            z, mode = self.standardiser_.transform(adata)  # type: ignore[union-attr]
+            z, mode = self.standardiser_.transform(adata, mode=expression_mode)  # type: ignore[union-attr]
             present = np.isfinite(z)
             coverage = float(present.mean(axis=1).min()) if n else 0.0
             if require_coverage and coverage < MIN_GENE_COVERAGE:

@@ -267,6 +267,7 @@ class TreatmentOptions:
     k_neighbours: int
     competing_risks: bool = False  # cancer-specific survival (CSS<h>) modelled apart from other-cause deaths
     thresholds: dict = field(default_factory=dict)  # minimum worthwhile benefit per treatment, where overridden
+    expression_mode: str = ""  # standardise | quantile: how the batch's expression entered the model
 
 
 def _with_flags(X: np.ndarray, flags: np.ndarray) -> np.ndarray:
@@ -347,6 +348,7 @@ def treatment_options(
     min_support: int = 5,
     margin: float = 0.02,
     thresholds: dict[str, float] | None = None,
+    expression_mode: str = "auto",
 ) -> TreatmentOptions:
     """Survival, benefit against ``baseline`` ('none', 'current' or a regimen name) and evidence per regimen.
 
@@ -354,6 +356,7 @@ def treatment_options(
     :class:`RegimenEvidence` already fitted on it (fit once, reuse for many patients). The point estimate is
     the model's own prediction; with an ensemble or bootstrap replicates the interval is the percentile
     interval of the paired per-member benefits (widened, where needed, to contain the point).
+    ``expression_mode`` is passed to :meth:`FeatureBuilder.transform` (``auto``: decided for this batch).
     """
     if not 0.0 < interval < 1.0:
         raise ValueError(f"interval must lie strictly between 0 and 1, not {interval}")
@@ -365,7 +368,7 @@ def treatment_options(
     if baseline not in ("current", *names):
         raise ModelError(f"Unknown baseline {baseline!r}: use 'none', 'current' or one of {', '.join(names)}.")
     evidence = cohort if isinstance(cohort, RegimenEvidence) else RegimenEvidence(k_neighbours=k_neighbours).fit(fb, cohort)
-    frame = fb.transform(adata)
+    frame = fb.transform(adata, expression_mode=expression_mode)
     X = frame.X
     n, m = X.shape[0], len(names)
     grid = np.asarray(horizons, dtype=np.float64)
@@ -411,7 +414,7 @@ def treatment_options(
         table=table, baseline=baseline, horizons=tuple(float(h) for h in grid), caveat=CAVEAT,
         model_id=bundle.card.model_id, bundle_sha256=bundle.sha256, risk=risk, gene_coverage=frame.gene_coverage,
         interval=interval, margin=margin, min_support=min_support, k_neighbours=evidence.k_neighbours,
-        competing_risks=bool(cause_specific), thresholds=dict(thresholds or {}),
+        competing_risks=bool(cause_specific), thresholds=dict(thresholds or {}), expression_mode=frame.expression_mode,
     )
 
 
