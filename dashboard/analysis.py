@@ -56,6 +56,10 @@ class PatientAnalysis:
     #  "pathways": {regimen: [{"pathway", "value"}]},
     #  "similar": {regimen: {"n": int, "ids": [...], "km": [{"time", "survival", "lower", "upper", "at_risk"}]}}}
     model_card: dict[str, Any] = field(default_factory=dict)  # summary of models.registry.ModelCard
+    # which model variant answered (models.variants.Answer.to_dict): variant, label, genes used/missing, C, summary
+    variant: dict[str, Any] = field(default_factory=dict)
+    # PREDICT v2.1 beside the learned model (models.predict_breast): {"ladder": [rows], "inputs": {...}, "note": str}
+    predict: dict[str, Any] = field(default_factory=dict)
     format: int = ANALYSIS_FORMAT
 
     def to_json(self) -> str:

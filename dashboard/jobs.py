@@ -367,8 +367,10 @@ class BundleInfo:
         return f"{self.card.get('model_kind', '?')} · {self.card.get('created', '')[:16]}{score} · {self.path.name}"
 
 
-def list_bundles(cohort_id: str, endpoint: str | None = None, *, settings: Settings | None = None) -> list[BundleInfo]:
-    """Bundles under ONCOTX_HOME/models (default models and lab models) for a cohort (and endpoint), newest first."""
+def list_bundles(cohort_id: str, endpoint: str | None = None, *, settings: Settings | None = None,
+                 external: bool = False) -> list[BundleInfo]:
+    """Bundles under ONCOTX_HOME/models (default models and lab models) for a cohort (and endpoint), newest first;
+    ``external=True``: the bundles trained on every *other* cohort instead (for external validation)."""
     root = (settings or get_settings()).models_dir
     out = []
     for card_path in [*root.glob("*/model_card.json"), *root.glob(f"{LAB_FOLDER}/*/model_card.json")]:
@@ -379,7 +381,7 @@ def list_bundles(cohort_id: str, endpoint: str | None = None, *, settings: Setti
             card = json.loads(card_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if card.get("cohort_id") != cohort_id:
+        if (card.get("cohort_id") == cohort_id) == external:
             continue
         if endpoint is not None and str(card.get("endpoint", "")).lower() != endpoint.lower():
             continue

@@ -59,10 +59,22 @@ class HeldBack:
 
 
 def held_back(bundle: Bundle, cohort: ad.AnnData, *, horizons: tuple[float, ...] = (60.0, 120.0)) -> HeldBack:
-    """Predictions of ``bundle`` on its held-back patients of ``cohort`` (every patient if another cohort)."""
+    """Predictions of ``bundle`` on its held-back patients of ``cohort`` (every patient if another cohort).
+
+    On another cohort (external validation) the model answers as it answers an upload from that platform
+    (:func:`models.variants.answer`: the full model, or its companion on the shared genes, or clinical
+    fields only), and the scope says which.
+    """
     spec = spec_of(cohort)
     card = bundle.card
     t, e, usable = survival_target(cohort, endpoint=card.endpoint, spec=spec)
+    variant = ""
+    if spec.id != card.cohort_id:
+        from models.variants import answer
+
+        chosen = answer(bundle, cohort)
+        bundle, cohort, variant = chosen.bundle, chosen.patients, f"; answered by the {chosen.label}" + (
+            f" on {len(chosen.genes_used)} shared genes" if chosen.genes_used else "")
     ids = cohort.obs_names.astype(str).to_numpy()
     held = np.zeros(len(ids), dtype=bool)
     if spec.id == card.cohort_id:
@@ -72,7 +84,7 @@ def held_back(bundle: Bundle, cohort: ad.AnnData, *, horizons: tuple[float, ...]
         scope = f"{int(test.sum())} held-back patients of {card.n_train + card.n_test} (the rest trained it)"
     else:
         test = train = usable
-        scope = f"all {int(usable.sum())} patients (the model was trained on {card.cohort_name})"
+        scope = f"all {int(usable.sum())} patients (the model was trained on {card.cohort_name}{variant})"
     data = cohort[test]
     frame = bundle.features.transform(data)
     grid = np.union1d(DEFAULT_TIMES, np.asarray(horizons, dtype=float))

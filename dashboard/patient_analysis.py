@@ -7,8 +7,9 @@ embedding, no PAM50 centroids without a data folder, ...) becomes a warning, nev
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +34,7 @@ from models.treatment import (
     treatment_options,
     under_regimen,
 )
+from models.variants import answer
 
 Progress = Callable[[str], None]
 CURVE_MONTHS = np.arange(0.0, 181.0, 6.0)
@@ -51,6 +53,21 @@ class AnalysisContext:
     cohort_risks: np.ndarray
     reference: Any | None = None  # genomics.reference.ReferenceModel, when the cohort could be preprocessed
     embedding: pd.DataFrame | None = None  # cohort coordinates: x, y, label (subtype)
+    _by_bundle: dict = field(default_factory=dict, repr=False)  # companion sha → (evidence, cohort risks)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def evidence_for(self, bundle: Bundle) -> tuple[RegimenEvidence, np.ndarray]:
+        """Evidence model and cohort risks for the bundle that answers (a companion gets its own, once)."""
+        if bundle.sha256 == self.bundle.sha256:
+            return self.evidence, self.cohort_risks
+        with self._lock:
+            cached = self._by_bundle.get(bundle.sha256)
+            if cached is None:
+                cached = _evidence_and_risks(bundle, self.cohort, same_cohort=bundle.card.cohort_id == self.spec.id)
+                if len(self._by_bundle) >= 16:
+                    self._by_bundle.clear()
+                self._by_bundle[bundle.sha256] = cached
+        return cached
 
 
 def _model_card(bundle: Bundle) -> dict[str, Any]:
@@ -89,6 +106,25 @@ def _molecular(patient: ad.AnnData, cohort: ad.AnnData, warnings: list[str]) -> 
     except (InputError, TypeError, KeyError):
         pass
     return out
+
+
+def _predict(patient: ad.AnnData, spec: CohortSpec, treatments: tuple[str, ...]) -> dict[str, Any]:
+    """PREDICT v2.1 for this patient (the standard treatment ladder), or the reason it cannot be computed.
+
+    Only for cohorts with the breast clinical fields PREDICT needs (ER status); others get an empty dict.
+    """
+    from models.predict_breast import CAVEAT, CITATION, ladder_regimens, patient_inputs, treatment_ladder
+
+    if spec.clinical_field("er_status") is None:
+        return {}
+    try:
+        inputs = patient_inputs(patient)
+    except InputError as exc:
+        return {"unavailable": f"PREDICT v2.1 needs {exc}"}
+    ladder = treatment_ladder(inputs)
+    ladder["regimen"] = ladder_regimens(ladder, treatments)
+    return {"ladder": _rows(ladder), "caveat": CAVEAT, "citation": CITATION,
+            "inputs": {k: (None if v is None else v) for k, v in inputs.__dict__.items()}}
 
 
 def _embedding(patient: ad.AnnData, context: AnalysisContext, warnings: list[str]) -> dict[str, Any]:
@@ -134,11 +170,10 @@ def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
-def _explanations(context: AnalysisContext, x: np.ndarray, names: list[str], baseline_name: str,
+def _explanations(bundle: Bundle, evidence: RegimenEvidence, x: np.ndarray, names: list[str], baseline_name: str,
                   current: str, endpoint: str) -> dict[str, Any]:
     from genomics.survival import kaplan_meier
 
-    bundle = context.bundle
     fb, model = bundle.features, bundle.model
     treatments = tuple(fb.treatments_)
     risk = risk_contributions(model, x[0], fb.columns_)
@@ -159,7 +194,7 @@ def _explanations(context: AnalysisContext, x: np.ndarray, names: list[str], bas
             out["benefit_base"][r] = b.base
             out["benefit_unit"] = b.unit
             out["pathways"][r] = _rows(b.by_gene_set(sets).head(10).rename(columns={"gene_set": "pathway"}))
-        near = context.evidence.similar(x, regimen=r, k=SIMILAR_K, endpoint=endpoint)
+        near = evidence.similar(x, regimen=r, k=SIMILAR_K, endpoint=endpoint)
         near = near[np.isfinite(near["time"]) & np.isfinite(near["event"])]
         if len(near) >= 5:
             km = kaplan_meier(near["time"], near["event"])
@@ -176,9 +211,8 @@ def analyse(upload: UploadResult, *, context: AnalysisContext, clinical: dict[st
     say = progress or (lambda _msg: None)
     if not upload.report.ok or upload.adata is None:
         raise InputError("The upload did not pass validation: nothing was analysed.")
-    spec, bundle = context.spec, context.bundle
-    fb = bundle.features
-    treatments = tuple(fb.treatments_)
+    spec = context.spec
+    treatments = tuple(context.bundle.features.treatments_)
     patient = with_clinical(upload.adata[:1].copy(), {**clinical, **regimen})
     prov = upload.adata.uns.get("oncotx", {})
     expression_sha = str(prov.get("source_sha256", ""))
@@ -189,13 +223,21 @@ def analyse(upload: UploadResult, *, context: AnalysisContext, clinical: dict[st
     baseline_name = current if baseline == "current" else baseline
     say("placing the patient in the cohort (molecular profile, map)")
     molecular = _molecular(patient, context.cohort, warnings)
-    embedding = _embedding(patient, context, warnings)
+    say("choosing the model for this profile's genes")
+    try:
+        chosen = answer(context.bundle, patient, cohort=context.cohort, progress=say)
+    except ModelError as exc:  # e.g. a companion that cannot be fitted: the clinical fields still answer
+        warnings.append(f"The gene-level model is not available for this profile ({exc}); clinical fields only.")
+        chosen = answer(context.bundle, patient, variant="clinical", cohort=context.cohort, progress=say)
+    # on the map, a profile from another platform is placed by its platform-standardised genes
+    embedding = _embedding(chosen.patients if chosen.reference else patient, context, warnings)
+    bundle, fb = chosen.bundle, chosen.bundle.features
+    evidence, cohort_risks = context.evidence_for(bundle)
+    if chosen.variant != "full":
+        warnings.append(chosen.summary())
+    warnings.extend(chosen.notes)
     say("estimating survival under every regimen")
-    frame = fb.transform(patient, require_coverage=False)
-    if frame.gene_coverage < 0.8:
-        warnings.append(f"Only {frame.gene_coverage:.0%} of the model's {len(fb.genes_)} genes are in this profile: "
-                        "survival estimates and options are not given (they would rest on filled-in values). "
-                        "The molecular profile shows what can be computed.")
+    frame = fb.transform(chosen.patients, require_coverage=False)
     options_rows: list[dict[str, Any]] = []
     curves: list[dict[str, Any]] = []
     explanations: dict[str, Any] = {}
@@ -203,7 +245,7 @@ def analyse(upload: UploadResult, *, context: AnalysisContext, clinical: dict[st
     caveat = ""
     competing = False
     try:
-        options = treatment_options(bundle, patient, cohort=context.evidence, baseline=baseline)
+        options = treatment_options(bundle, chosen.patients, cohort=evidence, baseline=baseline)
         caveat = options.caveat
         competing = options.competing_risks
         table = options.table.drop(columns=["sample_id"])
@@ -214,8 +256,8 @@ def analyse(upload: UploadResult, *, context: AnalysisContext, clinical: dict[st
                                      baseline=baseline_name, thresholds=options.thresholds)
         patient_risk = float(options.risk.iloc[0])
         risk = {"regimen": current, "risk": patient_risk, "recommended": recommended,
-                "percentile": float(100.0 * np.mean(context.cohort_risks < patient_risk)),
-                "cohort_risks": [float(v) for v in context.cohort_risks]}
+                "percentile": float(100.0 * np.mean(cohort_risks < patient_risk)),
+                "cohort_risks": [float(v) for v in cohort_risks]}
         for h in options.horizons:
             tag = f"{h:g}"
             for suffix in ("", "_lo", "_hi"):
@@ -226,9 +268,11 @@ def analyse(upload: UploadResult, *, context: AnalysisContext, clinical: dict[st
         say("survival curves and explanations")
         curves = _curves(bundle.model, frame.X.astype(np.float64), names, treatments)
         endpoint = bundle.card.endpoint
-        explanations = _explanations(context, frame.X.astype(np.float64), names, baseline_name, current, endpoint)
+        explanations = _explanations(bundle, evidence, frame.X.astype(np.float64), names, baseline_name, current,
+                                     endpoint)
     except ModelError as exc:
         warnings.append(f"Survival and options not available: {exc}")
+    predict = _predict(patient, spec, treatments)
     filled = list(frame.filled.get(frame.sample_ids[0], ()))
     if filled:
         warnings.append(f"Filled from the cohort (missing in the record): {', '.join(filled)}.")
@@ -246,7 +290,9 @@ def analyse(upload: UploadResult, *, context: AnalysisContext, clinical: dict[st
         assumptions={"scale": str(prov.get("scale", "")), "gene_coverage": frame.gene_coverage,
                      "expression_mode": frame.expression_mode, "filled": filled, "competing_risks": competing,
                      "clinical": {k: (None if v is None else str(v)) for k, v in clinical.items()},
-                     "regimen": current},
+                     "regimen": current, "platform": chosen.platform, "platform_reference": chosen.reference,
+                     "expression_note": chosen.expression_note},
+        variant={k: v for k, v in chosen.to_dict().items()}, predict=predict,
         warnings=list(dict.fromkeys(warnings)), molecular=molecular, embedding=embedding, risk=risk,
         options=options_rows, curves=curves, explanations=explanations, model_card=_model_card(bundle),
     )
@@ -260,12 +306,7 @@ def make_context(spec: CohortSpec, cohort: ad.AnnData, bundle: Bundle, *, with_m
     """Fit what every analysis of this cohort shares: evidence model, cohort risks, the reference map."""
     say = progress or (lambda _msg: None)
     say("fitting the evidence model (who received what, among comparable patients)")
-    train_ids = set(map(str, cohort.obs_names)) - set(bundle.card.test_patient_ids)
-    training = cohort[[str(i) in train_ids for i in cohort.obs_names]].copy() if bundle.card.cohort_id == spec.id \
-        else cohort
-    evidence = RegimenEvidence().fit(bundle.features, training)
-    X = bundle.features.transform(cohort, require_coverage=False).X
-    risks = np.asarray(bundle.model.predict_risk(X), dtype=np.float64)
+    evidence, risks = _evidence_and_risks(bundle, cohort, same_cohort=bundle.card.cohort_id == spec.id)
     reference = embedding = None
     if with_map:
         try:
@@ -284,6 +325,15 @@ def make_context(spec: CohortSpec, cohort: ad.AnnData, bundle: Bundle, *, with_m
             say(f"no cohort map: {exc}")
     return AnalysisContext(spec=spec, cohort=cohort, bundle=bundle, evidence=evidence, cohort_risks=risks,
                            reference=reference, embedding=embedding)
+
+
+def _evidence_and_risks(bundle: Bundle, cohort: ad.AnnData, *, same_cohort: bool) -> tuple[RegimenEvidence, np.ndarray]:
+    """The evidence model (fitted on the bundle's training patients) and every cohort patient's risk."""
+    train_ids = set(map(str, cohort.obs_names)) - set(bundle.card.test_patient_ids)
+    training = cohort[[str(i) in train_ids for i in cohort.obs_names]].copy() if same_cohort else cohort
+    evidence = RegimenEvidence().fit(bundle.features, training)
+    X = bundle.features.transform(cohort, require_coverage=False).X
+    return evidence, np.asarray(bundle.model.predict_risk(X), dtype=np.float64)
 
 
 def build_analysis(upload: UploadResult, *, spec: CohortSpec, clinical: dict[str, Any], regimen: dict[str, int],

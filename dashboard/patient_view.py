@@ -32,7 +32,14 @@ from dashboard.patient_charts import (
     similar_patients_figure,
     survival_curves_figure,
 )
-from dashboard.report import report_csv, report_filename, report_json, report_pdf
+from dashboard.report import (
+    predict_comparison,
+    report_csv,
+    report_filename,
+    report_json,
+    report_pdf,
+    variant_lines,
+)
 from dashboard.text import field_label, plain
 
 DEMO_USER = "demo"
@@ -299,9 +306,11 @@ def render_analysis(analysis: PatientAnalysis, *, key_prefix: str, saved_id: str
     _header(analysis)
     for warning in analysis.warnings:
         st.warning(plain(warning), icon=":material/warning:")
+    _variant(analysis)
     _molecular(analysis)
     _risk(analysis)
     _options(analysis, key_prefix)
+    _predict(analysis)
     _explanations(analysis, key_prefix)
     _caveats(analysis)
     _exports(analysis, key_prefix, saved_id)
@@ -316,9 +325,10 @@ def _header(a: PatientAnalysis) -> None:
     st.caption("Research use only: options to discuss with the treating team, never treatment directives.")
     assumptions = a.assumptions or {}
     cols = st.columns(4)
-    coverage = _num(assumptions.get("gene_coverage"))
+    coverage = _num((a.variant or {}).get("coverage", assumptions.get("gene_coverage")))
     cols[0].metric("Model gene coverage", "–" if coverage is None else f"{coverage:.0%}",
-                   help="Share of the model's genes present in the uploaded profile; the rest were filled.")
+                   help="Share of the full model's genes present in the uploaded profile. Below 80% a companion "
+                        "model fitted on the shared genes answers: missing genes are never filled in.")
     filled = assumptions.get("filled") or []
     cols[1].metric("Clinical fields filled", f"{len(filled)}",
                    help="Filled from the cohort because they were missing: "
@@ -350,6 +360,33 @@ def _header(a: PatientAnalysis) -> None:
             st.caption(f"Validation warning: {plain(warning)}")
     with st.expander("Model card"):
         _model_card(a.model_card or {})
+
+
+VARIANT_SHORT = {"full": "Full model", "companion": "Companion", "robust": "Platform-robust", "clinical": "Clinical only"}
+
+
+def _variant(a: PatientAnalysis) -> None:
+    v = a.variant or {}
+    if not v:
+        return
+    st.subheader("Which model answers", anchor=False)
+    cols = st.columns(3)
+    cols[0].metric("Model variant", VARIANT_SHORT.get(str(v.get("variant")), str(v.get("variant"))),
+                   help="full model; companion model on the genes this profile shares with the training cohort; "
+                        "or clinical fields only (see the model card)")
+    cols[1].metric("Genes used", f"{int(v.get('n_genes_used') or 0):,}",
+                   help=f"{int(v.get('n_genes_missing') or 0):,} of the full model's genes are not in this profile")
+    c = _num(v.get("c_index"))
+    full = _num(v.get("full_c_index"))
+    cols[2].metric("Held-back C-index", "–" if c is None else f"{c:.3f}",
+                   delta=None if c is None or full is None or v.get("variant") == "full" else f"{c - full:+.3f} vs full",
+                   help="Harrell's C on held-back training-cohort patients; the full model's on the same patients "
+                        "is the reference")
+    for line in variant_lines(a):
+        st.caption(plain(line))
+    if v.get("genes_missing"):
+        with st.expander(f"Genes of the full model not in this profile ({len(v['genes_missing'])})"):
+            st.write(plain(", ".join(map(str, v["genes_missing"]))))
 
 
 def _model_card(card: Mapping[str, Any]) -> None:
@@ -499,6 +536,21 @@ def _options(a: PatientAnalysis, key_prefix: str) -> None:
                                            caption=caption, highlight=highlighted(a)), width="stretch")
     st.plotly_chart(benefit_figure(options_frame(a), horizon=horizon, caption=caption, margin=MARGIN),
                     width="stretch")
+
+
+def _predict(a: PatientAnalysis) -> None:
+    p = a.predict or {}
+    if not p:
+        return
+    st.subheader("PREDICT v2.1 beside the learned model", anchor=False)
+    if p.get("unavailable"):
+        st.info(plain(str(p["unavailable"])))
+        return
+    st.caption("PREDICT Breast v2.1 is the familiar clinical model (age, size, nodes, grade, ER, HER2, Ki-67); it "
+               "uses no gene expression. Each row adds one treatment to the row above, as PREDICT shows it; the "
+               "OncoTx columns are the learned model's estimates for the same regimen, with 90% intervals.")
+    st.dataframe(predict_comparison(a), hide_index=True, width="stretch")
+    st.caption(plain(f"{p.get('caveat', '')} Source: {p.get('citation', '')}"))
 
 
 def _explanations(a: PatientAnalysis, key_prefix: str) -> None:

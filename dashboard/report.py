@@ -132,6 +132,50 @@ def _benefit_text(row: dict[str, Any], key: str) -> str:
     return text
 
 
+def variant_lines(a: PatientAnalysis) -> list[str]:
+    """Plain-words lines on which model variant answered, on which genes, and what that costs in C."""
+    v = a.variant or {}
+    if not v:
+        return []
+    lines = [str(v.get("summary") or "")]
+    cost = _num(v.get("c_cost"))
+    if v.get("variant") != "full" and cost is not None:
+        lines.append(f"Cost of the missing genes: {-cost:+.3f} in held-back C against the full model, both measured "
+                     "on the same held-back patients.")
+    if v.get("expression_note"):
+        lines.append(f"Expression: {v['expression_note']}.")
+    return [line for line in lines if line]
+
+
+def predict_comparison(a: PatientAnalysis) -> pd.DataFrame:
+    """PREDICT v2.1's treatment ladder beside the learned model's survival under the same regimen."""
+    ladder = (a.predict or {}).get("ladder") or []
+    if not ladder:
+        return pd.DataFrame()
+    ours = {str(row.get("regimen")): row for row in a.options}
+
+    def pct(value: Any) -> str:
+        number = _num(value)
+        return MISSING if number is None else f"{100 * number:.1f}%"
+
+    rows = []
+    for step in ladder:
+        mine = ours.get(str(step.get("regimen")))
+        row = {"Treatment": str(step.get("label", ""))}
+        for h in a.horizons:  # PREDICT and OncoTx side by side at each horizon
+            years = f"{h / 12:g}"
+            row[f"PREDICT OS {years} y"] = pct(step.get(f"os_{years}y"))
+            row[f"OncoTx {a.endpoint} {horizon_label(h)}"] = (_survival_text(mine, f"S{_tag(h)}") if mine
+                                                              else "not a cohort regimen")
+        row |= {"PREDICT BCSS 10 y": pct(step.get("bcss_10y")),
+                "Other-cause deaths 10 y": pct(step.get("other_mortality_10y")),
+                "PREDICT added OS 10 y": MISSING if _num(step.get("os_benefit_10y")) is None
+                else f"{_pp(float(step['os_benefit_10y']))} pp",
+                "PREDICT OS 15 y": pct(step.get("os_15y"))}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def _fraction_text(value: Any) -> str:
     number = _num(value)
     if number is None:
@@ -481,6 +525,39 @@ def _options_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
         pdf.para(f"Similar cohort patients per regimen: {counts}.", size=7, colour=(80, 80, 80))
 
 
+def _variant_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
+    lines = variant_lines(a)
+    if not lines:
+        return
+    pdf.heading("Which model answers")
+    for line in lines:
+        pdf.para(_t(line), size=8)
+    missing = (a.variant or {}).get("genes_missing") or []
+    if missing:
+        pdf.para(_t(f"Genes of the full model not in this profile ({len(missing)}): {', '.join(map(str, missing))}"),
+                 size=6.5, colour=(80, 80, 80))
+
+
+def _predict_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
+    p = a.predict or {}
+    if not p:
+        return
+    pdf.heading("PREDICT v2.1 beside the learned model")
+    if p.get("unavailable"):
+        pdf.para(_t(p["unavailable"]), size=8)
+        return
+    table = predict_comparison(a)
+    keep = [c for c in table.columns if c not in ("PREDICT added OS 10 y", "PREDICT OS 15 y")]
+    table = table[keep]
+    first = 40.0
+    share = (pdf.content_width - first) / (len(keep) - 1)
+    pdf.table_rows([_t(c) for c in keep], [[_t(v) for v in row] for row in table.to_numpy().tolist()],
+                   widths=[first] + [share] * (len(keep) - 1), size=6.5)
+    pdf.para(_t(f"Each row adds one treatment to the row above (PREDICT's own display); OncoTx columns: the learned "
+                f"model for the same regimen with its interval. {p.get('caveat', '')} Source: {p.get('citation', '')}"),
+             size=7, colour=(80, 80, 80))
+
+
 def _risk_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
     pdf.heading("Risk and what drives it")
     if a.risk:
@@ -653,7 +730,9 @@ def report_pdf(analysis: PatientAnalysis, *, compress: bool = True) -> bytes:
     pdf.para(_caveat(a), size=8.5, fill=(255, 243, 224))
     pdf.ln(2)
     _audit_section(pdf, a)
+    _variant_section(pdf, a)
     _options_section(pdf, a)
+    _predict_section(pdf, a)
     pdf.chart(survival_chart(a), what="Survival curves", title="Survival curves")
     pdf.chart(benefit_chart(a), what="Benefit chart", title="Benefit against the baseline")
     _risk_section(pdf, a)

@@ -37,8 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     sig = sub.add_parser("signatures", help="PAM50, recurrence-score approximation and module scores per sample")
     sig.add_argument("--expression", required=True, help="expression file (as for validate)")
     sig.add_argument("--cohort", default=None,
-                     help="reference cohort id or PATH on the same platform (needed below 20 samples; "
-                          "without it a larger upload is its own reference)")
+                     help="reference cohort id or PATH on the same platform (without it, an upload of 20+ samples "
+                          "is its own reference, and a smaller one is compared with its platform reference: "
+                          "SCAN-B for RNA-seq, VDX for Affymetrix)")
     sig.add_argument("--out", required=True, help="output CSV")
     return parser
 
@@ -96,6 +97,13 @@ def cmd_signatures(args: argparse.Namespace) -> int:
     with open(args.out, "wb") as fh:
         fh.write(to_safe_csv(table))
     print(f"{len(table)} sample(s) written to {args.out}")
+    for column, what in (("pam50_reference", "PAM50"), ("rs_reference", "recurrence score")):
+        used = sorted({str(v) for v in table[column] if isinstance(v, str) and v})
+        if used:
+            print(f"{what} reference: {'; '.join(used)}")
+    notes = sorted({str(n) for n in table["notes"] if isinstance(n, str) and n})
+    for note in notes[:5]:
+        print(f"note: {note}")
     return EXIT_OK
 
 

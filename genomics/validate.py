@@ -21,7 +21,7 @@ from genomics.scale import SCALE_LABELS, detect_scale
 from genomics.sniff import Deadline, safe_text
 from genomics.spec import CohortSpec
 
-MIN_RECOGNISED_GENES = 30
+MIN_RECOGNISED_GENES = 10  # a partial panel (e.g. 12-21 genes) is a real upload; fewer cannot place a profile
 MIN_RECOGNISED_FRACTION = 0.5
 MAX_MOUSE_FRACTION = 0.5
 
@@ -183,6 +183,11 @@ def check_upload(
     Past it the upload is refused with a plain error and nothing is returned.
     """
     dl = Deadline.of(deadline)
+    if expression is None:
+        if records is None:
+            return UploadResult(None, ValidationReport(errors=("Upload an expression profile, a clinical record, "
+                                                               "or both.",)))
+        return _record_only(records, records_name=records_name, spec=spec, deadline=dl)
     try:
         adata = read_expression(expression, name=name, orientation=orientation, deadline=dl)
         report = validate_expression(adata, spec=spec, reference_genes=reference_genes, deadline=dl)
@@ -192,6 +197,23 @@ def check_upload(
     if records is not None:
         record, report = _merge_records(adata, report, records, records_name=records_name, spec=spec, deadline=dl)
     return UploadResult(adata, report, record)
+
+
+RECORD_ONLY = ("No expression profile: the estimates come from the clinical fields alone (the clinical-only "
+               "model); no subtype, recurrence score or gene-level explanation.")
+
+
+def _record_only(records: Any, *, records_name: str | None, spec: CohortSpec | None,
+                 deadline: Deadline | None) -> UploadResult:
+    """A clinical record without expression: one patient with no genes, validated like any upload."""
+    empty = ad.AnnData(X=np.zeros((1, 0), dtype=np.float32), obs=pd.DataFrame(index=pd.Index(["patient"])),
+                       var=pd.DataFrame(index=pd.Index([], dtype=str)))
+    empty.uns[PROVENANCE_KEY] = {"scale": "none", "record_only": True, "transformations": [], "n_genes": 0}
+    report = ValidationReport(warnings=(RECORD_ONLY,), facts={"expression": "none (clinical record only)"})
+    record, report = _merge_records(empty, report, records, records_name=records_name, spec=spec, deadline=deadline)
+    if record is not None:
+        empty.uns[PROVENANCE_KEY]["source_sha256"] = str(record.facts.get("sha256", ""))
+    return UploadResult(empty, report, record)
 
 
 def _merge_records(

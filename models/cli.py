@@ -48,17 +48,27 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", type=Path)
     rec = sub.add_parser("recommend", help="treatment options per patient (CSV; options, never directives)")
     rec.add_argument("--model", required=True, type=Path)
-    source = rec.add_mutually_exclusive_group(required=True)
+    source = rec.add_mutually_exclusive_group()
     source.add_argument("--expression", help="expression upload (one or more patients, clinical columns allowed)")
     source.add_argument("--cohort", help="cohort id or PATH: every patient of it")
-    rec.add_argument("--records", help="clinical record for a single-patient --expression upload")
+    rec.add_argument("--records", help="clinical record of a single patient (with --expression, or alone: then the "
+                                       "clinical-only model answers)")
     rec.add_argument("--out", required=True, type=Path)
     rec.add_argument("--baseline", default="none", choices=("none", "current"))
     rec.add_argument("--reference-cohort", dest="reference_cohort",
-                     help="cohort the evidence is judged against (default: the model's training cohort)")
+                     help="the model's training cohort, if it has moved (default: the cohort the model card names)")
+    rec.add_argument("--variant", default="auto", choices=("auto", "full", "companion", "robust", "clinical"),
+                     help="which model answers (auto: the full model, else a companion on the shared genes, else "
+                          "clinical fields only; see models/variants.py)")
     _dask_argument(rec)
     rec.add_argument("--partition-size", dest="partition_size", default="64MiB", metavar="SIZE",
                      help="with --dask: input per partition (e.g. 64MiB; memory per worker grows with it)")
+    ref = sub.add_parser("clinical-reference", help="PREDICT Breast v2.1 per patient (CSV; research use only)")
+    ref_source = ref.add_mutually_exclusive_group(required=True)
+    ref_source.add_argument("--cohort", help="cohort id or PATH: every patient, under the treatments recorded")
+    ref_source.add_argument("--expression", help="one patient's expression upload (its record gives the clinical fields)")
+    ref.add_argument("--records", help="clinical record for the --expression upload")
+    ref.add_argument("--out", required=True, type=Path)
     return parser
 
 
@@ -73,9 +83,10 @@ def _address(value: str) -> str | None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from genomics.cohorts import load_cohort
-    from models.training import train_bundle
+    from models.training import cohort_source, train_bundle
 
     cohort = load_cohort(args.cohort)
+    source = cohort_source(args.cohort)
     if args.dask is not None:
         from models.distributed import DASK_KINDS, dask_client
 
@@ -84,10 +95,10 @@ def cmd_train(args: argparse.Namespace) -> int:
                              "trains in one process (leave out --dask).")
         with dask_client(_address(args.dask)) as client:
             bundle = train_bundle(cohort, endpoint=args.endpoint, kind=args.model, out=args.out, device=args.device,
-                                  seed=args.seed, progress=_progress, client=client)
+                                  seed=args.seed, progress=_progress, client=client, source=source)
     else:
         bundle = train_bundle(cohort, endpoint=args.endpoint, kind=args.model, out=args.out, device=args.device,
-                              seed=args.seed, progress=_progress)
+                              seed=args.seed, progress=_progress, source=source)
     c = bundle.card.metrics.get("harrell_c", {})
     print(f"{bundle.card.model_id}: {bundle.card.n_train} training patients, held-back Harrell C "
           f"{c.get('value', float('nan')):.3f} [{c.get('lo', float('nan')):.3f}, {c.get('hi', float('nan')):.3f}] "
@@ -112,43 +123,64 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_recommend(args: argparse.Namespace) -> int:
+def _patients(args: argparse.Namespace):
+    """The patients of ``--expression [--records]``, ``--records`` alone (one patient) or ``--cohort``."""
     from genomics.cohorts import load_cohort
-    from genomics.export import to_safe_csv
     from genomics.validate import check_upload
+
+    if not (args.expression or args.cohort or args.records):
+        raise InputError("Give --expression FILE (with or without --records FILE), --records FILE alone, or --cohort.")
+    if args.records and args.cohort:
+        raise InputError("--records goes with --expression or alone (one patient), not with --cohort.")
+    if not (args.expression or args.records):
+        return load_cohort(args.cohort)
+    result = check_upload(args.expression, records=args.records)
+    if not result.report.ok:
+        raise InputError(" ".join(result.report.errors), problems=result.report.errors)
+    return result.adata
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    from genomics.export import to_safe_csv
     from models.registry import load_bundle
     from models.treatment import CAVEAT, recommend_table, treatment_options
+    from models.variants import answer, training_cohort
 
-    if args.records and not args.expression:
-        raise InputError("--records goes with --expression (a clinical record for an uploaded profile).")
-    if args.dask is not None and args.expression:
-        raise InputError("--dask scores a cohort (--cohort ID|PATH); an --expression upload is scored in one process.")
+    if args.dask is not None and not args.cohort:
+        raise InputError("--dask scores a cohort (--cohort ID|PATH); an upload is scored in one process.")
     bundle = load_bundle(args.model)
     if args.dask is not None:
         return _recommend_dask(args, bundle)
-    if args.expression:
-        result = check_upload(args.expression, records=args.records)
-        if not result.report.ok:
-            for problem in result.report.errors:
-                print(f"ERROR: {problem}", file=sys.stderr)
-            return EXIT_INVALID
-        patients = result.adata
-    else:
-        patients = load_cohort(args.cohort)
-    reference_id = args.reference_cohort or bundle.card.cohort_id
-    _progress(f"judging evidence against cohort {reference_id}")
-    reference = load_cohort(reference_id)
+    patients = _patients(args)
+    reference = training_cohort(bundle, override=args.reference_cohort)
+    _progress(f"judging evidence against the training cohort {bundle.card.cohort_name}")
     missing = [t for t in bundle.features.treatments_ if t not in patients.obs.columns]
     if missing and args.baseline == "current":
         _progress(f"no {', '.join(missing)} column(s) in the input: the current regimen counts them as not given")
-    options = treatment_options(bundle, patients, cohort=reference, baseline=args.baseline)
-    table = recommend_table(options)
+    chosen = answer(bundle, patients, variant=args.variant, cohort=reference, progress=_progress)
+    _progress(f"{chosen.summary()} Expression: {chosen.expression_note}.")
+    for note in chosen.notes:
+        _progress(note)
+    options = treatment_options(chosen.bundle, chosen.patients, cohort=reference, baseline=args.baseline)
+    table = with_variant(recommend_table(options), chosen)
     args.out.write_bytes(to_safe_csv(table))
     _progress(CAVEAT)
     flagged = int(table.filter(like="reading").eq("likely benefit").any(axis=1).sum())
     print(f"{len(table)} patient(s) × {options.table['regimen'].nunique()} regimens against baseline "
           f"{args.baseline}; {flagged} with an option read as 'likely benefit' -> {args.out}")
     return EXIT_OK
+
+
+def with_variant(table, chosen):
+    """The recommend table with the answering variant's columns (which model, genes used and missing, C)."""
+    info = chosen.to_dict()
+    extra = {"variant": info["variant"], "model_id": info["model_id"], "genes_used": info["n_genes_used"],
+             "genes_missing": info["n_genes_missing"], "model_c_index": info["c_index"],
+             "full_model_c_index": info["full_c_index"], "platform": info["platform"],
+             "platform_reference": info["reference"] or ""}
+    for name, value in extra.items():
+        table[name] = value
+    return table
 
 
 def _recommend_dask(args: argparse.Namespace, bundle) -> int:
@@ -176,12 +208,35 @@ def _recommend_dask(args: argparse.Namespace, bundle) -> int:
     return EXIT_OK
 
 
+def cmd_clinical_reference(args: argparse.Namespace) -> int:
+    """PREDICT v2.1 OS/BCSS at 5, 10 and 15 years per patient (models/predict_breast.py, docs/predict.md)."""
+    from genomics.export import to_safe_csv
+    from models.predict_breast import CAVEAT, clinical_reference_table, not_computed_reasons
+
+    table = clinical_reference_table(_patients(args))
+    computed = int(table["os_10y"].notna().sum())
+    if computed == 0:
+        reasons = ", ".join(not_computed_reasons(table)) or "no patient has the fields it needs"
+        raise InputError(f"PREDICT v2.1 cannot be computed: {reasons} (it needs age, tumour size, positive nodes "
+                         "and ER status).")
+    args.out.write_bytes(to_safe_csv(table))
+    _progress(CAVEAT)
+    print(f"PREDICT v2.1 for {computed} of {len(table)} patient(s) (OS/BCSS at 5, 10, 15 years; reasons in the note "
+          f"column) -> {args.out}. Research use only.")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
-        return {"train": cmd_train, "evaluate": cmd_evaluate, "recommend": cmd_recommend}[args.command](args)
-    except (InputError, ModelError) as exc:
+        return {"train": cmd_train, "evaluate": cmd_evaluate, "recommend": cmd_recommend,
+                "clinical-reference": cmd_clinical_reference}[args.command](args)
+    except InputError as exc:
+        for problem in exc.problems:
+            print(f"ERROR: {problem}", file=sys.stderr)
+        return EXIT_INVALID
+    except ModelError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return EXIT_INVALID
     except Exception as exc:  # internal error: one line for the user, the traceback in the log

@@ -36,21 +36,15 @@ import numpy as np
 from safetensors.numpy import load_file, save_file
 from threadpoolctl import threadpool_limits
 
-from genomics.signatures import MODULES
+from genomics.setscores import BREAST_MODULES
 from models.cox import breslow, cv_penalty, fit_cox
 from models.errors import ModelError
 
 FORMAT_VERSION = 1
 WEIGHTS_FILE = "effects.safetensors"
 META_FILE = "effects_meta.json"
-#: Gene modules used as effect modifiers: signatures.MODULES plus breast-cancer modules from the literature
-#: (basal keratins / FOXC1; T-cell and interferon immune genes; cancer-associated fibroblast collagens).
-EFFECT_MODULES: dict[str, tuple[str, ...]] = {
-    **MODULES,
-    "basal": ("KRT5", "KRT14", "KRT17", "KRT6B", "KRT16", "FOXC1", "SOX10", "EN1", "VGLL1", "ROPN1B"),
-    "immune": ("PTPRC", "CD3E", "CD3D", "CD2", "CD8A", "GZMB", "PRF1", "CXCL9", "CXCL10", "CXCL13", "LCK", "CCL5"),
-    "stromal": ("COL1A1", "COL1A2", "COL3A1", "COL5A1", "FAP", "POSTN", "SPARC", "COL11A1", "THBS2", "CTHRC1"),
-}
+#: Gene modules used as effect modifiers: the breast-cancer modules of :mod:`genomics.setscores`.
+EFFECT_MODULES: dict[str, tuple[str, ...]] = BREAST_MODULES
 MIN_MODULE_GENES = 3
 #: Clinical fields whose modification of treatment effects is established (EBCTCG overviews: endocrine therapy
 #: works only in ER-positive disease; HER2 status and nodal burden modify chemotherapy's absolute benefit).
@@ -313,10 +307,17 @@ class TreatmentEffectModel:
         # interval then carries the uncertainty of the penalty choice and of the shrinkage it imposes.
         path_c = grid_c[: best + 1][::-1]
         pen_o = None
+        # Other-cause deaths depend on the clinical fields only (age above all), as in PREDICT: a tumour's
+        # expression has no known route to death from other causes, and hundreds of gene terms there only
+        # add noise that travels badly to other cohorts. Their coefficients are held at zero.
+        other = np.array([g == "clinical" for g in self.modifiers_.groups])
+        if not other.any():
+            other[:] = True
+        z_o = z[:, other]
         if e_o is not None and e_o.sum() >= 10:
             n_o = float(e_o.sum())
-            grid_o = [self._penalties(q, k, n_o, lam, treatments=False) for lam in self.penalty_grid]
-            best_o, _ = cv_penalty(z, time, e_o, penalties=grid_o, folds=self.cv_folds, seed=self.seed)
+            grid_o = [self._penalties(q, k, n_o, lam, treatments=False)[other] for lam in self.penalty_grid]
+            best_o, _ = cv_penalty(z_o, time, e_o, penalties=grid_o, folds=self.cv_folds, seed=self.seed)
             pen_o = grid_o[best_o]
             self.penalty_other_ = self.penalty_grid[best_o]
         elif e_o is not None:
@@ -336,8 +337,9 @@ class TreatmentEffectModel:
             coef_c[b] = fit_cox(D, time, e_c, penalty=pen_b, weight=w, start=coef_c[0] if b else None)
             H_c[b] = breslow(D, time, e_c, coef_c[b], HAZARD_GRID, weight=w)
             if pen_o is not None:
-                coef_o[b] = fit_cox(z, time, e_o, penalty=pen_o, weight=w, start=coef_o[0] if b else None)
-                H_o[b] = breslow(z, time, e_o, coef_o[b], HAZARD_GRID, weight=w)
+                coef_o[b, other] = fit_cox(z_o, time, e_o, penalty=pen_o, weight=w,
+                                           start=coef_o[0, other] if b else None)
+                H_o[b] = breslow(z_o, time, e_o, coef_o[b, other], HAZARD_GRID, weight=w)
         self.coef_c_, self.H_c_, self.coef_o_, self.H_o_ = coef_c, H_c, coef_o, H_o
         self.max_event_time_ = float(time[event > 0].max())
         self.n_train_ = n

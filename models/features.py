@@ -5,7 +5,9 @@ state from the training cohort (``fit``), then ``transform`` turns any AnnData i
 columns. Expression features are per-gene z-scores in the training cohort's reference space
 (:class:`genomics.reference.GeneStandardiser`, so an upload from another platform is quantile-mapped
 first); numeric clinical fields are median-filled with a ``<field>__missing`` flag (never silently
-zero); categorical fields are one-hot with a missing flag; treatments are 0/1 columns.
+zero); categorical fields are one-hot with a missing flag; treatments are 0/1 columns. With
+``expression="scores"`` the expression block is the gene sets' within-sample rank scores
+(:mod:`genomics.setscores`) over the genes instead of the genes themselves (the platform-robust variant).
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import pandas as pd
 
 from genomics.cohorts import spec_of
 from genomics.reference import GeneStandardiser
+from genomics.setscores import rank_scores, robust_sets, sets_on
 from genomics.spec import CohortSpec
 from models.errors import ModelError
 
@@ -52,11 +55,15 @@ class FeatureBuilder:
         Clinical field names to use (default: all fields declared by the spec that the cohort has).
     use_treatments
         Add the spec's treatment columns (needed by the treatment engine).
+    expression
+        ``"genes"`` (default): one column per gene; ``"scores"``: one rank score per gene set measured on
+        at least 3 of the genes (:func:`genomics.setscores.rank_scores`).
     """
 
     genes: Any = "all"
     clinical: list[str] | None = None
     use_treatments: bool = True
+    expression: str = "genes"
     # learned state
     spec_id_: str = ""
     genes_: list[str] = field(default_factory=list)
@@ -65,6 +72,7 @@ class FeatureBuilder:
     treatments_: list[str] = field(default_factory=list)
     standardiser_: GeneStandardiser | None = None
     columns_: list[str] = field(default_factory=list)
+    sets_: dict[str, tuple[str, ...]] = field(default_factory=dict)  # expression="scores": set -> its genes
 
     def fit(self, adata: ad.AnnData, *, spec: CohortSpec | None = None) -> FeatureBuilder:
         spec = spec or spec_of(adata)
@@ -88,6 +96,12 @@ class FeatureBuilder:
         self.treatments_ = list(spec.treatments) if self.use_treatments else []
         self.genes_ = self._choose_genes(adata)
         self.standardiser_ = GeneStandardiser.fit(adata[:, self.genes_]) if self.genes_ else None
+        if self.expression == "scores":
+            self.sets_ = sets_on(self.genes_, robust_sets())
+            if not self.sets_:
+                raise ModelError("No gene set has 3 or more of these genes: rank scores cannot be computed.")
+        elif self.expression != "genes":
+            raise ModelError(f"Unknown expression features {self.expression!r} (genes or scores).")
         self.columns_ = self._column_names()
         return self
 
@@ -108,7 +122,10 @@ class FeatureBuilder:
             cols += [name, name + MISSING]
         for name, levels in self.categorical_.items():
             cols += [f"{name}={level}" for level in levels] + [name + MISSING]
-        cols += [f"gene:{g}" for g in self.genes_]
+        if self.sets_:
+            cols += [f"score:{name}" for name in self.sets_]
+        else:
+            cols += [f"gene:{g}" for g in self.genes_]
         return cols
 
     @property
@@ -157,7 +174,10 @@ class FeatureBuilder:
                     f"The model needs its {len(self.genes_)} genes; the profile has {coverage:.0%} of them "
                     f"(at least {MIN_GENE_COVERAGE:.0%} needed). Missing genes are never filled silently."
                 )
-            parts.append(np.where(present, z, 0.0))  # absent genes sit at the cohort mean (reported as coverage)
+            if self.sets_:
+                parts.append(np.nan_to_num(rank_scores(z, self.genes_, self.sets_), nan=0.0))
+            else:
+                parts.append(np.where(present, z, 0.0))  # absent genes sit at the cohort mean (reported as coverage)
         X = np.hstack(parts) if parts else np.zeros((n, 0))
         return FeatureFrame(
             X=X.astype(np.float32),
@@ -173,12 +193,14 @@ class FeatureBuilder:
             "spec_id": self.spec_id_, "genes": self.genes_, "numeric": self.numeric_, "categorical": self.categorical_,
             "treatments": self.treatments_, "columns": self.columns_,
             "standardiser": self.standardiser_.to_dict() if self.standardiser_ else None,
+            "expression": self.expression, "sets": {k: list(v) for k, v in self.sets_.items()},
         }
 
     @classmethod
     def from_dict(cls, raw: dict) -> FeatureBuilder:
         builder = cls(genes=raw["genes"], clinical=list(raw["numeric"]) + list(raw["categorical"]),
-                      use_treatments=bool(raw["treatments"]))
+                      use_treatments=bool(raw["treatments"]), expression=str(raw.get("expression", "genes")))
+        builder.sets_ = {k: tuple(v) for k, v in raw.get("sets", {}).items()}
         builder.spec_id_ = raw["spec_id"]
         builder.genes_ = list(raw["genes"])
         builder.numeric_ = dict(raw["numeric"])

@@ -67,6 +67,12 @@ class ModelCard:
     intended_use: str = INTENDED_USE
     limits: list[str] = field(default_factory=list)
     training_seconds: float = 0.0
+    #: What :func:`genomics.cohorts.load_cohort` takes to load the training cohort again: a cohort id, or the
+    #: absolute path of the cohort file or folder (a model trained on a PATH must find its cohort without flags).
+    cohort_source: str = ""
+    #: For a companion model (:mod:`models.variants`): the bundle it stands in for, and the variant it is.
+    parent_sha256: str = ""
+    variant: str = "full"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, default=str)

@@ -49,6 +49,12 @@ def cancer_specific_endpoint(spec, endpoint: str):
     return None
 
 
+def cohort_source(ref: str | Path) -> str:
+    """What loads a cohort again from anywhere: its id, or the absolute path of its file or folder."""
+    path = Path(ref)
+    return str(path.resolve()) if path.exists() else str(ref)
+
+
 def split_patients(event: np.ndarray, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices of training and held-back test patients (stratified by event)."""
     idx = np.arange(len(event))
@@ -66,11 +72,17 @@ def train_bundle(
     seed: int = 0,
     progress: Progress | None = None,
     client=None,
+    source: str | None = None,
+    features: FeatureBuilder | None = None,
+    card_extra: dict | None = None,
 ) -> Bundle:
     """Fit, evaluate on held-back patients, and save a verified bundle to ``out``.
 
     With a Dask ``client`` (:func:`models.distributed.dask_client`) the xgboost kinds (``xgb``, ``ensemble``)
     are fitted on the cluster (:func:`models.distributed.fit_on_dask`); the bundle has the same format.
+    ``source`` is what loads the cohort again (its id, default, or the path it was read from: recorded in the
+    card so that the bundle can find its cohort); ``features`` an unfitted :class:`FeatureBuilder` with the
+    genes and clinical fields to use (default: all of them); ``card_extra`` more model-card fields.
     """
     say = progress or (lambda msg: log.info(msg))
     spec = spec_of(cohort)
@@ -83,7 +95,7 @@ def train_bundle(
     t, e = t[usable], e[usable]
     train_idx, test_idx = split_patients(e, seed=seed)
     say(f"{spec.display_name} · {ep.name}: {len(train_idx)} training / {len(test_idx)} held-back patients")
-    features = FeatureBuilder().fit(data[train_idx], spec=spec)
+    features = (features or FeatureBuilder()).fit(data[train_idx], spec=spec)
     X_train = features.transform(data[train_idx]).X
     X_test = features.transform(data[test_idx]).X
     if client is not None:
@@ -142,6 +154,8 @@ def train_bundle(
         synthetic_cohort=spec.synthetic,
         limits=_limits(spec.synthetic, spec.notes),
         training_seconds=round(seconds, 2),
+        cohort_source=source or spec.id,
+        **(card_extra or {}),
     )
     save_bundle(out, model=model, features=features, card=card)
     say(f"saved {out}")

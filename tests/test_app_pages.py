@@ -135,7 +135,7 @@ def test_patient_page_demo(demo_env):
     assert any("SYNTHETIC" in w.value for w in at.sidebar.warning)
     assert "set ONCOTX_DATA" in texts(at.sidebar.caption)
     assert [u.key for u in at.file_uploader] == ["expression_file", "records_file"]
-    assert "Upload a profile to begin" in texts(at.markdown)
+    assert "Upload a profile, a clinical record, or both to begin" in texts(at.markdown)
     assert not at.success and not at.error
 
 
@@ -227,7 +227,7 @@ def test_patient_page_metabric(real_env):
     assert titles(at) == ["Patient"]
     selector = at.sidebar.selectbox(key="cohort_id")
     assert selector.value == "metabric"  # the real cohort is the default when present
-    assert len(selector.options) == 4
+    assert len(selector.options) == 5  # demo, METABRIC, SCAN-B, VDX, GSE7390
     assert not at.sidebar.warning  # no SYNTHETIC banner for real data
     attribution = texts(at.sidebar.caption)
     assert "METABRIC" in attribution and "ODbL" in attribution

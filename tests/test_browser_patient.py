@@ -70,6 +70,27 @@ def _to_top(locator) -> None:
     locator.page.wait_for_timeout(400)
 
 
+def upload_pair(page, expression: Path, record: Path) -> None:  # noqa: F811
+    """Choose the expression file, then the record, each after the page has validated the one before."""
+    uploaders = page.locator('[data-testid="stFileUploader"]')
+    uploaders.filter(has_text="Expression profile").locator('input[type="file"]').set_input_files(str(expression))
+    page.get_by_text("Validation passed").wait_for()
+    uploaders.filter(has_text="Clinical record").locator('input[type="file"]').set_input_files(str(record))
+    _settled(page)
+    page.get_by_text("Validation passed").wait_for()
+    page.get_by_role("heading", name="Clinical fields").wait_for()
+
+
+def analyse(page, log: Path, *, timeout_s: float) -> None:  # noqa: F811
+    """Press Analyse and wait for the whole dashboard (options, first chart, no exception)."""
+    page.get_by_role("button", name="Analyse").click()
+    page.get_by_role("heading", name="Treatment options").wait_for(timeout=timeout_s * 1000)
+    page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for()
+    _settled(page)
+    _no_exception(page)
+    assert page.get_by_text("Analysis ready").count() == 1, log.read_text()[-3000:]
+
+
 def _figures(page) -> dict[str, dict]:  # noqa: F811
     """{title without its caption and markup: figure}."""
     return {re.sub(r"<[^>]+>", "", f["title"].split("<br>")[0]): f for f in page.evaluate(FIGURES_JS)}
@@ -85,13 +106,7 @@ def test_patient_dashboard_upload_to_history(page, demo_server, patient_files): 
     _shot(page, "patient_01_start.png")
 
     # 1. upload expression and record: the validation report comes first
-    uploaders = page.locator('[data-testid="stFileUploader"]')
-    uploaders.filter(has_text="Expression profile").locator('input[type="file"]').set_input_files(str(expression))
-    page.get_by_text("Validation passed").wait_for()
-    uploaders.filter(has_text="Clinical record").locator('input[type="file"]').set_input_files(str(record))
-    _settled(page)
-    page.get_by_text("Validation passed").wait_for()
-    page.get_by_role("heading", name="Clinical fields").wait_for()
+    upload_pair(page, expression, record)
     clinical = json.loads(record.read_text())["clinical"]
     er = page.locator('[data-testid="stSelectbox"]').filter(has_text="ER status").locator("input")
     expect(er).to_have_value(clinical["er_status"])  # the form is filled from the record
@@ -102,12 +117,7 @@ def test_patient_dashboard_upload_to_history(page, demo_server, patient_files): 
     _shot(page, "patient_02_validated.png")
 
     # 2. analyse: progress while it runs (the first run trains the demo treatment model), then the dashboard
-    page.get_by_role("button", name="Analyse").click()
-    page.get_by_role("heading", name="Treatment options").wait_for(timeout=ANALYSIS_S * 1000)
-    page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for()
-    _settled(page)
-    _no_exception(page)
-    assert page.get_by_text("Analysis ready").count() == 1, log.read_text()[-3000:]
+    analyse(page, log, timeout_s=ANALYSIS_S)
     assert page.get_by_role("heading", name="Patient PT-").count() == 1  # pseudonymised: never the clinic's id
     assert page.get_by_text("clinic-ref-17").count() == 0
     filled = page.locator('[data-testid="stAlert"]').filter(has_text="Filled from the cohort (missing")

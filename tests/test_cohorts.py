@@ -11,7 +11,7 @@ import pytest
 from genomics.cohorts import DAYS_PER_MONTH, list_cohorts, load_cohort, spec_of
 from genomics.errors import InputError
 from genomics.settings import get_settings
-from genomics.spec import CohortSpec
+from genomics.spec import BREAST_CLINICAL, CohortSpec
 from genomics.summary import regimen_labels, summarise_cohort
 
 realdata = pytest.mark.realdata
@@ -54,8 +54,36 @@ def test_vdx_and_gse7390_published_counts(data_dir):
 
 
 @realdata
+def test_scanb_published_counts(data_dir):
+    adata = load_cohort("scanb")
+    spec = spec_of(adata)
+    raw = pd.read_csv(data_dir / "scanb" / "scanb_dev_expr_log2fpkm_196x10000.csv.gz", nrows=1)
+    assert raw.shape[1] - 1 == 10_000  # 10,000 genes in the file ...
+    # ... of which 21 symbols retired after the Ensembl 109 gene map (ARNTL, KIAA1109, ...) cannot be named
+    assert adata.n_vars == 10_000 - len(adata.uns["oncotx"]["unmapped_ids"]) and adata.n_vars >= 9_950
+    assert adata.n_obs == 196 and adata.X.dtype == np.float32 and adata.var_names.is_unique
+    assert int(adata.obs["os_event"].sum()) == 22
+    assert adata.obs["pam50_subtype"].value_counts().to_dict() == {
+        "LumA": 105, "LumB": 32, "Basal": 31, "Her2": 20, "Normal": 8}
+    assert spec.subtype_col == "pam50_subtype" and spec.scale == "log"
+    assert spec.treatments == ("chemotherapy", "hormone_therapy")  # METABRIC's names; radiotherapy not recorded
+    assert {t: int(adata.obs[t].sum()) for t in spec.treatments} == {"chemotherapy": 41, "hormone_therapy": 151}
+    assert [ep.name for ep in spec.endpoints] == ["OS"] and spec.endpoint("OS").unit == "days"
+    samples = pd.read_csv(data_dir / "scanb" / "scanb_dev_samples_196.tsv", sep="\t").set_index("title")
+    days = samples.loc[adata.obs_names, "overall_survival_days"].to_numpy()
+    np.testing.assert_allclose(adata.obs["os_months"].to_numpy(), days / DAYS_PER_MONTH)
+    assert adata.obs["er_status"].value_counts().to_dict() == {"Positive": 148, "Negative": 48}
+    assert set(adata.obs["grade"].dropna()) == {1.0, 2.0, 3.0} and adata.obs["grade"].isna().sum() == 1
+    assert set(adata.obs["her2_status"].dropna()) == {"Positive", "Negative"}
+    assert {f.name for f in spec.clinical} <= {f.name for f in BREAST_CLINICAL}
+    assert "GSE96058" in spec.attribution and "cosinet" in spec.attribution
+    assert {"NUF2", "ORC6", "ESR1"} <= set(adata.var_names) and "MKI67" not in adata.var_names
+    assert not any(c in adata.obs.columns for c in adata.uns["oncotx"]["unmapped_ids"])
+
+
+@realdata
 def test_list_cohorts_with_and_without_data(monkeypatch):
-    assert [s.id for s in list_cohorts()] == ["demo", "metabric", "vdx", "gse7390"]
+    assert [s.id for s in list_cohorts()] == ["demo", "metabric", "vdx", "gse7390", "scanb"]
     monkeypatch.delenv("ONCOTX_DATA")
     monkeypatch.setenv("ONCOTX_CONFIG", "/nonexistent.toml")
     assert [s.id for s in list_cohorts()] == ["demo"]

@@ -157,16 +157,18 @@ def test_invalid_upload_shows_only_the_validation_report():
     assert not at.header
 
 
-def test_low_gene_coverage_warns_and_gives_what_it_can(demo_genes):
-    at = analyse(upload(start(), csv_of(demo_genes.iloc[[11], :300])))  # 30% of the model's genes
+def test_low_gene_coverage_is_answered_by_a_companion_model(demo_genes):
+    """30% of the model's genes: a companion model fitted on those genes answers, and the page says so."""
+    at = analyse(upload(start(), csv_of(demo_genes.iloc[[11], :300])))
     assert not at.error, texts(at.error)
-    assert is_warned(at, "30%", "model")  # the coverage warning, in plain words
+    assert is_warned(at, "companion model on the shared genes", "300 genes")  # which model, on which genes
     assert "Molecular profile" in subheaders(at)
+    assert "Which model answers" in subheaders(at)
+    assert any(m.label == "Model variant" and m.value == "Companion" for m in at.metric)
+    assert [m.value for m in at.metric if m.label == "Genes used"] == ["300"]
     assert any(m.label == "Recurrence score (approximation)" and m.value != "–" for m in at.metric)
-    info = texts(at.info)
-    assert "Treatment options are not available for this input" in info  # says what cannot be given
-    assert "No survival estimate for this input" in info
-    assert "could not be placed on the cohort map" in info
+    assert "Treatment options" in subheaders(at)  # survival and options now, not a refusal
+    assert "No survival estimate for this input" not in texts(at.info)
     assert [m.value for m in at.metric if m.label == "Model gene coverage"] == ["30%"]
 
 

@@ -223,3 +223,25 @@ def test_model_lab_metabric(real_env):
     subgroups = next(df.value for df in at.dataframe if "subgrouping" in df.value.columns)
     assert set(subgroups["subgrouping"]) == {"Age band", "ER status", "Subtype"}
     assert subgroups.loc[subgroups["group"] == "NC", "note"].str.contains("fewer than 10 events").all()
+
+
+# --- model lab: PREDICT v2.1 (clinical reference) ----------------------------------------------------------------
+
+
+def test_model_lab_predict_reference_demo(demo_env):
+    """The PREDICT v2.1 tab renders on the demo cohort: C per endpoint, a 10-year calibration chart, the caveat."""
+    from genomics.cohorts import load_cohort
+    from models.predict_breast import predict_summary
+
+    at = view(open_page(run_app(), LAB), "PREDICT v2.1", key="lab_view")
+    assert "PREDICT v2.1 (clinical reference)" in [s.value for s in at.subheader]
+    assert "Research use only" in texts(at.caption) and "docs/predict.md" in texts(at.caption)
+    table = next(df.value for df in at.dataframe if "Harrell C" in df.value.columns)
+    expected = predict_summary(load_cohort("demo"))
+    assert list(table["endpoint"]) == list(expected["endpoint"]) == ["OS", "DSS", "RFS"]
+    assert list(table["Harrell C"]) == [f"{c:.3f}" for c in expected["harrell_c"]]
+    assert table.loc[2, "predicted at 10 y"] == "n/a"  # RFS: PREDICT predicts death, no calibration
+    [fig] = plotly_figures(at)
+    assert "PREDICT v2.1" in figure_title(fig) and "SYNTHETIC" in figure_title(fig)
+    assert {t["name"] for t in fig["data"]} >= {"OS (PREDICT OS)", "DSS (PREDICT BCSS)"}
+    assert downloads(at) == ["PREDICT per patient (CSV)"]

@@ -92,20 +92,26 @@ def test_pam50_recovers_demo_subtype(demo):
     table = sig.pam50_subtype(adata, key_added="called")
     truth = adata.obs["subtype"].astype(str).to_numpy()
     called = table["pam50"].astype(str).to_numpy()
-    assert np.mean(called == truth) >= 0.70  # measured 0.82
+    assert np.mean(called == truth) >= 0.70  # measured 0.93 (ER-balanced centring; 0.82 with the plain median)
     recall = pd.Series(called == truth).groupby(truth).mean()
     assert recall.min() > 0.5, recall.to_dict()
     assert (table["pam50_genes_used"] == 50).all()
     corr = table[[f"pam50_corr_{s}" for s in sig.PAM50_SUBTYPES]].to_numpy()
-    np.testing.assert_allclose(np.sort(corr, axis=1)[:, -1] - np.sort(corr, axis=1)[:, -2], table["pam50_confidence"])
+    np.testing.assert_allclose(np.sort(corr, axis=1)[:, -1] - np.sort(corr, axis=1)[:, -2], table["pam50_margin"])
+    assert table["pam50_confidence"].between(0, 1).all()
     assert adata.obs["called"].equals(table["pam50"]) and "called_confidence" in adata.obs
 
 
-@realdata
-def test_pam50_single_sample_needs_a_reference(demo):
+def test_pam50_single_sample_needs_a_reference(demo, monkeypatch):
     one = demo[:1].copy()
-    with pytest.raises(InputError, match="needs a reference cohort"):
+    _no_data_folder(monkeypatch)  # no centroids and no platform reference
+    with pytest.raises(InputError, match="ONCOTX_DATA"):
         sig.pam50_subtype(one)
+
+
+@realdata
+def test_pam50_single_sample_against_its_cohort(demo):
+    one = demo[:1].copy()
     alone = sig.pam50_subtype(one, reference=demo)
     in_cohort = sig.pam50_subtype(demo.copy()).iloc[:1]
     assert alone["pam50"].iloc[0] == in_cohort["pam50"].iloc[0]
@@ -115,9 +121,9 @@ def test_pam50_single_sample_needs_a_reference(demo):
 @realdata
 def test_pam50_sample_with_its_own_gaps_gets_no_call(demo):
     gappy = demo[:2].copy()
-    gappy.X[0, gappy.var_names.isin(sig.PAM50_GENES[:15])] = np.nan
+    gappy.X[0, gappy.var_names.isin(sig.PAM50_GENES[:35])] = np.nan
     table = sig.pam50_subtype(gappy, reference=demo)
-    assert table["pam50_genes_used"].tolist() == [35, 50]
+    assert table["pam50_genes_used"].tolist() == [15, 50]
     assert pd.isna(table["pam50"].iloc[0]) and table["pam50"].notna().iloc[1]
 
 
@@ -133,22 +139,18 @@ def test_pam50_refuses_a_reference_on_another_scale(demo):
 def test_pam50_on_vdx_refused_or_plausible(vdx):
     n = int(vdx.var_names.isin(sig.PAM50_GENES).sum())
     er = _er(vdx)
-    if n >= sig.MIN_PAM50_GENES:
-        table = sig.pam50_subtype(vdx.copy())
-    else:  # VDX's 655 genes hold 32 PAM50 genes
-        with pytest.raises(InputError, match=rf"^not enough PAM50 genes: {n} of 50 \(needs 40\)$"):
-            sig.pam50_subtype(vdx.copy())
-        # below the floor the calls are still biologically plausible, just not stable enough to report
-        table = sig.pam50_subtype(vdx.copy(), min_genes=n)
+    assert n == 32 and n >= sig.MIN_PAM50_GENES  # VDX's 655 genes hold 32 PAM50 genes: a partial panel
+    table = sig.pam50_subtype(vdx.copy())
+    assert (table["pam50_genes_used"] == 32).all() and len(table["pam50_genes_missing"].iloc[0].split(";")) == 18
     basal = table["pam50"] == "Basal"
     luma = table["pam50"] == "LumA"
-    assert basal.sum() >= 20 and np.mean(er[basal] == "Negative") > 0.7  # measured 42 of 50
-    assert np.mean(er[luma] == "Positive") > 0.7  # measured 49 of 57
+    assert basal.sum() >= 20 and np.mean(er[basal] == "Negative") > 0.7  # measured 41 of 49
+    assert np.mean(er[luma] == "Positive") > 0.7  # measured 53 of 58
 
 
 @realdata
 def test_pam50_metabric_has_too_few_genes(metabric):
-    with pytest.raises(InputError, match=r"^not enough PAM50 genes: 6 of 50 \(needs 40\)$"):
+    with pytest.raises(InputError, match=r"^not enough PAM50 genes: 6 of 50 \(needs 20\)$"):
         sig.pam50_subtype(metabric)
     assert "pam50" not in metabric.obs
 
@@ -172,7 +174,7 @@ def test_recurrence_score_higher_when_er_negative(name, request):
     table = sig.recurrence_score(adata)
     rs, group, er = table["rs_approx"], table["rs_group"].astype(str), _er(adata)
     assert rs.between(0, 100).all()
-    assert rs[er == "Negative"].mean() > rs[er == "Positive"].mean() + 20  # demo 86 vs 32, VDX 89 vs 43
+    assert rs[er == "Negative"].mean() > rs[er == "Positive"].mean() + 20  # demo 74 vs 42, VDX 65 vs 37
     assert (group[rs < 18] == "low").all() and (group[rs >= 31] == "high").all()
     assert (group[(rs >= 18) & (rs < 31)] == "intermediate").all()
     assert (table["rs_method"] == sig.RS_LABEL).all() and table.attrs["label"] == sig.RS_LABEL
@@ -181,16 +183,18 @@ def test_recurrence_score_higher_when_er_negative(name, request):
         assert (table["rs_genes_used"] == 11).all() and "PGR" in table.attrs["rs_missing_genes"]
 
 
-def test_recurrence_score_single_sample_against_a_reference(demo):
-    with pytest.raises(InputError, match="needs a reference cohort"):
-        sig.recurrence_score(demo[:1].copy())
+def test_recurrence_score_single_sample_against_a_reference(demo, monkeypatch):
+    with monkeypatch.context() as mp:
+        _no_data_folder(mp)  # no platform reference to fall back on
+        with pytest.raises(InputError, match="needs a reference cohort.*no platform reference applies.*ONCOTX_DATA"):
+            sig.recurrence_score(demo[:1].copy())
     alone = sig.recurrence_score(demo[:3].copy(), reference=demo)
     np.testing.assert_allclose(alone["rs_approx"], sig.recurrence_score(demo)["rs_approx"].iloc[:3])
 
 
 @realdata
 def test_recurrence_score_refuses_low_coverage(demo, metabric):
-    with pytest.raises(InputError, match=r"not enough recurrence-score genes: 3 of 16 .* \(needs 80%\)"):
+    with pytest.raises(InputError, match=r"not enough recurrence-score genes: 3 of 16 .* \(needs 65%\)"):
         sig.recurrence_score(metabric)
     no_prolif = demo[:, ~demo.var_names.isin(sig.RS_GROUPS["proliferation"])].copy()
     with pytest.raises(InputError, match="no gene of the proliferation group"):
@@ -273,10 +277,11 @@ def test_signature_table_full_and_partial(demo, vdx, metabric):
     assert full[["pam50", "rs_approx", "module_er"]].notna().all().all() and (full["notes"] == "").all()
     assert (full["pam50_coverage"] == "50/50").all() and (full["rs_coverage"] == "16/16").all()
 
-    partial = sig.signature_table(vdx)
-    assert partial["pam50"].isna().all() and partial["rs_approx"].notna().all()
+    partial = sig.signature_table(vdx)  # a partial panel: called, with the missing genes named
+    assert partial[["pam50", "pam50_confidence", "rs_approx"]].notna().all().all()
     assert (partial["pam50_coverage"] == "32/50").all() and (partial["rs_coverage"] == "11/16").all()
-    assert partial["notes"].str.contains("not enough PAM50 genes: 32 of 50").all()
+    assert partial["pam50_genes_missing"].str.contains("BAG1").all() and (partial["notes"] == "").all()
+    assert partial["pam50_confidence"].mean() < full["pam50_confidence"].mean()
 
     sparse_genes = sig.signature_table(metabric[:30].copy())
     assert sparse_genes[["pam50", "rs_approx", "module_er"]].isna().all().all()
@@ -291,3 +296,120 @@ def test_signature_table_without_data_folder(demo, monkeypatch):
     alone = sig.signature_table(demo[:1].copy())
     assert alone[["rs_approx", "module_er"]].isna().all().all()
     assert "needs a reference cohort" in alone["notes"].iloc[0]
+
+
+# --- partial panels and single samples from any platform -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def scanb(data_dir) -> ad.AnnData:
+    return load_real_cohort("scanb", data_dir)
+
+
+def _one_sample_tsv(scanb: ad.AnnData, i: int, path) -> None:
+    """A clinician's two-column gene,value TSV for SCAN-B sample ``i`` (log2 FPKM as in the file)."""
+    pd.DataFrame({"gene": scanb.var_names, "value": scanb.X[i]}).to_csv(path, sep="\t", index=False)
+
+
+@realdata
+def test_pam50_partial_panel_confidence_falls_as_genes_are_dropped(scanb):
+    rng = np.random.default_rng(0)
+    present = [g for g in sig.PAM50_GENES if g in scanb.var_names]
+    assert len(present) == 38  # NUF2 and ORC6 (old CDCA1, ORC6L) mapped through the centroids' Entrez ids
+    cent = sig.load_pam50_centroids()
+    confidence, calls, nested = [], {}, {}
+    for n in (38, 30, 22):
+        keep = set(rng.choice(present, size=n, replace=False)) if n < 38 else set(present)
+        drop = [g for g in present if g not in keep]
+        table = sig.pam50_subtype(scanb[:, ~scanb.var_names.isin(drop)].copy())
+        assert (table["pam50_genes_used"] == n).all() and table["pam50"].notna().all()
+        assert len(table["pam50_genes_missing"].iloc[0].split(";")) == 50 - n
+        confidence.append(table["pam50_confidence"].mean())
+        calls[n] = table["pam50"].astype(str).to_numpy()
+        # the same estimate with SCAN-B's 38 genes as "the whole panel", to check it against what happens
+        genes = [g for g in cent.index if g in keep]
+        x = pd.DataFrame(scanb[:, genes].X, columns=genes)
+        er = scanb.obs["er_status"].astype(str).to_numpy()
+        xc = (x - (x[er == "Positive"].median() + x[er == "Negative"].median()) / 2).to_numpy()
+        called = np.array([sig.PAM50_SUBTYPES.index(c) for c in calls[n]])
+        nested[n] = sig._pam50_stability(xc, cent.loc[genes].to_numpy(), called, n_panel=38).mean()
+    assert confidence[0] > confidence[1] > confidence[2], confidence  # measured 0.91, 0.85, 0.74 (seed 0)
+    # calibration: the share of reduced-panel calls that keep the 38-gene call is about what the estimate said,
+    # on the cautious side (3 seeds at 30, 24, 20 genes: estimate 0.77-0.91, actual 0.80-0.94; here 22 genes:
+    # estimate 0.82, actual 0.94)
+    for n in (30, 22):
+        assert -0.05 < np.mean(calls[n] == calls[38]) - nested[n] < 0.15, (n, nested[n], confidence)
+    with pytest.raises(InputError, match=r"not enough PAM50 genes: 15 of 50 \(needs 20\)"):
+        sig.pam50_subtype(scanb[:, ~scanb.var_names.isin(present[15:])].copy())
+
+
+@realdata
+def test_pam50_scanb_whole_cohort_agrees_with_scanb_calls(scanb):
+    table = sig.pam50_subtype(scanb.copy())
+    truth = scanb.obs["pam50_subtype"].astype(str).to_numpy()
+    assert table.attrs["pam50_centring"] == "ER-balanced median" and (table["pam50_mode"] == "self").all()
+    assert np.mean(table["pam50"].astype(str).to_numpy() == truth) >= 0.88  # measured 0.923 (181 of 196)
+    median = sig.pam50_subtype(scanb.copy(), centring="median")
+    assert np.mean(median["pam50"].astype(str).to_numpy() == truth) < 0.75  # measured 0.68: luminal → Normal/Her2
+
+
+@realdata
+def test_pam50_single_scanb_sample_against_the_platform_reference(scanb):
+    from genomics.platforms import platform_reference
+
+    reference = platform_reference("scanb")
+    truth = scanb.obs["pam50_subtype"].astype(str)
+    hits = 0
+    for i in range(0, 196, 28):  # 7 samples, each against the reference without itself
+        one = scanb[i:i + 1].copy()
+        one.uns["oncotx"] = {"scale": "log"}  # a bare log-scale profile, no cohort id
+        table = sig.pam50_subtype(one, reference=reference.without(one.obs_names))
+        assert table["pam50_mode"].iloc[0] == "standardise" and table["pam50_genes_used"].iloc[0] == 38
+        hits += table["pam50"].iloc[0] == truth.iloc[i]
+    assert hits >= 6
+    # found by itself: the platform reference that reference_for picks (SCAN-B here, with the sample in it)
+    one = scanb[:1].copy()
+    one.uns["oncotx"] = {"scale": "log"}
+    alone = sig.pam50_subtype(one)
+    assert "SCAN-B" in alone["pam50_reference"].iloc[0] and alone["pam50"].iloc[0] == truth.iloc[0]
+    rs_alone = sig.recurrence_score(one)
+    rs_cohort = sig.recurrence_score(scanb)
+    np.testing.assert_allclose(rs_alone["rs_approx"], rs_cohort["rs_approx"].iloc[:1], atol=1e-6)
+
+
+@realdata
+def test_log_scale_sample_never_compared_with_z_scores(scanb, metabric):
+    one = scanb[:1].copy()
+    with pytest.raises(InputError, match="same scale"):
+        sig.pam50_subtype(one, reference=metabric)
+    table = sig.signature_table(one, reference=metabric)  # the Patient page passes the model's cohort
+    assert table["pam50"].notna().all() and table["rs_approx"].notna().all()
+    assert "SCAN-B" in table["pam50_reference"].iloc[0] and "not compared with metabric" in table["notes"].iloc[0]
+    z = metabric[:3].copy()  # z-scores alone: used as they are, never quantile-mapped onto a log platform
+    modules = sig.module_scores(z)
+    assert "used as they are" in modules.attrs["module_reference"]
+
+
+@realdata
+def test_rs_on_scanb_does_not_saturate(scanb):
+    rs = sig.recurrence_score(scanb)["rs_approx"]
+    assert rs.notna().all() and (rs == 0).mean() < 0.02 and (rs == 100).mean() < 0.1  # measured 0% and 4%
+    er = scanb.obs["er_status"].astype(str).to_numpy()
+    assert rs[er == "Negative"].mean() > rs[er == "Positive"].mean() + 20  # measured 76 vs 40
+
+
+@realdata
+def test_cli_single_scanb_sample_without_cohort(tmp_path, scanb):
+    import subprocess  # noqa: S404 - our own CLI, fixed arguments
+    import sys
+
+    _one_sample_tsv(scanb, 3, tmp_path / "one.tsv")
+    out = tmp_path / "out.csv"
+    done = subprocess.run([sys.executable, "-m", "genomics", "signatures", "--expression", str(tmp_path / "one.tsv"),
+                           "--out", str(out)], capture_output=True, text=True, timeout=120, check=False)  # noqa: S603
+    assert done.returncode == 0, done.stderr
+    assert "PAM50 reference: SCAN-B RNA-seq" in done.stdout
+    table = pd.read_csv(out)
+    assert len(table) == 1 and table["pam50"].iloc[0] == scanb.obs["pam50_subtype"].iloc[3]
+    assert table["pam50_coverage"].iloc[0] == "38/50" and 0 < table["pam50_confidence"].iloc[0] <= 1
+    assert table["rs_approx"].notna().all() and "MKI67" in table["pam50_genes_missing"].iloc[0]

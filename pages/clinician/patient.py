@@ -45,21 +45,23 @@ def _uploaded(spec) -> tuple[UploadResult, str] | None:
         "Where are the genes?", ["auto", "genes_as_rows", "genes_as_columns"], horizontal=True,
         format_func={"auto": "Detect", "genes_as_rows": "Rows", "genes_as_columns": "Columns"}.get, key="orientation",
     )
-    if expression is None:
-        st.write("Upload a profile to begin. The analysis runs only on input that passes validation.")
+    if expression is None and records is None:
+        st.write("Upload a profile, a clinical record, or both to begin (a record alone is answered by the "
+                 "clinical-only model). The analysis runs only on input that passes validation.")
         return None
-    data = expression.getvalue()
+    data = expression.getvalue() if expression is not None else None
     rec = records.getvalue() if records is not None else None
-    key = _sha(data, rec or b"", orientation.encode(), spec.id.encode(), expression.name.encode(),
-               (records.name if records else "").encode())
+    key = _sha(data or b"", rec or b"", orientation.encode(), spec.id.encode(),
+               (expression.name if expression else "").encode(), (records.name if records else "").encode())
     if st.session_state.get(UPLOAD_KEY) != key:
         result = check_upload(
-            data, name=expression.name, records=rec, records_name=records.name if records else None,
-            orientation=orientation, spec=spec, reference_genes=list(loaders.cohort(spec.id).var_names),
+            data, name=expression.name if expression else None, records=rec,
+            records_name=records.name if records else None, orientation=orientation, spec=spec,
+            reference_genes=list(loaders.cohort(spec.id).var_names),
         )
+        what = "expression and record" if data is not None and rec else "expression" if data is not None else "record"
         auth.log_action("upload", outcome="ok" if result.report.ok else "refused", cohort_id=spec.id,
-                        input_sha256=hashlib.sha256(data).hexdigest(),
-                        detail="expression and record" if rec else "expression")
+                        input_sha256=hashlib.sha256(data if data is not None else rec).hexdigest(), detail=what)
         st.session_state[UPLOAD] = result
         st.session_state[UPLOAD_KEY] = key
     return st.session_state[UPLOAD], key

@@ -19,6 +19,7 @@ from dashboard.text import plain
 from dashboard.views import show_model_card
 from genomics.errors import InputError
 from genomics.export import to_safe_csv
+from models import predict_breast
 from models.errors import ModelError
 from models.registry import ModelCard
 
@@ -50,6 +51,13 @@ def comparison(cohort_id: str, chosen: tuple[tuple[str, str, float], ...], horiz
         part = lab.subgroup_metrics(h, lab.subgroupings(h.obs, cohort_spec), horizon=horizon, n_boot=n_boot)
         subgroups.append(part.assign(model=label))
     return held, metrics, tables, notes, pd.concat(subgroups, ignore_index=True)
+
+
+@st.cache_data(show_spinner="Computing PREDICT v2.1 on the cohort…", max_entries=16)
+def predict_reference(cohort_id: str) -> tuple[dict, pd.DataFrame]:
+    """PREDICT v2.1 against each endpoint of the cohort, and its per-patient estimates (models.predict_breast)."""
+    cohort = loaders.cohort(cohort_id)
+    return predict_breast.predict_evaluation(cohort), predict_breast.clinical_reference_table(cohort)
 
 
 def mtime(path: Path) -> float:
@@ -93,8 +101,8 @@ auth.require("models")
 st.title("Model lab")
 st.caption(f"{plain(spec.display_name)}: train survival models in the background, compare them on the same "
            "held-back patients, and choose the model the Patient page uses. Models live under ONCOTX_HOME/models.")
-tabs = dict(zip(["Train", "Compare", "Model card"],
-                st.tabs(["Train", "Compare", "Model card"], key="lab_view", bind="query-params"), strict=True))
+TAB_NAMES = ["Train", "Compare", "Model card", "PREDICT v2.1"]
+tabs = dict(zip(TAB_NAMES, st.tabs(TAB_NAMES, key="lab_view", bind="query-params"), strict=True))
 endpoint_names = [ep.name for ep in spec.endpoints]
 
 if tabs["Train"].open:
@@ -124,10 +132,16 @@ if tabs["Compare"].open:
                                   format_func=lambda h: f"{h:g} ({h / 12:g} y)")
         n_boot = c.selectbox("Bootstrap resamples", [100, 200, 500], index=1, key="lab_boot")
         available = jobs.list_bundles(spec.id, endpoint)
-        if not available:
+        external = jobs.list_bundles(spec.id, endpoint, external=True)
+        if not available and not external:
             st.info(f"No model for {endpoint} on this cohort yet: start one in the Train tab.")
             st.stop()
         by_label = {info.label: info for info in available}
+        by_label |= {f"external ({info.card.get('cohort_name', '?')}) · {info.label}": info for info in external}
+        if external:
+            st.caption("External models were trained on another cohort and are scored on every patient of this one, "
+                       "as they answer an upload from its platform (the full model, a companion on the shared "
+                       "genes, or clinical fields only).")
         chosen = st.multiselect("Models to compare", list(by_label), default=list(by_label)[:3], key="lab_models",
                                 max_selections=6)
         if not chosen:
@@ -231,3 +245,48 @@ if tabs["Model card"].open:
         show_model_card(card)
         st.download_button("Model card (JSON)", json.dumps(info.card, indent=2), file_name=f"{info.path.name}.json",
                            mime="application/json", key="dl_lab_card", icon=":material/download:")
+
+if tabs["PREDICT v2.1"].open:
+    with tabs["PREDICT v2.1"]:
+        st.subheader("PREDICT v2.1 (clinical reference)")
+        st.caption("PREDICT Breast v2.1 (Candido dos Reis et al., Breast Cancer Res 2017; Winton Centre, Cambridge) "
+                   "from the published equations, unfitted, on every patient of this cohort under the treatments "
+                   "recorded. Mapping (docs/predict.md): chemotherapy as 2nd generation, endocrine therapy as 5 years, "
+                   "radiotherapy through the radiotherapy extension, no trastuzumab or bisphosphonates, screen "
+                   "detection and Ki-67 unknown, missing sizes as the cohort median, unknown grade as PREDICT's "
+                   "unknown. The mapping is approximate: read the numbers as a benchmark for the learned models, "
+                   "not as PREDICT's clinical validation. Research use only.")
+        try:
+            results, per_patient = predict_reference(spec.id)
+        except (InputError, ModelError) as exc:
+            st.info(plain(exc))
+            st.stop()
+        summary = predict_breast.summary_frame(results)
+        shown = summary.assign(**{
+            "PREDICT compared": summary["compared"],
+            "Harrell C": summary["harrell_c"].map(lambda v: f"{v:.3f}"),
+            "predicted at 10 y": summary["predicted"].map(lambda v: "n/a" if pd.isna(v) else f"{v:.1%}"),
+            "observed (KM) at 10 y": summary["observed"].map(lambda v: "n/a" if pd.isna(v) else f"{v:.1%}"),
+            "predicted − observed": summary["gap"].map(lambda v: "n/a" if pd.isna(v) else f"{100 * v:+.1f} points"),
+        })[["endpoint", "PREDICT compared", "n", "events", "Harrell C", "predicted at 10 y", "observed (KM) at 10 y",
+            "predicted − observed"]]
+        st.dataframe(shown, hide_index=True, width="stretch")
+        st.caption("Harrell C over the whole follow-up, risk = 1 − PREDICT's 10-year OS (OS) or breast-cancer-specific "
+                   "survival (other endpoints). PREDICT predicts death: calibration is shown for OS and disease-specific "
+                   "death only. Positive differences: PREDICT over-estimates survival.")
+        tables = {f"{name} (PREDICT {res.target.upper()})": res.calibration.table
+                  for name, res in results.items() if res.calibration is not None}
+        if tables:
+            first = next(r for r in results.values() if r.calibration is not None)
+            caption = chart_caption(spec.display_name, endpoint=", ".join(n for n, r in results.items()
+                                                                          if r.calibration is not None),
+                                    n=first.n, extra="PREDICT v2.1, unfitted; research use only")
+            chart(calibration_figure(tables, horizon=120.0, title="PREDICT v2.1: predicted vs observed survival at 10 "
+                                     "years, by risk decile", caption=caption), "predict-calibration")
+            st.caption(f"{plain(caption)}. Patients in ten equal groups by PREDICT's predicted survival; observed = "
+                       "Kaplan-Meier in each group with its 95% interval. On the dashed line, predictions match what "
+                       "happened.")
+        for name, res in results.items():
+            for note in res.notes:
+                st.caption(f"{plain(name)}: {plain(note)}")
+        csv_button("PREDICT per patient (CSV)", per_patient, "predict-v21", "dl_lab_predict")
