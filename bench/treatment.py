@@ -32,9 +32,10 @@ import pandas as pd  # noqa: E402
 
 from genomics.cohorts import spec_of  # noqa: E402
 from genomics.demo import SCENARIOS, make_demo_cohort, true_survival  # noqa: E402
+from genomics.regimens import regimens  # noqa: E402
 from models.effects import TreatmentEffectModel  # noqa: E402
 from models.features import FeatureBuilder, survival_target  # noqa: E402
-from models.treatment import RegimenEvidence, min_benefit, regimens, under_regimen  # noqa: E402
+from models.treatment import RegimenEvidence, min_benefit, under_regimen  # noqa: E402
 
 HORIZON = 120.0
 POLICIES = ("engine", "s_learner", "treat_all", "treat_none", "clinicians", "guideline", "oracle")
@@ -149,7 +150,7 @@ def run_scenario(scenario: str, seed: int, *, n: int = 3000, n_train: int = 2000
 
 
 def _received(obs: pd.DataFrame, treatments) -> list[str]:
-    from genomics.summary import regimen_labels
+    from genomics.regimens import regimen_labels
 
     return list(regimen_labels(obs, tuple(treatments)))
 

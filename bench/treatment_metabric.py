@@ -30,10 +30,13 @@ from lifelines.statistics import logrank_test  # noqa: E402
 from sklearn.model_selection import StratifiedKFold  # noqa: E402
 
 from genomics.cohorts import load_cohort, spec_of  # noqa: E402
-from genomics.summary import regimen_labels  # noqa: E402
+from genomics.regimens import (
+    regimen_labels,  # noqa: E402
+    regimens,  # noqa: E402
+)
 from models.effects import TreatmentEffectModel  # noqa: E402
 from models.features import FeatureBuilder, survival_target  # noqa: E402
-from models.treatment import RegimenEvidence, choose_regimen, regimens, under_regimen  # noqa: E402
+from models.treatment import RegimenEvidence, choose_regimen, under_regimen  # noqa: E402
 
 HORIZON = 120.0
 MIN_PROPENSITY = 0.02

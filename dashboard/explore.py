@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from genomics.errors import InputError
+from genomics.regimens import regimen_labels
 from genomics.spec import CohortSpec
-from genomics.summary import regimen_labels
 from genomics.survival import kaplan_meier, landmark, number_at_risk
 
 Kind = Literal["categorical", "continuous"]

@@ -20,8 +20,8 @@ import pandas as pd
 from dashboard.analysis import PatientAnalysis
 from dashboard.privacy import patient_pseudonym
 from genomics.errors import InputError
+from genomics.regimens import regimen_flags, regimen_labels, regimens
 from genomics.spec import CohortSpec
-from genomics.summary import regimen_labels
 from genomics.validate import UploadResult, with_clinical
 from models.errors import ModelError
 from models.explain import benefit_contributions, gene_sets_for, risk_contributions
@@ -29,8 +29,6 @@ from models.registry import Bundle
 from models.treatment import (
     RegimenEvidence,
     choose_regimen,
-    regimen_flags,
-    regimens,
     treatment_options,
     under_regimen,
 )

@@ -6,7 +6,7 @@ the cohort embedding, the patient's risk percentile, the observed survival of si
 None of them imports Streamlit, so they are tested without a browser, and every one returns a figure that
 says "not available" instead of raising when its input is empty.
 
-Labels are readable (:func:`regimen_display`, :func:`feature_display`) and a regimen keeps its colour in
+Labels are readable (:func:`genomics.regimens.regimen_label`, :func:`feature_display`) and a regimen keeps its colour in
 every figure (:func:`regimen_colour`).
 """
 from __future__ import annotations
@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.text import FIELD_LABELS, TREATMENT_LABELS
+from dashboard.text import FIELD_LABELS
+from genomics.regimens import regimen_label
 
 TEMPLATE = "plotly_white"
 NOT_AVAILABLE = "not available"
@@ -65,22 +66,6 @@ _MISSING_SUFFIX = "__missing"
 
 
 # --------------------------------------------------------------------------- labels and colours
-
-
-def regimen_display(name: str) -> str:
-    """'chemotherapy+hormone_therapy+radio_therapy' → 'Chemo + Hormone + Radio'; 'none' → 'None (no treatment)'."""
-    name = str(name)
-    if name == "none":
-        return "None (no treatment)"
-    return " + ".join(_treatment_short(part) for part in name.split("+"))
-
-
-def _treatment_short(part: str) -> str:
-    if part in TREATMENT_LABELS:
-        return TREATMENT_LABELS[part]
-    stem = part.removesuffix("therapy").rstrip("_") or part  # immunotherapy → Immuno, targeted_therapy → Targeted
-    stem = stem.replace("_", " ")
-    return stem[:1].upper() + stem[1:]
 
 
 def _regimen_key(name: str) -> str:
@@ -206,7 +191,7 @@ def survival_curves_figure(curves: pd.DataFrame, *, baseline: str, horizons: Seq
     for regimen in order:
         rows = data[data["regimen"].astype(str) == regimen].sort_values("month")
         colour = regimen_colour(regimen)
-        label = regimen_display(regimen) + (" (baseline)" if regimen == baseline else "")
+        label = regimen_label(regimen) + (" (baseline)" if regimen == baseline else "")
         is_base = regimen == baseline
         if not highlighted:
             width, opacity, band_alpha = 2.2, 1.0, 0.10
@@ -291,7 +276,7 @@ def benefit_figure(options: pd.DataFrame, *, horizon: float, caption: str, margi
     data = data[~base_mask.astype(bool)]
     if data.empty:
         return _empty(title, caption)
-    data["label"] = [regimen_display(r) for r in data["regimen"]]
+    data["label"] = [regimen_label(r) for r in data["regimen"]]
     no_bar = (data["reading"] == NOT_ENOUGH) | ~np.isfinite(data[key])
     bars = data[~no_bar].sort_values(key, kind="stable")
     markers = data[no_bar]
@@ -336,7 +321,7 @@ def benefit_figure(options: pd.DataFrame, *, horizon: float, caption: str, margi
     for label, value_text in zip(values_y, values_text, strict=True):
         fig.add_annotation(text=value_text, x=1.01, xref="paper", y=label, yref="y", xanchor="left",
                            showarrow=False, font={"size": 12})
-    reference = f" vs {regimen_display(baseline[0])}" if baseline else ""
+    reference = f" vs {regimen_label(baseline[0])}" if baseline else ""
     fig.update_layout(
         title=_title(title, caption),
         template=TEMPLATE,
@@ -465,7 +450,7 @@ def embedding_figure(cohort: pd.DataFrame, *, patient: Mapping[str, float] | Non
             if level == "missing":
                 col, name = MISSING_COLOUR, "missing"
             elif is_regimen:
-                col, name = regimen_colour(level), regimen_display(level)
+                col, name = regimen_colour(level), regimen_label(level)
             else:
                 col, name = _CATEGORY_COLOURS[i % len(_CATEGORY_COLOURS)], level
             fig.add_trace(go.Scattergl(
@@ -570,7 +555,7 @@ def similar_patients_figure(km_by_regimen: Mapping[str, pd.DataFrame], *, captio
         km = km.sort_values("time", kind="stable")
         colour = regimen_colour(regimen)
         n = int(km["at_risk"].iloc[0]) if "at_risk" in km.columns and _finite(km["at_risk"].iloc[0]) else None
-        label = regimen_display(regimen) + (f" (n={n})" if n is not None else "")
+        label = regimen_label(regimen) + (f" (n={n})" if n is not None else "")
         x = pd.to_numeric(km["time"], errors="coerce").to_numpy(dtype=float) / scale
         if _has(km, ("lower", "upper")):
             fig.add_trace(go.Scatter(

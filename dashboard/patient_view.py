@@ -27,7 +27,7 @@ from dashboard.patient_charts import (
     benefit_figure,
     contributions_figure,
     embedding_figure,
-    regimen_display,
+    regimen_label,
     risk_percentile_figure,
     similar_patients_figure,
     survival_curves_figure,
@@ -124,7 +124,7 @@ def benefit_text(row: Mapping[str, Any], key: str) -> str:
 def reading_words(row: Mapping[str, Any], *, horizon: float, baseline: str) -> str:
     """The row's reading in plain words, as an option to discuss (never a directive)."""
     reading = str(row.get("reading") or "")
-    base = regimen_display(baseline)
+    base = regimen_label(baseline)
     when = years_label(horizon)
     b = _num(row.get(f"B{tag(horizon)}"))
     lo, hi = _num(row.get(f"B{tag(horizon)}_lo")), _num(row.get(f"B{tag(horizon)}_hi"))
@@ -164,7 +164,7 @@ def options_table(analysis: PatientAnalysis, horizon: float) -> pd.DataFrame:
     has_css = any(f"CSS{t}" in row for row in analysis.options)
     rows = []
     for row in analysis.options:
-        name = regimen_display(str(row.get("regimen"))) + (" (baseline)" if row.get("is_baseline") else "")
+        name = regimen_label(str(row.get("regimen"))) + (" (baseline)" if row.get("is_baseline") else "")
         evidence = EVIDENCE_WORDS.get(str(row.get("evidence")), str(row.get("evidence") or "–"))
         if row.get("evidence_n") is not None:
             evidence += f" (n={row['evidence_n']})"
@@ -211,21 +211,21 @@ def option_summary(analysis: PatientAnalysis) -> str:
     """One markdown line about the options as a whole (escaped): an option to discuss only where its reading is
     a likely benefit, else why none stands out."""
     rows = {str(r.get("regimen")): r for r in analysis.options}
-    base = plain(regimen_display(analysis.baseline))
+    base = plain(regimen_label(analysis.baseline))
     when = years_label(analysis.horizons[-1]) if analysis.horizons else "the last horizon"
     recommended = str((analysis.risk or {}).get("recommended") or "")
     likely = highlighted(analysis)
     if recommended in likely and recommended != analysis.baseline:
-        return (f"**An option to discuss:** {plain(regimen_display(recommended))}: the largest expected benefit over "
+        return (f"**An option to discuss:** {plain(regimen_label(recommended))}: the largest expected benefit over "
                 f"{base} at {when}, net of each treatment's usual burden, among regimens with adequate evidence.")
     if likely:
-        names = ", ".join(plain(regimen_display(r)) for r in likely)
+        names = ", ".join(plain(regimen_label(r)) for r in likely)
         return f"**Options to discuss:** {names} (a likely benefit over {base} at {when})."
     text = (f"**No option shows a likely benefit over {base} at {when}:** the intervals are too wide or the "
             "evidence too thin to say.")
     if recommended in rows and recommended != analysis.baseline:
         reading = READING_TITLES.get(str(rows[recommended].get("reading")), "–").lower()
-        text += (f" The largest point estimate net of burden is for {plain(regimen_display(recommended))} (reading: "
+        text += (f" The largest point estimate net of burden is for {plain(regimen_label(recommended))} (reading: "
                  f"{plain(reading)}).")
     return text
 
@@ -347,9 +347,9 @@ def _header(a: PatientAnalysis) -> None:
                 ("Model gene coverage", None if coverage is None else f"{coverage:.1%}"),
                 ("Clinical fields filled from the cohort",
                  ", ".join(field_label(str(f)) for f in filled) or "none"),
-                ("Regimen the risk is for", regimen_display(str((a.risk or {}).get("regimen") or assumptions.get(
+                ("Regimen the risk is for", regimen_label(str((a.risk or {}).get("regimen") or assumptions.get(
                     "regimen") or "–"))),
-                ("Benefit measured against", regimen_display(a.baseline))]
+                ("Benefit measured against", regimen_label(a.baseline))]
         clinical = assumptions.get("clinical") or {}
         rows += [(f"Clinical: {field_label(str(k))}", "missing" if v is None else v) for k, v in clinical.items()]
         facts = validation.get("facts") or {}
@@ -487,7 +487,7 @@ def _risk(a: PatientAnalysis) -> None:
     if not risk:
         st.info("No survival estimate for this input (see the warnings above).")
         return
-    st.caption(f"Regimen: {plain(regimen_display(str(risk.get('regimen', 'none'))))} (as entered). Estimated "
+    st.caption(f"Regimen: {plain(regimen_label(str(risk.get('regimen', 'none'))))} (as entered). Estimated "
                f"{plain(a.endpoint)} with 90% intervals from the model ensemble.")
     horizons = [h for h in a.horizons if f"S{tag(h)}" in risk]
     cols = st.columns(len(horizons) + 1)
@@ -527,7 +527,7 @@ def _options(a: PatientAnalysis, key_prefix: str) -> None:
                             for name, words in zip(table["Regimen"], table["In plain words"], strict=True)))
     st.markdown(option_summary(a))
     st.caption(f"Survival: estimated {plain(a.endpoint)} with its 90% interval. Benefit: difference from "
-               f"{plain(regimen_display(a.baseline))} in percentage points (pp), with its interval. Reading: at "
+               f"{plain(regimen_label(a.baseline))} in percentage points (pp), with its interval. Reading: at "
                f"{years_label(horizons[-1])}. Evidence: how many of this patient's nearest cohort patients received "
                "the regimen. NNT: patients treated for one more alive (only where the whole interval shows a "
                "benefit). Cancer-specific: survival counting deaths from the cancer only.")
@@ -580,12 +580,12 @@ def _explanations(a: PatientAnalysis, key_prefix: str) -> None:
             st.info("No benefit explanation is available.")
         else:
             default = next((r for r in highlighted(a) if r in choices), choices[0])
-            regimen = st.selectbox("Option", choices, index=choices.index(default), format_func=regimen_display,
+            regimen = st.selectbox("Option", choices, index=choices.index(default), format_func=regimen_label,
                                    key=f"{key_prefix}_benefit_regimen")
             base = _num((e.get("benefit_base") or {}).get(regimen))
             st.plotly_chart(contributions_figure(
                 _frame(benefit.get(regimen), ("feature", "value")), base=base or 0.0,
-                title=f"What drives the effect of {regimen_display(regimen)} vs {regimen_display(a.baseline)}",
+                title=f"What drives the effect of {regimen_label(regimen)} vs {regimen_label(a.baseline)}",
                 caption=str(e.get("benefit_unit") or "log hazard ratio, regimen vs baseline"),
                 unit="log hazard ratio", top=TOP_FEATURES), width="stretch")
             st.caption("Below zero the regimen lowers the hazard against the baseline for this patient; each bar "
@@ -601,12 +601,12 @@ def _explanations(a: PatientAnalysis, key_prefix: str) -> None:
         else:
             names = [str(r["regimen"]) for r in a.options if str(r.get("regimen")) in similar] or list(similar)
             shown = st.multiselect("Regimens received", names, default=similar_default(a) or names[:1],
-                                   format_func=regimen_display, key=f"{key_prefix}_similar_regimens")
+                                   format_func=regimen_label, key=f"{key_prefix}_similar_regimens")
             km = {r: _frame((similar.get(r) or {}).get("km"), ("time", "survival")) for r in shown}
             st.plotly_chart(similar_patients_figure(km, caption=f"nearest {a.cohort_name} patients who received "
                                                                  "each regimen · observed, not predicted"),
                             width="stretch")
-            counts = pd.DataFrame([{"Regimen received": regimen_display(r), "Similar patients": (similar[r] or {})
+            counts = pd.DataFrame([{"Regimen received": regimen_label(r), "Similar patients": (similar[r] or {})
                                     .get("n"), "Cohort ids": ", ".join(map(str, ((similar[r] or {}).get("ids")
                                                                                  or [])[:10]))}
                                    for r in names])

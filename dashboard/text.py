@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from genomics.regimens import regimen_label as regimen_label  # the one regimen vocabulary, re-exported for pages
+
 RESEARCH_NOTICE = (
     "Research use only: OncoTx is not a medical device. It shows options with their evidence, "
     "never treatment directives; decisions rest with the clinical team."
@@ -27,7 +29,6 @@ FIELD_LABELS = {
     "tumor_stage": "Stage",
     "tumor_size_class": "Tumour size class",
 }
-TREATMENT_LABELS = {"chemotherapy": "Chemo", "hormone_therapy": "Hormone", "radio_therapy": "Radio"}
 
 
 def field_label(name: str) -> str:
@@ -35,8 +36,3 @@ def field_label(name: str) -> str:
     return FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
 
 
-def regimen_label(regimen: str) -> str:
-    """'chemotherapy+radio_therapy' → 'Chemo + Radio'; 'none' → 'No systemic or radiotherapy'."""
-    if regimen == "none":
-        return "None of these"
-    return " + ".join(TREATMENT_LABELS.get(t, t.replace("_", " ").capitalize()) for t in regimen.split("+"))

@@ -733,7 +733,7 @@ def true_survival(
 
 def regimen_of(obs: pd.DataFrame, treatments: tuple[str, ...] = TREATMENTS) -> pd.Series:
     """The regimen each row received: the treatment columns equal to 1 joined by "+", or "none"."""
-    from genomics.summary import regimen_labels
+    from genomics.regimens import regimen_labels
 
     return regimen_labels(obs, tuple(treatments))
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import anndata as ad
-import numpy as np
 import pandas as pd
 
 from genomics.cohorts import spec_of
+from genomics.regimens import regimen_labels
 from genomics.spec import CohortSpec
 from genomics.survival import EndpointSummary, kaplan_meier, median_follow_up, survival_at
 
@@ -21,17 +21,6 @@ class CohortSummary:
     treatments: pd.DataFrame  # treatment, patients, share
     regimens: pd.DataFrame  # regimen, patients
     clinical: pd.DataFrame  # field, kind, missing, summary
-
-
-def regimen_labels(obs: pd.DataFrame, treatments: tuple[str, ...]) -> pd.Series:
-    """Regimen per patient: treatment columns with value 1 joined by '+', or 'none'."""
-    if not treatments:
-        return pd.Series("none", index=obs.index)
-    given = obs[list(treatments)].apply(pd.to_numeric, errors="coerce").fillna(0).to_numpy() != 0
-    codes = given @ (1 << np.arange(len(treatments)))  # vectorised: 100,000 patients in milliseconds
-    names = np.array(["+".join(t for i, t in enumerate(treatments) if code >> i & 1) or "none"
-                      for code in range(2 ** len(treatments))])
-    return pd.Series(names[codes], index=obs.index, name="regimen")
 
 
 def summarise_cohort(adata: ad.AnnData) -> CohortSummary:

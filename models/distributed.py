@@ -722,7 +722,8 @@ def score_partitions(
 
     The output has the columns and row order of the single-process ``recommend``.
     """
-    from models.treatment import RegimenEvidence, regimens
+    from genomics.regimens import regimens
+    from models.treatment import RegimenEvidence
 
     say = progress or (lambda message: log.info(message))
     started = clock.perf_counter()

@@ -34,7 +34,6 @@ These are options for discussion, never directives. The data are observational: 
 """
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -44,8 +43,7 @@ import numpy as np
 import pandas as pd
 
 from genomics.cohorts import spec_of
-from genomics.spec import CohortSpec
-from genomics.summary import regimen_labels
+from genomics.regimens import regimen_flags, regimen_labels, regimens
 from models.errors import ModelError
 from models.features import FeatureBuilder
 from models.registry import Bundle
@@ -67,24 +65,6 @@ MIN_WORTHWHILE_BENEFIT: dict[str, float] = {"chemotherapy": 0.03, "hormone_thera
 DEFAULT_MIN_BENEFIT = 0.02
 CHUNK = 256  # samples per prediction call (bounds memory for a whole-cohort batch)
 N_GENE_COMPONENTS = 20  # the evidence model summarises the expression block by its leading principal components
-
-
-def regimens(spec: CohortSpec | Sequence[str]) -> list[str]:
-    """All 2^k regimen names of a spec's (or a list of) treatments, 'none' first, then by size in column order."""
-    treatments = tuple(spec.treatments) if isinstance(spec, CohortSpec) else tuple(spec)
-    names = ["none"]
-    for k in range(1, len(treatments) + 1):
-        names += ["+".join(combo) for combo in itertools.combinations(treatments, k)]
-    return names
-
-
-def regimen_flags(name: str, treatments: Sequence[str]) -> dict[str, int]:
-    """The 0/1 treatment flags of a regimen name ('none' → all zero)."""
-    parts = [] if name == "none" else name.split("+")
-    unknown = [p for p in parts if p not in treatments]
-    if unknown or len(set(parts)) != len(parts):
-        raise ModelError(f"Unknown regimen {name!r} (treatments: {', '.join(treatments) or 'none'}).")
-    return {t: int(t in parts) for t in treatments}
 
 
 def under_regimen(X: np.ndarray, regimen: str, treatments: Sequence[str]) -> np.ndarray:

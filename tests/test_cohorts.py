@@ -10,9 +10,10 @@ import pytest
 
 from genomics.cohorts import DAYS_PER_MONTH, list_cohorts, load_cohort, spec_of
 from genomics.errors import InputError
+from genomics.regimens import regimen_labels
 from genomics.settings import get_settings
 from genomics.spec import BREAST_CLINICAL, CohortSpec
-from genomics.summary import regimen_labels, summarise_cohort
+from genomics.summary import summarise_cohort
 
 realdata = pytest.mark.realdata
 

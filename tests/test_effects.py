@@ -8,12 +8,12 @@ from lifelines import CoxPHFitter
 
 from genomics.cohorts import spec_of
 from genomics.demo import SCENARIOS, make_demo_cohort, true_survival
+from genomics.regimens import regimen_flags
 from models.cox import breslow, cv_penalty, fit_cox
 from models.effects import TreatmentEffectModel, _design
 from models.explain import benefit_contributions, gene_sets_for, risk_contributions
 from models.features import FeatureBuilder, survival_target
 from models.registry import _model_class
-from models.treatment import regimen_flags
 
 
 def _untied(n=600, seed=0):

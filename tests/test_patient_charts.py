@@ -18,7 +18,7 @@ from dashboard.patient_charts import (
     embedding_figure,
     feature_display,
     regimen_colour,
-    regimen_display,
+    regimen_label,
     risk_percentile,
     risk_percentile_figure,
     similar_patients_figure,
@@ -105,12 +105,12 @@ def _has_not_available(fig: go.Figure) -> bool:
 # --------------------------------------------------------------------------- labels and colours
 
 
-def test_regimen_display_is_readable():
-    assert regimen_display("chemotherapy+hormone_therapy+radio_therapy") == "Chemo + Hormone + Radio"
-    assert regimen_display("hormone_therapy") == "Hormone"
-    assert regimen_display("none") == "None (no treatment)"
-    assert regimen_display("targeted_therapy") == "Targeted"
-    assert regimen_display("immunotherapy+surgery") == "Immuno + Surgery"
+def test_regimen_label_is_readable():
+    assert regimen_label("chemotherapy+hormone_therapy+radio_therapy") == "Chemo + Hormone + Radio"
+    assert regimen_label("hormone_therapy") == "Hormone"
+    assert regimen_label("none") == "None (no treatment)"
+    assert regimen_label("targeted_therapy") == "Targeted"
+    assert regimen_label("immunotherapy+surgery") == "Immuno + Surgery"
 
 
 def test_regimen_colours_are_stable_and_distinct():
@@ -194,7 +194,7 @@ def test_benefit_error_bars_are_asymmetric_in_points():
     fig = benefit_figure(options.reset_index(), horizon=120, caption="c")
     for bar in (t for t in fig.data if isinstance(t, go.Bar)):
         for label, x, plus, minus in zip(bar.y, bar.x, bar.error_x.array, bar.error_x.arrayminus, strict=True):
-            row = options.loc[next(r for r in options.index if regimen_display(r) == label)]
+            row = options.loc[next(r for r in options.index if regimen_label(r) == label)]
             assert x == pytest.approx(100 * row["B120"])
             assert plus == pytest.approx(100 * (row["B120_hi"] - row["B120"]))
             assert minus == pytest.approx(100 * (row["B120"] - row["B120_lo"]))

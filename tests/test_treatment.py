@@ -13,10 +13,10 @@ import torch
 
 from genomics.cohorts import spec_of
 from genomics.demo import make_demo_cohort
-from genomics.summary import regimen_labels
+from genomics.errors import InputError
+from genomics.regimens import regimen_flags, regimen_labels, regimens
 from models.cli import main
 from models.effects import TreatmentEffectModel
-from models.errors import ModelError
 from models.features import FeatureBuilder, survival_target
 from models.registry import ModelCard, load_bundle, save_bundle
 from models.training import split_patients
@@ -31,8 +31,6 @@ from models.treatment import (
     min_benefit,
     reading,
     recommend_table,
-    regimen_flags,
-    regimens,
     treatment_options,
 )
 
@@ -87,14 +85,14 @@ def options(bundle, held_out, evidence):
 
 def test_regimens_and_flags():
     spec = spec_of(make_demo_cohort(n_patients=200, n_genes=185))
-    names = regimens(spec)
+    names = regimens(spec.treatments)
     assert len(names) == 8 == len(set(names)) and names[0] == "none"
     assert "chemotherapy+hormone_therapy+radio_therapy" in names
     for name in names:
         flags = regimen_flags(name, spec.treatments)
         obs = pd.DataFrame([flags])
         assert regimen_labels(obs, spec.treatments).iloc[0] == name
-    with pytest.raises(ModelError):
+    with pytest.raises(InputError, match="Unknown regimen"):  # a regimen name is input: genomics.regimens says so
         regimen_flags("surgery", spec.treatments)
 
 
@@ -204,7 +202,7 @@ def test_cli_recommend_writes_the_contract(bundle, held_out, tmp_path, capsys):
                  "--baseline", "current"]) == 0
     table = pd.read_csv(out)
     assert list(table["patient_id"]) == list(few.obs_names)
-    names = regimens(spec_of(few))
+    names = regimens(spec_of(few).treatments)
     for r in names:
         for prefix in ("S5", "S10", "B5", "B10"):
             assert {f"{prefix}_{r}", f"{prefix}_{r}_lo", f"{prefix}_{r}_hi"} <= set(table.columns)
