@@ -9,8 +9,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import streamlit as st
 
-from dashboard import auth, warmup
-from dashboard.shell import account_box, attribution, cohort_selector, demo_notice, research_notice
+from dashboard.ui import auth, warmup
+from dashboard.ui.shell import account_box, attribution, cohort_selector, demo_notice, research_notice
 
 st.set_page_config(page_title="OncoTx", page_icon="🧬", layout="wide")
 

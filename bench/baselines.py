@@ -9,7 +9,7 @@ from lifelines import CoxPHFitter
 from sksurv.ensemble import RandomSurvivalForest
 from sksurv.util import Surv
 
-from models.baseline import BreslowBaseline
+from models.breslow import BreslowBaseline
 
 
 class _NotSaved:

@@ -21,7 +21,17 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO))  # run as a script: python bench/explorer.py
+
+import pandas as pd  # noqa: E402
+
+from bench.usage import peak_memory_mb  # noqa: E402
+from dashboard.cohort import explore  # noqa: E402
+from dashboard.cohort.charts import embedding_figure, km_groups_figure  # noqa: E402
+from dashboard.plotly_style import chart_caption  # noqa: E402
+from genomics.demo import make_demo_cohort  # noqa: E402
+from genomics.preprocess import PipelineOptions, preprocess_cohort  # noqa: E402
+from genomics.spec import spec_of  # noqa: E402
 
 
 def timed(label: str, fn, *args, **kwargs):
@@ -38,16 +48,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--genes", type=int, default=500)
     parser.add_argument("--no-umap", action="store_true", help="PCA embedding only")
     args = parser.parse_args(argv)
-
-    import numpy as np
-    import pandas as pd
-
-    from dashboard import explore
-    from dashboard.charts import chart_caption, embedding_figure, km_groups_figure
-    from genomics.cohorts import spec_of
-    from genomics.demo import make_demo_cohort
-    from genomics.preprocess import PipelineOptions, preprocess_cohort
-
     n = args.patients
     print(f"Cohort explorer benchmark: {n:,} synthetic patients x {args.genes} genes")
     cohort, _ = timed("build the synthetic cohort", make_demo_cohort, n_patients=n, n_genes=args.genes, seed=0)
@@ -95,15 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     timed("treatment counts by subtype", explore.treatment_counts, cohort.obs[mask], spec,
           explore.split_groups(cohort.obs["subtype"])[mask], event=cohort.obs["os_event"][mask])
     print("JSON sent to the browser: " + ", ".join(f"{k} {v / 1e6:.2f} MB" for k, v in sizes.items()))
-    print(f"(the one-off embedding took {t_pre:.0f} s; peak memory {_peak_mb():,.0f} MB)")
-    del np
+    print(f"(the one-off embedding took {t_pre:.0f} s; peak memory {peak_memory_mb():,.0f} MB)")
     return 0
-
-
-def _peak_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 if __name__ == "__main__":

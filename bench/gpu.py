@@ -21,9 +21,15 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import xgboost  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO))  # run as a script: python bench/gpu.py
+
+from models.deepsurv import DeepSurvModel  # noqa: E402
+from models.device import device_report  # noqa: E402
+from models.xgb import XGBSurvival  # noqa: E402
 
 SIZES = {"full": {"train": 200_000, "features": 500, "score": 1_000_000, "rounds": 200, "epochs": 20},
          "quick": {"train": 20_000, "features": 200, "score": 100_000, "rounds": 50, "epochs": 5}}
@@ -53,11 +59,6 @@ def _timed(fn):
 
 def run_device(device: str, size: dict, data: dict) -> dict[str, float]:
     """Seconds per step on one device."""
-    import torch
-
-    from models.deepsurv import DeepSurvModel
-    from models.xgb import XGBSurvival
-
     X, t, e = data["train"]
     names = [f"f{i}" for i in range(X.shape[1])]
     out: dict[str, float] = {}
@@ -85,11 +86,6 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    import torch
-    import xgboost
-
-    from models.device import device_report
-
     size = SIZES["quick" if args.quick else "full"]
     threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     torch.set_num_threads(int(threads or 1))

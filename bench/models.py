@@ -21,15 +21,18 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import torch  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO))  # run as a script: python bench/models.py
 
 from bench.baselines import CoxBaseline, RSFBaseline  # noqa: E402
+from genomics.cohorts import load_cohort  # noqa: E402
 from genomics.settings import get_settings  # noqa: E402
 from models.deepsurv import DeepSurvModel  # noqa: E402
 from models.ensemble import SurvivalEnsemble  # noqa: E402
-from models.evaluate import cross_validate, harrell_c  # noqa: E402
+from models.features import FeatureBuilder, survival_target  # noqa: E402
+from models.metrics import cross_validate, harrell_c  # noqa: E402
 from models.xgb import XGBSurvival  # noqa: E402
 
 PUBLISHED = {"metabric": "0.643-0.654", "gbsg": "0.668"}
@@ -80,9 +83,6 @@ def part_deepsurv(seeds: int) -> None:
 
 
 def _metabric_features():
-    from genomics.cohorts import load_cohort
-    from models.features import FeatureBuilder, survival_target
-
     cohort = load_cohort("metabric")
     frame = FeatureBuilder().fit(cohort).transform(cohort)  # fills/one-hot levels from all rows (no outcome used)
     return cohort, frame, survival_target
@@ -150,8 +150,6 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--endpoints", default="OS,DSS")
     args = parser.parse_args()
-    import torch
-
     torch.set_num_threads(2)
     if args.part in ("deepsurv", "all"):
         part_deepsurv(seeds=2 if args.quick else 5)

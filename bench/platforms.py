@@ -31,10 +31,20 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before anything loads OpenMP (xgboost, scikit-learn)
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from bench.subtypes import pam50_agreement, print_agreement  # noqa: E402
+from genomics.cohorts import load_cohort  # noqa: E402
+from genomics.spec import spec_of  # noqa: E402
+from models.features import survival_target  # noqa: E402
+from models.metrics import Interval, bootstrap_ci, harrell_c  # noqa: E402
+from models.predict_breast import cohort_inputs, predict_table  # noqa: E402
+from models.registry import load_bundle  # noqa: E402
+from models.training import train_bundle  # noqa: E402
+from models.variants import answer  # noqa: E402
 
 COHORTS = ("scanb", "vdx", "gse7390")
 
@@ -44,8 +54,6 @@ def _say(message: str) -> None:
 
 
 def _c_interval(time_: np.ndarray, event: np.ndarray, risk: np.ndarray, *, n_boot: int):
-    from models.evaluate import Interval, bootstrap_ci, harrell_c
-
     ok = np.isfinite(time_) & np.isfinite(event) & np.isfinite(risk) & (time_ > 0)
     if ok.sum() < 20 or event[ok].sum() < 5:
         return Interval(float("nan"), float("nan"), float("nan")), int(ok.sum())
@@ -64,9 +72,7 @@ def _risk(answer_, *, endpoint: str) -> np.ndarray:
 
 def _xgb_offshelf(bundle, chosen, training):
     """Off-the-shelf xgboost Cox on the companion's columns (shared genes + clinical), trained on METABRIC."""
-    import xgboost as xgb
-
-    from models.features import survival_target
+    import xgboost as xgb  # lazy: start-up cost (xgboost)
 
     fb = chosen.bundle.features
     t, e, usable = survival_target(training, endpoint=bundle.card.endpoint)
@@ -79,12 +85,6 @@ def _xgb_offshelf(bundle, chosen, training):
 
 def transportability(*, kind: str = "effects", n_boot: int = 200, home: Path | None = None) -> pd.DataFrame:
     """One row per (cohort, model): n, events, C with its interval, the variant and genes used."""
-    from genomics.cohorts import load_cohort, spec_of
-    from models.predict_breast import cohort_inputs, predict_table
-    from models.registry import load_bundle
-    from models.training import train_bundle
-    from models.variants import answer
-
     home = home or Path(tempfile.mkdtemp(prefix="oncotx-bench-"))
     os.environ["ONCOTX_HOME"] = str(home)
     training = load_cohort("metabric")
@@ -159,8 +159,6 @@ def main(argv: list[str] | None = None) -> int:
     for line in verdict(table):
         print("  " + line)
     if not args.skip_pam50:
-        from bench.subtypes import pam50_agreement, print_agreement
-
         print_agreement(pam50_agreement())
     print(f"\n(total {time.perf_counter() - started:.0f} s)")
     return 0

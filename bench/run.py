@@ -13,7 +13,7 @@ synthetic patients, with peak memory of the process and of the Dask workers (ben
 compares CPU and GPU.
 
 Each case runs in its own process so that "cold" includes imports and numba compilation, and peak
-memory (ru_maxrss) belongs to that case alone. Numbers are measurements on a shared machine:
+memory (ru_maxrss) belongs to that case alone (so a case imports what it uses inside its function). Numbers are measurements on a shared machine:
 read them as orders of magnitude, never assert on them in tests.
 """
 from __future__ import annotations
@@ -26,7 +26,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -34,16 +33,19 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO))  # run as a script: python bench/run.py
+
+from bench import scale  # noqa: E402
+from bench.usage import peak_memory_mb  # noqa: E402
 
 
 def synthetic_cohort(n_patients: int, n_genes: int, seed: int = 0):
     """The demo cohort's patients, padded with noise genes up to ``n_genes`` (log2 scale)."""
-    import anndata as ad
-    import numpy as np
-    import pandas as pd
+    import anndata as ad  # lazy: each case loads only what it measures
+    import numpy as np  # lazy: each case loads only what it measures
+    import pandas as pd  # lazy: each case loads only what it measures
 
-    from genomics.demo import MAX_GENES, demo_spec, make_demo_cohort
+    from genomics.demo import MAX_GENES, demo_spec, make_demo_cohort  # lazy: each case loads only what it measures
 
     base = make_demo_cohort(n_patients=n_patients, n_genes=min(n_genes, MAX_GENES), seed=seed)
     extra = n_genes - base.n_vars
@@ -59,16 +61,12 @@ def synthetic_cohort(n_patients: int, n_genes: int, seed: int = 0):
     return base
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def case_preprocess(name: str, n_patients: int, n_genes: int) -> dict:
     """Cohort pipeline wall time and peak memory (the cohort is built first; its memory counts)."""
-    from genomics.preprocess import preprocess_cohort
+    from genomics.preprocess import preprocess_cohort  # lazy: each case loads only what it measures
 
     if name == "metabric":
-        from genomics.cohorts import load_cohort
+        from genomics.cohorts import load_cohort  # lazy: each case loads only what it measures
 
         cohort = load_cohort("metabric")
     else:
@@ -76,12 +74,12 @@ def case_preprocess(name: str, n_patients: int, n_genes: int) -> dict:
     t0 = time.perf_counter()
     preprocess_cohort(synthetic_cohort(300, 200))  # numba compilation once per process, as a server warms up
     warmup = time.perf_counter() - t0
-    before = _peak_mb()
+    before = peak_memory_mb()
     t0 = time.perf_counter()
     result = preprocess_cohort(cohort)
     seconds = time.perf_counter() - t0
     return {"case": f"preprocess {name}", "patients": cohort.n_obs, "genes": cohort.n_vars,
-            "warm_seconds": round(seconds, 1), "warmup_s": round(warmup, 1), "peak_mb": round(_peak_mb()),
+            "warm_seconds": round(seconds, 1), "warmup_s": round(warmup, 1), "peak_mb": round(peak_memory_mb()),
             "input_mb_before": round(before),
             "clusters": int(result.obs["leiden"].nunique())}
 
@@ -89,11 +87,11 @@ def case_preprocess(name: str, n_patients: int, n_genes: int) -> dict:
 def case_projection(n_patients: int, n_genes: int = 1000, repeats: int = 50) -> dict:
     """Time to project one patient: cold (first call in a fresh process, reference already cached on disk)
     and warm (median of repeats)."""
-    import anndata as ad
-    import numpy as np
+    import anndata as ad  # lazy: each case loads only what it measures
+    import numpy as np  # lazy: each case loads only what it measures
 
-    from genomics.preprocess import preprocess_cohort
-    from genomics.reference import ReferenceModel
+    from genomics.preprocess import preprocess_cohort  # lazy: each case loads only what it measures
+    from genomics.reference import ReferenceModel  # lazy: each case loads only what it measures
 
     cache = Path(tempfile.gettempdir()) / f"oncotx-bench-ref-{n_patients}-{n_genes}.h5ad"
     if not cache.exists():  # build once; its numba cost is preprocessing, not projection
@@ -128,9 +126,9 @@ print(json.dumps({{"cold_process_s": t2 - t0, "load_s": t_load - t0, "build_ref_
 
 def case_numba_cold() -> dict:
     """The first numba-compiled scanpy call (neighbors + UMAP) in a fresh process, vs the same call warm."""
-    import scanpy as sc
+    import scanpy as sc  # lazy: each case loads only what it measures
 
-    from genomics.preprocess import PipelineOptions, preprocess_cohort
+    from genomics.preprocess import PipelineOptions, preprocess_cohort  # lazy: each case loads only what it measures
 
     cohort = synthetic_cohort(500, 300)
     t0 = time.perf_counter()
@@ -161,8 +159,6 @@ QUICK = {
 
 def _scale(name: str):
     def call(**kwargs):
-        from bench import scale
-
         return getattr(scale, name)(**kwargs)
 
     call.__name__ = name

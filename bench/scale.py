@@ -1,6 +1,7 @@
 """Benchmark cases for scale (run through bench/run.py): batch scoring single process vs Dask, training, upload.
 
-Every case runs in its own process (bench/run.py), so peak memory belongs to it. Dask cases add the worker
+Every case runs in its own process (bench/run.py), so peak memory belongs to it (a case imports what it
+uses inside its function, so that it loads only what it measures). Dask cases add the worker
 processes: their resident memory is sampled every 0.2 s and reported as the peak of the sum over workers
 (``workers_peak_mb``, each worker's own peak in ``worker_peaks_mb``); ``client_peak_mb`` is this process
 (it also runs the LocalCluster's scheduler). Synthetic cohorts are written in 50,000-patient row groups
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -18,27 +19,20 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
+
+from bench.usage import own_cpu_seconds, peak_memory_mb
+
 REPO = Path(__file__).resolve().parents[1]
 BENCH_HOME = Path(os.environ.get("ONCOTX_BENCH_HOME", Path(tempfile.gettempdir()) / "oncotx-bench"))
 ROW_GROUP = 50_000
 N_GENES = 300  # METABRIC's expression panel in the shared data is 300 genes
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 class WorkerMemory:
     """Samples the resident memory of Dask worker processes in a background thread."""
 
     def __init__(self, pids: list[int], every: float = 0.2) -> None:
-        import psutil
-
         self.processes = [psutil.Process(p) for p in pids]
         self.every = every
         self.peak_sum = 0.0
@@ -83,15 +77,15 @@ class WorkerMemory:
 # ------------------------------------------------------------------------------------------- fixtures
 def training_cohort():
     """The scoring bundle's training cohort: the demo generator on a 300-gene panel (seed 0 fixes the platform)."""
-    from genomics.demo import make_demo_cohort
+    from genomics.demo import make_demo_cohort  # lazy: each case loads only what it measures
 
     return make_demo_cohort(n_patients=1500, n_genes=N_GENES, seed=0)
 
 
 def scoring_bundle():
     """The default ``recommend`` model (a 10-member bootstrap xgboost ensemble), trained once and kept."""
-    from models.registry import load_bundle
-    from models.training import train_bundle
+    from models.registry import load_bundle  # lazy: each case loads only what it measures
+    from models.training import train_bundle  # lazy: each case loads only what it measures
 
     folder = BENCH_HOME / "bundle-demo300-os-ensemble"
     if not (folder / "manifest.json").is_file():
@@ -105,13 +99,13 @@ def synthetic_file(n_patients: int) -> Path:
     Each 50,000-patient chunk is a template cohort on the bundle's platform with per-patient noise on every
     gene and the clinical numbers, and its own patient ids.
     """
-    import numpy as np
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    import numpy as np  # lazy: each case loads only what it measures
+    import pandas as pd  # lazy: each case loads only what it measures
+    import pyarrow as pa  # lazy: each case loads only what it measures
+    import pyarrow.parquet as pq  # lazy: each case loads only what it measures
 
-    from genomics.cohorts import spec_of
-    from genomics.demo import make_demo_cohort
+    from genomics.demo import make_demo_cohort  # lazy: each case loads only what it measures
+    from genomics.spec import spec_of  # lazy: each case loads only what it measures
 
     path = BENCH_HOME / f"synthetic-{n_patients}.parquet"
     if path.is_file():
@@ -148,15 +142,15 @@ def synthetic_file(n_patients: int) -> Path:
 # ---------------------------------------------------------------------------------------------- cases
 def case_scoring(n_patients: int, mode: str) -> dict:
     """Treatment options (the ``recommend`` table) for every patient of a parquet file: throughput, memory."""
-    from models.distributed import dask_client, score_partitions
-    from models.treatment import RegimenEvidence
+    from models.dask import dask_client, score_partitions  # lazy: each case loads only what it measures
+    from models.evidence import RegimenEvidence  # lazy: each case loads only what it measures
 
     bundle = scoring_bundle()
     source = synthetic_file(n_patients)
     evidence = RegimenEvidence().fit(bundle.features, training_cohort())
     out = Path(tempfile.mkdtemp(prefix="oncotx-score-", dir=BENCH_HOME)) / "options.parquet"
-    before = _peak_mb()
-    cpu_before = _cpu_s()
+    before = peak_memory_mb()
+    cpu_before = own_cpu_seconds()
     row = {"case": f"batch scoring {n_patients:,} ({mode})", "patients": n_patients}
     memory = None
     try:
@@ -171,13 +165,11 @@ def case_scoring(n_patients: int, mode: str) -> dict:
                        worker_peaks_mb=[round(p) for p in memory.peaks])
         out_mb = out.stat().st_size / 2**20
     finally:
-        import shutil
-
         shutil.rmtree(out.parent, ignore_errors=True)
-    cpu = _cpu_s() - cpu_before + (memory.cpu_s if memory is not None else 0.0)
+    cpu = own_cpu_seconds() - cpu_before + (memory.cpu_s if memory is not None else 0.0)
     row.update(seconds=round(result.seconds, 1), patients_per_s=round(result.patients_per_second),
                cpu_s=round(cpu, 1), patients_per_cpu_s=round(n_patients / max(cpu, 1e-9)),
-               partitions=result.n_partitions, client_peak_mb=round(_peak_mb()), client_before_mb=round(before),
+               partitions=result.n_partitions, client_peak_mb=round(peak_memory_mb()), client_before_mb=round(before),
                output_mb=round(out_mb))
     if mode == "dask":
         row["total_peak_mb"] = row["client_peak_mb"] + row["workers_peak_mb"]
@@ -186,15 +178,15 @@ def case_scoring(n_patients: int, mode: str) -> dict:
 
 def case_training(kind: str, cohort_id: str = "metabric", dask: bool = False) -> dict:
     """train_bundle on a cohort (held-back metrics included), single process or through a Dask LocalCluster."""
-    from genomics.cohorts import load_cohort
-    from models.training import train_bundle
+    from genomics.cohorts import load_cohort  # lazy: each case loads only what it measures
+    from models.training import train_bundle  # lazy: each case loads only what it measures
 
     cohort = load_cohort(cohort_id) if cohort_id != "demo300" else training_cohort()
     out = Path(tempfile.mkdtemp(prefix="oncotx-train-", dir=BENCH_HOME)) / "bundle"
     t0 = time.perf_counter()
     try:
         if dask:
-            from models.distributed import dask_client
+            from models.dask import dask_client  # lazy: each case loads only what it measures
 
             with dask_client() as client:
                 t1 = time.perf_counter()
@@ -203,13 +195,11 @@ def case_training(kind: str, cohort_id: str = "metabric", dask: bool = False) ->
             t1 = time.perf_counter()
             bundle = train_bundle(cohort, endpoint="OS", kind=kind, out=out, device="cpu", seed=0)
     finally:
-        import shutil
-
         shutil.rmtree(out.parent, ignore_errors=True)
     c = bundle.card.metrics.get("harrell_c", {}).get("value", float("nan"))
     return {"case": f"train {kind} {cohort_id}{' (dask 2 workers)' if dask else ''}", "patients": bundle.card.n_train,
             "fit_s": round(bundle.card.training_seconds, 1), "total_s": round(time.perf_counter() - t1, 1),
-            "cluster_start_s": round(t1 - t0, 1), "held_back_c": round(float(c), 3), "peak_mb": round(_peak_mb())}
+            "cluster_start_s": round(t1 - t0, 1), "held_back_c": round(float(c), 3), "peak_mb": round(peak_memory_mb())}
 
 
 UPLOAD_CODE = """
@@ -218,7 +208,7 @@ t0 = time.perf_counter()
 sys.path.insert(0, {repo!r})
 import numpy as np
 from bench.scale import upload_setup, upload_of
-from dashboard.patient_analysis import analyse, make_context
+from dashboard.patient.service import analyse, make_context
 t_import = time.perf_counter()
 spec, cohort, bundle, patients = upload_setup({cohort!r})
 t_load = time.perf_counter()
@@ -241,8 +231,9 @@ print(json.dumps({{"cold_s": t_first - t0, "import_s": t_import - t0, "load_s": 
 
 def upload_setup(cohort_id: str):
     """(spec, cohort, the treatment bundle, held-back patient ids): what a server has after its first start."""
-    from genomics.cohorts import load_cohort, spec_of
-    from models.registry import load_bundle
+    from genomics.cohorts import load_cohort  # lazy: each case loads only what it measures
+    from genomics.spec import spec_of  # lazy: each case loads only what it measures
+    from models.registry import load_bundle  # lazy: each case loads only what it measures
 
     cohort = load_cohort(cohort_id)
     spec = spec_of(cohort)
@@ -252,36 +243,25 @@ def upload_setup(cohort_id: str):
 
 def upload_of(spec, cohort, patient_id: str):
     """A held-back patient as an upload: expression CSV with the clinical and treatment columns, validated."""
-    import io
+    from dashboard.patient.service import cohort_patient_upload  # lazy: each case loads only what it measures
 
-    from genomics.validate import check_upload
-
+    upload = cohort_patient_upload(spec, cohort, patient_id)
     row = cohort[[str(i) == patient_id for i in cohort.obs_names]]
-    table = row.to_df()
-    for f in spec.clinical:
-        if f.name in row.obs.columns:
-            table[f.name] = row.obs[f.name].to_numpy()
-    for t in spec.treatments:
-        table[t] = row.obs[t].to_numpy()
-    buffer = io.StringIO()
-    table.to_csv(buffer, index_label="patient_id")
-    upload = check_upload(buffer.getvalue().encode(), name=f"{patient_id}.csv", spec=spec,
-                          reference_genes=list(cohort.var_names))
     clinical = {f.name: row.obs[f.name].iloc[0] for f in spec.clinical if f.name in row.obs.columns}
     regimen = {t: int(row.obs[t].iloc[0]) for t in spec.treatments}
     return upload, clinical, regimen
 
 
 def case_upload(cohort_id: str = "metabric", repeats: int = 10) -> dict:
-    """Patient upload to dashboard analysis (dashboard.patient_analysis.analyse, no Streamlit server).
+    """Patient upload to dashboard analysis (dashboard.patient.service.analyse, no Streamlit server).
 
     cold: a fresh process with the treatment bundle and the cohort map already on disk (a restarted server):
     imports, cohort and bundle loading, the evidence model and map, then the first analysis. warm: the median of
     further patients' analyses (validation of the upload included) in that process.
     """
-    from genomics.cohorts import load_cohort
-    from genomics.preprocess import preprocessed_cohort
-    from models.training import train_bundle
+    from genomics.cohorts import load_cohort  # lazy: each case loads only what it measures
+    from genomics.preprocess import preprocessed_cohort  # lazy: each case loads only what it measures
+    from models.training import train_bundle  # lazy: each case loads only what it measures
 
     env = {**os.environ, "ONCOTX_HOME": str(BENCH_HOME / "home"), "PYTHONPATH": str(REPO)}
     os.environ["ONCOTX_HOME"] = env["ONCOTX_HOME"]
@@ -302,10 +282,10 @@ def case_upload(cohort_id: str = "metabric", repeats: int = 10) -> dict:
 
 def case_chunked_reference(n_patients: int) -> dict:
     """Reference statistics and PCA of a synthetic cohort file in chunks (genomics.chunked), peak memory."""
-    from genomics.chunked import reference_from_file
+    from genomics.chunked import reference_from_file  # lazy: each case loads only what it measures
 
     source = synthetic_file(n_patients)
-    before = _peak_mb()
+    before = peak_memory_mb()
     ref = reference_from_file(source)
     return {"case": f"chunked reference {n_patients:,}x{N_GENES}", "patients": ref.n_obs, "seconds": round(ref.seconds, 1),
-            "peak_mb": round(_peak_mb()), "before_mb": round(before), "file_mb": round(source.stat().st_size / 2**20)}
+            "peak_mb": round(peak_memory_mb()), "before_mb": round(before), "file_mb": round(source.stat().st_size / 2**20)}

@@ -32,11 +32,17 @@ import tempfile
 import time
 from pathlib import Path
 
-import anndata as ad
-import numpy as np
-import pandas as pd
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before anything loads OpenMP (scikit-learn)
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import anndata as ad  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from genomics.cohorts import load_cohort  # noqa: E402
+from genomics.errors import InputError  # noqa: E402
+from genomics.platforms import platform_reference  # noqa: E402
+from genomics.signatures import PAM50_SUBTYPES, RS_CUTOFFS, pam50_subtype, recurrence_score  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 QUANTILES = (0.0, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 1.0)
 
@@ -55,8 +61,6 @@ def _counts(log2fpkm: np.ndarray) -> np.ndarray:
 
 
 def _summary(calls: np.ndarray, truth: np.ndarray) -> dict:
-    from genomics.signatures import PAM50_SUBTYPES
-
     labels = list(PAM50_SUBTYPES)
     confusion = pd.crosstab(pd.Categorical(truth, categories=labels), pd.Categorical(calls, categories=labels),
                             rownames=["SCAN-B"], colnames=["called"], dropna=False)
@@ -73,8 +77,6 @@ def _rs_summary(rs: pd.Series) -> dict:
 
 
 def _groups(rs: pd.Series) -> pd.Series:
-    from genomics.signatures import RS_CUTOFFS
-
     return pd.Series(np.select([rs < RS_CUTOFFS[0], rs < RS_CUTOFFS[1]], ["low", "intermediate"], "high"),
                      index=rs.index)
 
@@ -108,11 +110,6 @@ def pam50_agreement(*, n_cli: int = 10, counts: bool = True) -> dict:
     ``cli`` (per-sample rows and ``agreement``); ``confidence`` (mean ``pam50_confidence`` of right and wrong
     leave-one-out calls); ``rs`` (distribution summaries per cohort, or the refusal); ``seconds``.
     """
-    from genomics.cohorts import load_cohort
-    from genomics.errors import InputError
-    from genomics.platforms import platform_reference
-    from genomics.signatures import pam50_subtype, recurrence_score
-
     started = time.perf_counter()
     scanb = load_cohort("scanb")
     truth = scanb.obs["pam50_subtype"].astype(str).to_numpy()

@@ -30,38 +30,22 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from genomics.cohorts import spec_of  # noqa: E402
+from bench.guideline import guideline_regimen  # noqa: E402
+from bench.treatment_metabric import metabric  # noqa: E402
 from genomics.demo import SCENARIOS, make_demo_cohort, true_survival  # noqa: E402
-from genomics.regimens import regimens  # noqa: E402
+from genomics.regimens import regimen_labels, regimens  # noqa: E402
+from genomics.spec import spec_of  # noqa: E402
 from models.effects import TreatmentEffectModel  # noqa: E402
+from models.evidence import RegimenEvidence  # noqa: E402
 from models.features import FeatureBuilder, survival_target  # noqa: E402
-from models.treatment import RegimenEvidence, min_benefit, under_regimen  # noqa: E402
+from models.treatment import min_benefit, under_regimen  # noqa: E402
+from models.xgb import XGBSurvival  # noqa: E402
 
 HORIZON = 120.0
 POLICIES = ("engine", "s_learner", "treat_all", "treat_none", "clinicians", "guideline", "oracle")
 
 
-def guideline_regimen(obs: pd.DataFrame) -> list[str]:
-    """Endocrine therapy if ER+; chemotherapy if ER-, HER2+, or grade 3 with positive nodes; radiotherapy
-    for node-positive or > 20 mm tumours (the cohort records no surgery type, so this stands in for
-    'after breast-conserving surgery')."""
-    out = []
-    for _, r in obs.iterrows():
-        parts = []
-        er_neg = r["er_status"] == "Negative"
-        if er_neg or r["her2_status"] == "Positive" or (r["grade"] == 3 and r["lymph_nodes_positive"] > 0):
-            parts.append("chemotherapy")
-        if not er_neg:
-            parts.append("hormone_therapy")
-        if r["lymph_nodes_positive"] > 0 or r["tumor_size_mm"] > 20:
-            parts.append("radio_therapy")
-        out.append("+".join(parts) or "none")
-    return out
-
-
 def _s_learner(X, t, e, feature_names, treatment_index, seed):
-    from models.xgb import XGBSurvival
-
     return XGBSurvival(seed=seed).fit(X, t, e, feature_names=feature_names, treatment_index=treatment_index)
 
 
@@ -150,8 +134,6 @@ def run_scenario(scenario: str, seed: int, *, n: int = 3000, n_train: int = 2000
 
 
 def _received(obs: pd.DataFrame, treatments) -> list[str]:
-    from genomics.regimens import regimen_labels
-
     return list(regimen_labels(obs, tuple(treatments)))
 
 
@@ -220,8 +202,6 @@ def main() -> None:
             df.to_csv(args.out, index=False)
         summarise(df)
     if args.part in ("metabric", "all"):
-        from bench.treatment_metabric import metabric
-
         metabric(quick=args.quick)
 
 

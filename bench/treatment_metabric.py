@@ -29,22 +29,20 @@ from lifelines import KaplanMeierFitter  # noqa: E402
 from lifelines.statistics import logrank_test  # noqa: E402
 from sklearn.model_selection import StratifiedKFold  # noqa: E402
 
-from genomics.cohorts import load_cohort, spec_of  # noqa: E402
-from genomics.regimens import (
-    regimen_labels,  # noqa: E402
-    regimens,  # noqa: E402
-)
+from bench.guideline import guideline_regimen  # noqa: E402
+from genomics.cohorts import load_cohort  # noqa: E402
+from genomics.regimens import regimen_labels, regimens  # noqa: E402
+from genomics.spec import spec_of  # noqa: E402
 from models.effects import TreatmentEffectModel  # noqa: E402
+from models.evidence import RegimenEvidence  # noqa: E402
 from models.features import FeatureBuilder, survival_target  # noqa: E402
-from models.treatment import RegimenEvidence, choose_regimen, under_regimen  # noqa: E402
+from models.treatment import choose_regimen, under_regimen  # noqa: E402
 
 HORIZON = 120.0
 MIN_PROPENSITY = 0.02
 
 
 def _guideline(obs: pd.DataFrame) -> list[str]:
-    from bench.treatment import guideline_regimen
-
     filled = obs.assign(lymph_nodes_positive=obs["lymph_nodes_positive"].fillna(0),
                         tumor_size_mm=obs["tumor_size_mm"].fillna(0), grade=obs["grade"].fillna(2))
     return guideline_regimen(filled)

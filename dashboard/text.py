@@ -1,9 +1,8 @@
-"""Text helpers: user-supplied text shown as text, never as markup."""
+"""The dashboard's words: the research-use notice, clinical field labels, and user-supplied text shown as text
+(never as markup). No Streamlit here."""
 from __future__ import annotations
 
 import re
-
-from genomics.regimens import regimen_label as regimen_label  # the one regimen vocabulary, re-exported for pages
 
 RESEARCH_NOTICE = (
     "Research use only: OncoTx is not a medical device. It shows options with their evidence, "

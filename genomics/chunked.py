@@ -24,6 +24,7 @@ subset of patients for the neighbour index (whose own set-up is quadratic in pat
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterator
@@ -35,10 +36,11 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from genomics.cohort_table import table_genes
 from genomics.errors import InputError
-from genomics.io import PROVENANCE_KEY
 from genomics.preprocess import PIPELINE_VERSION, QUANTILES, SCALE_CLIP, PipelineOptions, to_log_scale
-from genomics.spec import CohortSpec
+from genomics.reference import ReferenceModel
+from genomics.spec import PROVENANCE_KEY, CohortSpec
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +100,6 @@ class ChunkedReference:
 
     def reference_model(self, *, max_patients: int | None = 20_000, n_neighbors: int = 15):
         """A :class:`~genomics.reference.ReferenceModel` for projecting patients (see :meth:`to_anndata`)."""
-        from genomics.reference import ReferenceModel
-
         return ReferenceModel.from_preprocessed(self.to_anndata(max_patients=max_patients), n_neighbors=n_neighbors)
 
 
@@ -115,8 +115,6 @@ class _Source:
 
 
 def _open(path: Path) -> _Source:
-    from genomics.cohorts import table_genes
-
     if not path.exists():
         raise InputError(f"No cohort file {path}.")
     name = path.name.lower()
@@ -132,8 +130,6 @@ def _open(path: Path) -> _Source:
         if sidecar.is_file():
             spec = CohortSpec.from_json_file(sidecar)
         elif "spec" in prov:
-            import json
-
             raw = prov["spec"]
             spec = CohortSpec.from_dict(json.loads(raw) if isinstance(raw, str) else dict(raw))
         else:
@@ -143,8 +139,8 @@ def _open(path: Path) -> _Source:
         raise InputError(f"{path.name}: a cohort table needs its spec beside it as {sidecar.name}.")
     spec = CohortSpec.from_json_file(sidecar)
     if name.endswith(".parquet"):
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        import pyarrow as pa  # lazy: start-up cost (pyarrow; only parquet files need it)
+        import pyarrow.parquet as pq  # lazy: start-up cost (pyarrow; only parquet files need it)
 
         meta = pq.ParquetFile(path)
         schema = meta.schema_arrow
@@ -188,7 +184,7 @@ def _chunks(source: _Source, chunk_rows: int) -> Iterator[tuple[list[str], np.nd
     id_col = source.spec.patient_id_col
     wanted = [id_col, *source.columns]
     if source.kind == "parquet":
-        import pyarrow.parquet as pq
+        import pyarrow.parquet as pq  # lazy: start-up cost (pyarrow; only parquet files need it)
 
         for batch in pq.ParquetFile(source.path).iter_batches(batch_size=chunk_rows, columns=wanted):
             frame = batch.to_pandas()

@@ -1,6 +1,9 @@
 """``python -m genomics``: the data-layer command line.
 
 ``validate FILE [--records FILE]``: exit 0 valid, 2 invalid (one line per problem), 1 internal error.
+
+Each command imports its modules when it runs (``# lazy: CLI start-up``): ``signatures`` and ``preprocess`` load
+scanpy, which ``validate`` and ``cohorts`` do not need.
 """
 from __future__ import annotations
 
@@ -45,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from genomics.validate import check_upload
+    from genomics.validate import check_upload  # lazy: CLI start-up
 
     result = check_upload(args.file, records=args.records, orientation=args.orientation)
     report = result.report
@@ -59,7 +62,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_cohorts(_: argparse.Namespace) -> int:
-    from genomics.cohorts import list_cohorts
+    from genomics.cohorts import list_cohorts  # lazy: CLI start-up
 
     for spec in list_cohorts():
         endpoints = ", ".join(ep.name for ep in spec.endpoints)
@@ -68,8 +71,8 @@ def cmd_cohorts(_: argparse.Namespace) -> int:
 
 
 def cmd_preprocess(args: argparse.Namespace) -> int:
-    from genomics.cohorts import load_cohort
-    from genomics.preprocess import PipelineOptions, preprocess_cohort
+    from genomics.cohorts import load_cohort  # lazy: CLI start-up
+    from genomics.preprocess import PipelineOptions, preprocess_cohort  # lazy: CLI start-up
 
     options = PipelineOptions(n_top_genes=args.n_top_genes, n_pcs=args.n_pcs, leiden_resolution=args.resolution,
                               batch_correct=args.batch_correct, seed=args.seed)
@@ -82,10 +85,10 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
 
 
 def cmd_signatures(args: argparse.Namespace) -> int:
-    from genomics.cohorts import load_cohort
-    from genomics.export import to_safe_csv
-    from genomics.signatures import signature_table
-    from genomics.validate import check_upload
+    from genomics.cohorts import load_cohort  # lazy: CLI start-up
+    from genomics.export import to_safe_csv  # lazy: CLI start-up
+    from genomics.signatures import signature_table  # lazy: CLI start-up
+    from genomics.validate import check_upload  # lazy: CLI start-up
 
     result = check_upload(args.expression)
     if not result.report.ok:

@@ -16,8 +16,8 @@ import pandas as pd
 from scipy import sparse
 
 from genomics.errors import InputError
-from genomics.io import PROVENANCE_KEY
 from genomics.scale import detect_scale
+from genomics.spec import PROVENANCE_KEY
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ def _as_mask(mask, n: int, name: str) -> np.ndarray:
 
 
 def _rank_two_groups(x: np.ndarray, genes: pd.Index, in_group: np.ndarray, method: Method) -> pd.DataFrame:
-    import scanpy as sc
+    import scanpy as sc  # lazy: start-up cost (scanpy, numba)
 
     work = ad.AnnData(
         X=x.astype(np.float64),

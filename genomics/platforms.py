@@ -28,11 +28,12 @@ import pandas as pd
 from scipy import sparse
 from scipy.stats import spearmanr
 
+from genomics.cohorts import load_cohort
 from genomics.errors import InputError
-from genomics.io import PROVENANCE_KEY
 from genomics.reference import GeneStandardiser
 from genomics.scale import detect_scale
 from genomics.settings import Settings, get_settings
+from genomics.spec import PROVENANCE_KEY, spec_of
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +155,6 @@ def platform_reference(ref_id: str, *, settings: Settings | None = None) -> Plat
 
 
 def _load_reference(ref_id: str, settings: Settings) -> PlatformReference:
-    from genomics.cohorts import load_cohort, spec_of
-
     cohort = load_cohort(ref_id, settings=settings)  # InputError with the missing file named when absent
     spec = spec_of(cohort)
     X = cohort.X.toarray() if sparse.issparse(cohort.X) else np.asarray(cohort.X)

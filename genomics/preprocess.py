@@ -27,9 +27,10 @@ import anndata as ad
 import numpy as np
 import scanpy as sc
 
+from genomics.cohorts import load_cohort
 from genomics.errors import InputError
-from genomics.io import PROVENANCE_KEY
 from genomics.settings import Settings, get_settings
+from genomics.spec import PROVENANCE_KEY, spec_of
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def gpu_preprocessing_available() -> bool:
     if importlib.util.find_spec("rapids_singlecell") is None:
         return False
     try:
-        import cupy
+        import cupy  # lazy: optional dependency (GPU)
 
         return int(cupy.cuda.runtime.getDeviceCount()) > 0
     except Exception:  # no driver, no device, broken install: the CPU path it is
@@ -82,7 +83,7 @@ def _to_host(value):
 
 def _graph_steps_gpu(adata: ad.AnnData, options: PipelineOptions) -> None:
     """Neighbours, UMAP and Leiden with rapids-singlecell (same parameters as the scanpy path)."""
-    import rapids_singlecell as rsc
+    import rapids_singlecell as rsc  # lazy: optional dependency (GPU)
 
     rsc.pp.neighbors(adata, n_neighbors=options.n_neighbors, use_rep="X_pca", random_state=options.seed)
     if options.umap:
@@ -144,8 +145,6 @@ def preprocess_cohort(adata: ad.AnnData, *, options: PipelineOptions | None = No
 
     ``device`` (auto/cpu/cuda; default: the configured device) picks the backend of the graph steps.
     """
-    from genomics.cohorts import spec_of
-
     options = options or PipelineOptions()
     spec = spec_of(adata)
     if adata.n_obs < 10 or adata.n_vars < 5:
@@ -252,8 +251,6 @@ def preprocessed_cohort(
     ref: str | Path, *, options: PipelineOptions | None = None, settings: Settings | None = None
 ) -> ad.AnnData:
     """The preprocessed cohort, read from the cache under ONCOTX_HOME or computed and cached."""
-    from genomics.cohorts import load_cohort, spec_of
-
     settings = settings or get_settings()
     options = options or PipelineOptions()
     cohort = load_cohort(ref, settings=settings)

@@ -27,8 +27,8 @@ from sklearn.neighbors import NearestNeighbors
 
 from genomics.coverage import Coverage, gene_coverage
 from genomics.errors import InputError
-from genomics.io import PROVENANCE_KEY
-from genomics.preprocess import SCALE_CLIP
+from genomics.preprocess import SCALE_CLIP, to_log_scale
+from genomics.spec import PROVENANCE_KEY
 
 MIN_PROJECTION_COVERAGE = 0.5  # below half of the PCA genes, positions are mostly imputation
 OOD_WARN_PERCENTILE = 95.0
@@ -79,8 +79,6 @@ class GeneStandardiser:
     @classmethod
     def fit(cls, adata: ad.AnnData) -> GeneStandardiser:
         """Learn from a cohort (its ``X`` is brought to log scale on a copy first)."""
-        from genomics.preprocess import to_log_scale
-
         work = adata.copy()
         work.X = np.asarray(work.X, dtype=np.float64)
         work.uns.setdefault(PROVENANCE_KEY, {}).setdefault("scale", "log")
@@ -109,8 +107,6 @@ class GeneStandardiser:
 
     def aligned(self, patient: ad.AnnData) -> np.ndarray:
         """The patient's values on the reference genes (samples × genes; NaN where absent), log scale."""
-        from genomics.preprocess import to_log_scale
-
         work = patient.copy()
         work.X = np.asarray(work.X, dtype=np.float32)
         to_log_scale(work)

@@ -1,19 +1,25 @@
 """CohortSpec: what a cohort declares about itself (schema, endpoints, treatments, licence).
 
 Nothing downstream hard-codes a disease: models and pages read outcome, treatment and clinical
-columns from the spec. A spec round-trips through JSON (the ``<file>.spec.json`` sidecar).
+columns from the spec. A spec round-trips through JSON (the ``<file>.spec.json`` sidecar). A loaded
+cohort keeps its spec and provenance in ``uns[PROVENANCE_KEY]`` (read back with :func:`spec_of`).
 """
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from genomics.errors import InputError
 
+if TYPE_CHECKING:
+    import anndata as ad
+
 FieldKind = Literal["numeric", "ordinal", "categorical", "binary"]
 Scale = Literal["counts", "tpm", "log", "zscore"]
+#: The ``uns`` key of a loaded cohort or upload that holds its provenance (and, for a cohort, its spec).
+PROVENANCE_KEY = "oncotx"
 
 
 @dataclass(frozen=True)
@@ -122,6 +128,9 @@ class CohortSpec:
         return cls.from_dict(raw)
 
 
+#: Treatment columns of the breast cohorts (METABRIC order), the demo cohort and clinical records.
+BREAST_TREATMENTS: tuple[str, ...] = ("chemotherapy", "hormone_therapy", "radio_therapy")
+
 # Canonical clinical field names shared by the breast cohorts, the demo cohort and clinical records.
 BREAST_CLINICAL = (
     ClinicalField("age_at_diagnosis", "numeric", "years", min_value=0, max_value=120),
@@ -133,3 +142,11 @@ BREAST_CLINICAL = (
     ClinicalField("her2_status", "categorical", categories=("Positive", "Negative")),
     ClinicalField("menopausal_state", "categorical", categories=("Pre", "Post")),
 )
+
+
+def spec_of(adata: ad.AnnData) -> CohortSpec:
+    """The CohortSpec stored in a loaded cohort."""
+    raw = adata.uns.get(PROVENANCE_KEY, {}).get("spec")
+    if raw is None:
+        raise InputError("This AnnData carries no cohort spec (uns['oncotx']['spec']).")
+    return CohortSpec.from_dict(json.loads(raw) if isinstance(raw, str) else dict(raw))

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 import anndata as ad
 import pandas as pd
 
-from genomics.cohorts import spec_of
 from genomics.regimens import regimen_labels
-from genomics.spec import CohortSpec
+from genomics.spec import CohortSpec, spec_of
 from genomics.survival import EndpointSummary, kaplan_meier, median_follow_up, survival_at
 
 

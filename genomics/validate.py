@@ -15,11 +15,13 @@ import numpy as np
 import pandas as pd
 
 from genomics.coverage import gene_coverage
+from genomics.deadline import Deadline
 from genomics.errors import InputError
-from genomics.io import PROVENANCE_KEY, Orientation, read_expression
+from genomics.io import Orientation, read_expression
+from genomics.records import check_record, read_records
 from genomics.scale import SCALE_LABELS, detect_scale
-from genomics.sniff import Deadline, safe_text
-from genomics.spec import CohortSpec
+from genomics.sniff import safe_text
+from genomics.spec import PROVENANCE_KEY, CohortSpec
 
 MIN_RECOGNISED_GENES = 10  # a partial panel (e.g. 12-21 genes) is a real upload; fewer cannot place a profile
 MIN_RECOGNISED_FRACTION = 0.5
@@ -179,7 +181,7 @@ def check_upload(
     """Read and validate an expression upload and an optional clinical record. Never raises InputError.
 
     ``deadline``: one wall-clock budget for reading and validating both files (a
-    :class:`~genomics.sniff.Deadline`, seconds, or ``None`` for ``ONCOTX_PARSE_SECONDS``, default 60 s).
+    :class:`~genomics.deadline.Deadline`, seconds, or ``None`` for ``ONCOTX_PARSE_SECONDS``, default 60 s).
     Past it the upload is refused with a plain error and nothing is returned.
     """
     dl = Deadline.of(deadline)
@@ -225,8 +227,6 @@ def _merge_records(
     spec: CohortSpec | None,
     deadline: Deadline | None = None,
 ) -> tuple[Any, ValidationReport]:
-    from genomics.records import check_record, read_records
-
     try:
         record = read_records(records, name=records_name, spec=spec, deadline=deadline)
     except InputError as exc:

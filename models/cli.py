@@ -9,7 +9,7 @@
 the scheduler at ADDRESS (``tcp://host:8786``). ``train --dask`` fits the xgboost kinds (xgb, ensemble) with
 xgboost.dask; the bundle is the same as a single-process one. ``recommend --dask --cohort PATH`` reads a large
 cohort file (parquet, CSV, h5ad) in partitions and writes the results partition by partition (``--out`` .csv,
-.parquet or a folder), with bounded memory. See :mod:`models.distributed`.
+.parquet or a folder), with bounded memory. See :mod:`models.dask`.
 Progress goes to stderr, a one-line summary to stdout. Exit 0 ok, 2 bad input, 1 internal error.
 """
 from __future__ import annotations
@@ -82,13 +82,13 @@ def _address(value: str) -> str | None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from genomics.cohorts import load_cohort
-    from models.training import cohort_source, train_bundle
+    from genomics.cohorts import load_cohort  # lazy: CLI start-up (per subcommand)
+    from models.training import cohort_source, train_bundle  # lazy: CLI start-up (per subcommand)
 
     cohort = load_cohort(args.cohort)
     source = cohort_source(args.cohort)
     if args.dask is not None:
-        from models.distributed import DASK_KINDS, dask_client
+        from models.dask import DASK_KINDS, dask_client  # lazy: CLI start-up (per subcommand; xgboost)
 
         if args.model not in DASK_KINDS:
             raise InputError(f"--dask trains the xgboost models ({', '.join(DASK_KINDS)}); --model {args.model} "
@@ -107,9 +107,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from genomics.cohorts import load_cohort
-    from models.registry import load_bundle
-    from models.training import evaluate_bundle
+    from genomics.cohorts import load_cohort  # lazy: CLI start-up (per subcommand)
+    from models.registry import load_bundle  # lazy: CLI start-up (per subcommand)
+    from models.training import evaluate_bundle  # lazy: CLI start-up (per subcommand)
 
     bundle = load_bundle(args.model)
     result = evaluate_bundle(bundle, load_cohort(args.cohort), progress=_progress)
@@ -125,8 +125,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _patients(args: argparse.Namespace):
     """The patients of ``--expression [--records]``, ``--records`` alone (one patient) or ``--cohort``."""
-    from genomics.cohorts import load_cohort
-    from genomics.validate import check_upload
+    from genomics.cohorts import load_cohort  # lazy: CLI start-up (per subcommand)
+    from genomics.validate import check_upload  # lazy: CLI start-up (per subcommand)
 
     if not (args.expression or args.cohort or args.records):
         raise InputError("Give --expression FILE (with or without --records FILE), --records FILE alone, or --cohort.")
@@ -141,10 +141,10 @@ def _patients(args: argparse.Namespace):
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
-    from genomics.export import to_safe_csv
-    from models.registry import load_bundle
-    from models.treatment import CAVEAT, recommend_table, treatment_options
-    from models.variants import answer, training_cohort
+    from genomics.export import to_safe_csv  # lazy: CLI start-up (per subcommand)
+    from models.registry import load_bundle  # lazy: CLI start-up (per subcommand)
+    from models.treatment import CAVEAT, recommend_table, treatment_options  # lazy: CLI start-up (per subcommand)
+    from models.variants import answer, training_cohort  # lazy: CLI start-up (per subcommand)
 
     if args.dask is not None and not args.cohort:
         raise InputError("--dask scores a cohort (--cohort ID|PATH); an upload is scored in one process.")
@@ -173,27 +173,20 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 
 def with_variant(table, chosen):
     """The recommend table with the answering variant's columns (which model, genes used and missing, C)."""
-    info = chosen.to_dict()
-    extra = {"variant": info["variant"], "model_id": info["model_id"], "genes_used": info["n_genes_used"],
-             "genes_missing": info["n_genes_missing"], "model_c_index": info["c_index"],
-             "full_model_c_index": info["full_c_index"], "platform": info["platform"],
-             "platform_reference": info["reference"] or ""}
-    for name, value in extra.items():
+    for name, value in chosen.columns().items():
         table[name] = value
     return table
 
 
 def _recommend_dask(args: argparse.Namespace, bundle) -> int:
-    from pathlib import Path as _Path
-
-    from genomics.cohorts import BUILTIN_FILES, load_cohort
-    from models.distributed import dask_client, score_partitions
-    from models.treatment import CAVEAT
+    from genomics.cohorts import BUILTIN_FILES, load_cohort  # lazy: CLI start-up (per subcommand)
+    from models.dask import dask_client, score_partitions  # lazy: CLI start-up (per subcommand; xgboost)
+    from models.treatment import CAVEAT  # lazy: CLI start-up (per subcommand)
 
     reference_id = args.reference_cohort or bundle.card.cohort_id
     _progress(f"judging evidence against cohort {reference_id}")
     reference = load_cohort(reference_id)
-    path = _Path(args.cohort)
+    path = Path(args.cohort)
     lazy = path.is_file() and path.name.lower().endswith((".parquet", ".csv", ".csv.gz", ".tsv", ".h5ad")) \
         or (path.is_dir() and any(path.glob("*.parquet")))
     source = path if lazy else load_cohort(args.cohort)  # ids and study folders are loaded, then partitioned
@@ -209,9 +202,13 @@ def _recommend_dask(args: argparse.Namespace, bundle) -> int:
 
 
 def cmd_clinical_reference(args: argparse.Namespace) -> int:
-    """PREDICT v2.1 OS/BCSS at 5, 10 and 15 years per patient (models/predict_breast.py, docs/predict.md)."""
-    from genomics.export import to_safe_csv
-    from models.predict_breast import CAVEAT, clinical_reference_table, not_computed_reasons
+    """PREDICT v2.1 OS/BCSS at 5, 10 and 15 years per patient (models/predict_breast/, docs/predict.md)."""
+    from genomics.export import to_safe_csv  # lazy: CLI start-up (per subcommand)
+    from models.predict_breast import (  # lazy: CLI start-up (per subcommand)
+        CAVEAT,
+        clinical_reference_table,
+        not_computed_reasons,
+    )
 
     table = clinical_reference_table(_patients(args))
     computed = int(table["os_10y"].notna().sum())

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from models.base import training_target
 from models.errors import ModelError
 
 
@@ -79,11 +80,12 @@ def fit_cox(
     """Coefficients maximising ``loglik(beta) - 0.5 * sum(penalty * beta**2)`` (penalty per column, >= 0)."""
     X = np.asarray(X, dtype=np.float64)
     n, p = X.shape
+    time, event = training_target(time, event, n)
     w = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
     lam = np.broadcast_to(np.asarray(penalty, dtype=np.float64), (p,))
     if np.any(lam < 0):
         raise ModelError("Cox penalties must be non-negative.")
-    d = _sorted(X, np.asarray(time, np.float64), np.asarray(event), w)
+    d = _sorted(X, time, event, w)
     if float((d.event * d.weight).sum()) <= 0:
         raise ModelError("A Cox model needs at least one event.")
     beta = np.zeros(p) if start is None else np.asarray(start, dtype=np.float64).copy()

@@ -32,9 +32,10 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
-from torch import nn
 
-from models.baseline import BreslowBaseline
+from models.base import training_target
+from models.breslow import BreslowBaseline
+from models.coxnet import CoxNet, cox_nll, risk_sets
 from models.device import autocast_dtype, resolve_device
 from models.errors import ModelError
 
@@ -45,84 +46,6 @@ META_FILE = "torch_meta.json"
 FORMAT_VERSION = 1
 ACTIVATIONS = ("relu", "selu")
 MIN_VAL_EVENTS = 5  # below this many events in the validation share, early stopping is switched off
-
-
-class CoxNet(nn.Module):
-    """The network: standardisation (buffers), shared trunk, risk head and per-treatment effect heads.
-
-    ``forward`` takes the raw feature matrix (all columns, in the training order) and returns the
-    log-hazard, so gradients and attributions are with respect to the model's input columns.
-    """
-
-    def __init__(
-        self,
-        n_inputs: int,
-        treatment_index: Sequence[int],
-        hidden: Sequence[int],
-        dropout: float,
-        activation: str = "relu",
-    ) -> None:
-        super().__init__()
-        tidx = sorted(int(i) for i in treatment_index)
-        pidx = [i for i in range(n_inputs) if i not in set(tidx)]
-        self.register_buffer("treatment_idx", torch.tensor(tidx, dtype=torch.long), persistent=False)
-        self.register_buffer("patient_idx", torch.tensor(pidx, dtype=torch.long), persistent=False)
-        self.register_buffer("x_mean", torch.zeros(len(pidx)))
-        self.register_buffer("x_sd", torch.ones(len(pidx)))
-        layers: list[nn.Module] = []
-        width = len(pidx)
-        for h in hidden:
-            layers.append(nn.Linear(width, int(h)))
-            if activation == "selu":
-                layers += [nn.SELU(), nn.AlphaDropout(dropout)] if dropout > 0 else [nn.SELU()]
-            else:
-                layers += [nn.ReLU(), nn.Dropout(dropout)] if dropout > 0 else [nn.ReLU()]
-            width = int(h)
-        self.trunk = nn.Sequential(*layers)
-        self.risk = nn.Linear(width, 1)
-        self.effects = nn.Linear(width, len(tidx)) if tidx else None
-        if self.effects is not None:  # start from "no treatment effect"; the data move it
-            nn.init.zeros_(self.effects.weight)
-            nn.init.zeros_(self.effects.bias)
-
-    def _hidden(self, x: torch.Tensor) -> torch.Tensor:
-        z = (x.index_select(1, self.patient_idx) - self.x_mean) / self.x_sd
-        return self.trunk(z)
-
-    def treatment_effects(self, x: torch.Tensor) -> torch.Tensor:
-        """n × K log hazard ratios h_k(x) of each treatment (n × 0 without treatment columns)."""
-        if self.effects is None:
-            return x.new_zeros((x.shape[0], 0))
-        return self.effects(self._hidden(x))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        hdn = self._hidden(x)
-        lp = self.risk(hdn).squeeze(-1)
-        if self.effects is not None:
-            lp = lp + (x.index_select(1, self.treatment_idx) * self.effects(hdn)).sum(dim=1)
-        return lp
-
-
-def _risk_sets(time: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(order ascending in time, position of the first row of each row's tie group in that order)."""
-    order = torch.argsort(time, stable=True)
-    t_sorted = time[order].contiguous()
-    first = torch.searchsorted(t_sorted, t_sorted, right=False)
-    return order, first
-
-
-def cox_nll(lp: torch.Tensor, event: torch.Tensor, order: torch.Tensor, first: torch.Tensor) -> torch.Tensor:
-    """Negative Cox partial log-likelihood per event, Breslow ties; ``order``/``first`` from :func:`_risk_sets`.
-
-    log sum_{j: t_j >= t_i} exp(lp_j) is a reversed logcumsumexp over the rows sorted by time, read at the
-    first row of each tie group (so tied rows share the full risk set).
-    """
-    lp_s, e_s = lp[order], event[order]
-    n_events = e_s.sum()
-    if float(n_events) == 0:
-        return lp.sum() * 0.0
-    log_risk = torch.logcumsumexp(lp_s.flip(0), dim=0).flip(0)[first]
-    return -((lp_s - log_risk) * e_s).sum() / n_events
 
 
 def _stratified_split(event: np.ndarray, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -240,19 +163,15 @@ class DeepSurvModel:
         treatment_index: Sequence[int] = (),
     ) -> DeepSurvModel:
         X = np.asarray(X, dtype=np.float64)
-        time = np.asarray(time, dtype=np.float64).ravel()
-        event = np.asarray(event, dtype=np.float64).ravel()
         n, p = X.shape if X.ndim == 2 else (0, 0)
         if X.ndim != 2 or n == 0:
             raise ModelError("The torch model needs a non-empty samples × features matrix.")
-        if time.size != n or event.size != n:
-            raise ModelError("time and event must have one value per sample.")
+        time, flags = training_target(time, event, n)
+        event = flags.astype(np.float64)
         if len(feature_names) != p:
             raise ModelError(f"{len(feature_names)} feature names for {p} columns.")
-        if not (np.isfinite(X).all() and np.isfinite(time).all() and np.isfinite(event).all()):
-            raise ModelError("Features, times and events must be finite (fill missing values first).")
-        if not np.isin(event, (0.0, 1.0)).all():
-            raise ModelError("event must be 0/1.")
+        if not np.isfinite(X).all():
+            raise ModelError("Features must be finite (fill missing values first).")
         if event.sum() < 2:
             raise ModelError("The torch model needs at least two events to learn from.")
         tidx = sorted({int(i) for i in treatment_index})
@@ -318,7 +237,7 @@ class DeepSurvModel:
         best_loss, best_epoch, best_state, stale = math.inf, 0, None, 0
         if validate:
             xv, tv, ev = tensors(val_rows)
-            ov, fv = _risk_sets(tv)
+            ov, fv = risk_sets(tv)
         for epoch in range(1, self.max_epochs + 1):
             history["train"].append(self._epoch(net, optimiser, *train, generator))
             if not validate:
@@ -372,7 +291,7 @@ class DeepSurvModel:
             xb, tb, eb = (x, t, e) if rows is None else (x[rows], t[rows], e[rows])
             if float(eb.sum()) == 0:
                 continue
-            order, first = _risk_sets(tb)
+            order, first = risk_sets(tb)
             optimiser.zero_grad(set_to_none=True)
             if amp is None:
                 loss = cox_nll(net(xb), eb, order, first)

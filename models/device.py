@@ -12,6 +12,8 @@ import logging
 from dataclasses import dataclass
 from typing import Literal
 
+from genomics.settings import get_settings
+
 log = logging.getLogger(__name__)
 
 Device = Literal["cpu", "cuda"]
@@ -21,7 +23,7 @@ REQUESTS = ("auto", "cpu", "cuda")
 
 def cuda_available() -> bool:
     try:
-        import torch
+        import torch  # lazy: start-up cost (torch)
     except ImportError:  # pragma: no cover - torch is a requirement
         return False
     return bool(torch.cuda.is_available())
@@ -31,8 +33,6 @@ def requested_device(request: str | None = None) -> tuple[str, str]:
     """(auto|cpu|cuda as asked for, where it came from: argument, ONCOTX_DEVICE, config file or default)."""
     if request is not None and str(request).strip().lower() not in ("", "auto"):
         return str(request).strip().lower(), "argument"
-    from genomics.settings import get_settings
-
     settings = get_settings()
     if settings.device not in ("", "auto"):
         return settings.device, settings.device_source
@@ -62,7 +62,7 @@ def autocast_dtype(device: str, precision: str = "auto"):
     ``auto``: bfloat16 on a CUDA GPU that supports it (else float16), float32 on the CPU (CPU autocast
     rarely pays for these small networks). ``bf16``/``fp16`` force it (on the CPU too, for tests); ``fp32`` turns it off.
     """
-    import torch
+    import torch  # lazy: start-up cost (torch)
 
     if precision not in ("auto", "bf16", "fp16", "fp32"):
         raise ValueError(f"precision must be auto, bf16, fp16 or fp32, not {precision!r}")
@@ -96,18 +96,18 @@ class DeviceReport:
 
 def device_report(request: str | None = None) -> DeviceReport:
     """The resolved device with the facts behind it (for the app's settings panel and the benchmarks)."""
-    import xgboost
+    import xgboost  # lazy: start-up cost (xgboost)
 
     wanted, source = requested_device(request)
     device = resolve_device(request)
     torch_cuda = cuda_available()
     gpu_name = None
     if torch_cuda:
-        import torch
+        import torch  # lazy: start-up cost (torch)
 
         gpu_name = torch.cuda.get_device_name(0)
     dtype = autocast_dtype(device) if wanted in REQUESTS else None
-    from genomics.preprocess import gpu_preprocessing_available
+    from genomics.preprocess import gpu_preprocessing_available  # lazy: start-up cost (scanpy, via preprocess)
 
     return DeviceReport(
         requested=wanted, source=source, device=device, gpu_name=gpu_name, torch_cuda=torch_cuda,

@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import time as _time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -36,25 +35,18 @@ import numpy as np
 from safetensors.numpy import load_file, save_file
 from threadpoolctl import threadpool_limits
 
-from genomics.setscores import BREAST_MODULES
+from models.base import training_target
 from models.cox import breslow, cv_penalty, fit_cox
 from models.errors import ModelError
+from models.modifiers import N_PCS, Modifiers, modifier_field
 
 FORMAT_VERSION = 1
 WEIGHTS_FILE = "effects.safetensors"
 META_FILE = "effects_meta.json"
-#: Gene modules used as effect modifiers: the breast-cancer modules of :mod:`genomics.setscores`.
-EFFECT_MODULES: dict[str, tuple[str, ...]] = BREAST_MODULES
-MIN_MODULE_GENES = 3
 #: Clinical fields whose modification of treatment effects is established (EBCTCG overviews: endocrine therapy
 #: works only in ER-positive disease; HER2 status and nodal burden modify chemotherapy's absolute benefit).
 #: Their interactions are left unpenalised; every other modifier is shrunk towards a common effect.
 KNOWN_EFFECT_MODIFIERS = ("er_status", "her2_status", "lymph_nodes_positive")
-#: Each treatment's effect is anchored per level of this field (ER status, as PREDICT fits ER+ and ER- disease
-#: apart): ``theta_k,level`` is that subgroup's own log hazard ratio, shrunk towards **no effect** (not towards the
-#: other subgroup's), so a treatment rarely given in a subgroup (endocrine therapy in ER- disease) is not credited
-#: with an effect its few patients cannot show. Without the field there is one anchor per treatment.
-ANCHOR_FIELD = "er_status"
 #: Ridge on the anchors per event: a sceptical prior (SD about 1/sqrt(0.02 x events) on the log HR).
 ANCHOR_PENALTY = 0.02
 #: Interactions with the known modifiers are shrunk ten times less than the rest.
@@ -62,154 +54,12 @@ KNOWN_PENALTY_FACTOR = 0.1
 #: Gene modules are biology with a record as effect modifiers (proliferation and immune infiltration predict
 #: chemotherapy response; ER-related expression endocrine response): shrunk less than anonymous components.
 MODULE_PENALTY_FACTOR = 0.3
-N_PCS = 16
 HAZARD_GRID = np.arange(0.0, 361.0, 1.0)  # months; the baseline hazards are stored on this grid
 RISK_HORIZON = 120.0
 #: Interaction penalty per event (grid searched by cross-validation); main effects get a fixed light ridge.
 PENALTY_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 MAIN_PENALTY = 0.01
 Progress = Callable[[str], None]
-
-
-@dataclass
-class Modifiers:
-    """The linear map from a feature row's non-treatment columns to standardised effect modifiers.
-
-    ``z = (x_rest @ M - centre) / scale``; ``names[j]`` and ``groups[j]`` say what column j is
-    ("clinical", "module", "expression_pc").
-    """
-
-    names: list[str]
-    groups: list[str]
-    M: np.ndarray  # (n_rest, q)
-    centre: np.ndarray  # (q,)
-    scale: np.ndarray  # (q,)
-    x_mean: np.ndarray  # (n_rest,) training mean of the non-treatment columns
-    anchor_cols: list[int]  # columns of x_rest holding the anchor field's levels (one-hot); [] = one common anchor
-    anchor_names: list[str]
-    anchor_means: np.ndarray  # (levels, q) mean of z within each anchor level
-    splines: list[tuple[int, list[float]]]  # (column of x_rest, knots): restricted cubic spline terms
-
-    def expand(self, X_rest: np.ndarray) -> np.ndarray:
-        """x_rest followed by the spline terms of its continuous clinical columns (x_ext)."""
-        X_rest = np.asarray(X_rest, dtype=np.float64)
-        extra = [rcs_terms(X_rest[:, j], knots) for j, knots in self.splines]
-        return np.hstack([X_rest, *extra]) if extra else X_rest
-
-    def fold(self, values: np.ndarray) -> np.ndarray:
-        """Per-column values of x_ext summed back onto the x_rest column each spline term came from."""
-        n_rest = len(values) - sum(len(knots) - 2 for _, knots in self.splines)
-        out = np.array(values[:n_rest], dtype=np.float64)
-        pos = n_rest
-        for j, knots in self.splines:
-            width = len(knots) - 2
-            out[j] += float(np.sum(values[pos: pos + width]))
-            pos += width
-        return out
-
-    def within(self, X_rest: np.ndarray) -> np.ndarray:
-        """z centred within the patient's anchor level: interactions then describe heterogeneity inside a
-        subgroup, and the subgroup's average effect is its anchor alone."""
-        return self.transform(X_rest) - self.anchors(X_rest) @ self.anchor_means
-
-    def anchors(self, X_rest: np.ndarray) -> np.ndarray:
-        """The anchor indicators (samples × levels): the anchor field's one-hot columns, or a column of ones."""
-        X_rest = np.asarray(X_rest, dtype=np.float64)
-        if not self.anchor_cols:
-            return np.ones((len(X_rest), 1))
-        return X_rest[:, self.anchor_cols]
-
-    @classmethod
-    def fit(cls, X_rest: np.ndarray, columns: Sequence[str], *, n_pcs: int = N_PCS) -> Modifiers:
-        X_rest = np.asarray(X_rest, dtype=np.float64)
-        columns = list(columns)
-        splines = []
-        for j, c in enumerate(columns):
-            if c.startswith("gene:") or "=" in c or c.endswith("__missing"):
-                continue
-            knots = sorted(set(np.round(np.quantile(X_rest[:, j], RCS_QUANTILES), 6).tolist()))
-            if len(np.unique(X_rest[:, j])) >= 10 and len(knots) >= 3:
-                splines.append((j, knots))
-        n_rest = len(columns)
-        for j, knots in splines:
-            columns += [f"{columns[j]}~rcs{i + 1}" for i in range(len(knots) - 2)]
-        X_rest = np.hstack([X_rest, *(rcs_terms(X_rest[:, j], knots) for j, knots in splines)]) if splines else X_rest
-        gene_cols = [j for j, c in enumerate(columns) if c.startswith("gene:")]
-        clinical_cols = [j for j, c in enumerate(columns) if not c.startswith("gene:")]  # incl. spline terms
-        blocks, names, groups = [], [], []
-        sd = X_rest.std(axis=0)
-        for j in clinical_cols:
-            if sd[j] > 1e-8:
-                col = np.zeros(len(columns))
-                col[j] = 1.0
-                blocks.append(col)
-                names.append(columns[j])
-                groups.append("clinical")
-        genes = {columns[j][5:]: j for j in gene_cols}
-        for module, members in EFFECT_MODULES.items():
-            present = [genes[g] for g in members if g in genes]
-            if len(present) >= MIN_MODULE_GENES:
-                col = np.zeros(len(columns))
-                col[present] = 1.0 / len(present)
-                blocks.append(col)
-                names.append(f"module:{module}")
-                groups.append("module")
-        if gene_cols and n_pcs > 0:
-            G = X_rest[:, gene_cols].astype(np.float64)
-            G = G - G.mean(axis=0)
-            k = min(n_pcs, len(gene_cols), max(len(G) - 1, 0))
-            if k > 0:
-                _, _, vt = np.linalg.svd(G, full_matrices=False)
-                for i in range(k):
-                    col = np.zeros(len(columns))
-                    col[gene_cols] = vt[i]
-                    blocks.append(col)
-                    names.append(f"expression_pc{i + 1}")
-                    groups.append("expression_pc")
-        if not blocks:
-            raise ModelError("No usable features to model treatment effects (all clinical columns are constant).")
-        M = np.column_stack(blocks)
-        raw = X_rest @ M
-        centre, scale = raw.mean(axis=0), raw.std(axis=0)
-        scale = np.where(scale > 1e-12, scale, 1.0)
-        anchor = [j for j in clinical_cols if j < n_rest and _field(columns[j]) == ANCHOR_FIELD and X_rest[:, j].max() > 0]
-        z = (raw - centre) / scale
-        g = X_rest[:, anchor] if anchor else np.ones((len(X_rest), 1))
-        means = np.linalg.lstsq(g, z, rcond=None)[0] if anchor else np.zeros((1, z.shape[1]))
-        return cls(names, groups, M, centre, scale, X_rest.mean(axis=0), anchor, [columns[j] for j in anchor], means,
-                   splines)
-
-    def transform(self, X_rest: np.ndarray) -> np.ndarray:
-        return (self.expand(X_rest) @ self.M - self.centre) / self.scale
-
-    def feature_weights(self, w: np.ndarray) -> np.ndarray:
-        """Weights on the x_ext columns of a linear score ``w'z`` (so ``w'z - w'z(x_mean) = weights'(x_ext - x_mean)``)."""
-        return self.M @ (np.asarray(w, dtype=np.float64) / self.scale)
-
-
-RCS_QUANTILES = (0.05, 0.35, 0.65, 0.95)  # Harrell's default knots for 4-knot restricted cubic splines
-
-
-def rcs_terms(x: np.ndarray, knots: Sequence[float]) -> np.ndarray:
-    """The nonlinear terms of a restricted cubic spline (Harrell, Regression Modeling Strategies 2.4.5):
-    linear beyond the outer knots, so a continuous field (age, nodes, size) bends where the data say without
-    wild tails. Returns len(knots) - 2 columns, scaled by the squared knot range."""
-    t = np.asarray(knots, dtype=np.float64)
-    x = np.asarray(x, dtype=np.float64)
-    k = len(t)
-    scale = (t[-1] - t[0]) ** 2
-
-    def cube(v):
-        return np.clip(v, 0.0, None) ** 3
-
-    cols = [(cube(x - t[j]) - cube(x - t[k - 2]) * (t[k - 1] - t[j]) / (t[k - 1] - t[k - 2])
-             + cube(x - t[k - 1]) * (t[k - 2] - t[j]) / (t[k - 1] - t[k - 2])) / scale for j in range(k - 2)]
-    return np.column_stack(cols)
-
-
-def _field(modifier: str) -> str:
-    """The clinical field behind a modifier column name ('er_status=Positive' → 'er_status')."""
-    return modifier.split("=", 1)[0].removesuffix("__missing")
 
 
 def _design(mods: Modifiers, rest: np.ndarray, a: np.ndarray) -> np.ndarray:
@@ -246,7 +96,7 @@ class TreatmentEffectModel:
         main = np.full(q, (MAIN_PENALTY if treatments else lam) * events)
         if not treatments:
             return main
-        factor = np.array([KNOWN_PENALTY_FACTOR if _field(name) in KNOWN_EFFECT_MODIFIERS
+        factor = np.array([KNOWN_PENALTY_FACTOR if modifier_field(name) in KNOWN_EFFECT_MODIFIERS
                            else MODULE_PENALTY_FACTOR if group == "module" else 1.0
                            for name, group in zip(self.modifiers_.names, self.modifiers_.groups, strict=True)])
         interaction = factor * lam * events
@@ -273,8 +123,8 @@ class TreatmentEffectModel:
     def _fit(self, X, time, event, *, feature_names, treatment_index, cause) -> TreatmentEffectModel:
         started = _time.perf_counter()
         X = np.asarray(X, dtype=np.float64)
-        time = np.asarray(time, dtype=np.float64)
-        event = np.asarray(event, dtype=np.float64)
+        time, flags = training_target(time, event, len(X))
+        event = flags.astype(np.float64)
         self.feature_names_ = list(feature_names)
         self.treatment_index_ = [int(i) for i in treatment_index]
         k = len(self.treatment_index_)

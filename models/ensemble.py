@@ -26,9 +26,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from models.base import SurvivalModel
+from genomics.jsonsafe import json_safe
+from models.base import SurvivalModel, training_target
 from models.errors import ModelError
-from models.xgb import XGBSurvival, json_safe
+from models.xgb import XGBSurvival
 
 log = logging.getLogger(__name__)
 
@@ -120,10 +121,9 @@ class SurvivalEnsemble:
     ) -> SurvivalEnsemble:
         started = clock.perf_counter()
         X = np.asarray(X, dtype=np.float32)
-        time = np.asarray(time, dtype=np.float64).reshape(-1)
-        event = np.asarray(event).reshape(-1).astype(bool)
-        if X.ndim != 2 or len(time) != X.shape[0] or len(event) != X.shape[0]:
+        if X.ndim != 2:
             raise ModelError("X, time and event must describe the same samples.")
+        time, event = training_target(time, event, X.shape[0])
         if int(event.sum()) < MIN_RESAMPLE_EVENTS:
             raise ModelError(f"At least {MIN_RESAMPLE_EVENTS} events are needed to fit an ensemble.")
         self.feature_names_ = [str(f) for f in feature_names]

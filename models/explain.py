@@ -20,8 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from genomics.errors import InputError
+from genomics.signatures import load_hallmark_sets
 from models.errors import ModelError
 from models.features import MISSING
+from models.modifiers import EFFECT_MODULES
 
 TREATMENT_GROUP = "treatment"
 
@@ -113,10 +116,6 @@ def benefit_contributions(model, x: np.ndarray, feature_names: Sequence[str], *,
 
 def gene_sets_for(genes: Sequence[str]) -> dict[str, tuple[str, ...]]:
     """Hallmark gene sets when the data folder has them, else the model's literature gene modules."""
-    from genomics.errors import InputError
-    from genomics.signatures import load_hallmark_sets
-    from models.effects import EFFECT_MODULES
-
     try:
         sets = load_hallmark_sets()
         return {name.removeprefix("HALLMARK_"): members for name, members in sets.items()}

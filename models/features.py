@@ -18,10 +18,9 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
-from genomics.cohorts import spec_of
 from genomics.reference import GeneStandardiser
 from genomics.setscores import rank_scores, robust_sets, sets_on
-from genomics.spec import CohortSpec
+from genomics.spec import CohortSpec, spec_of
 from models.errors import ModelError
 
 MISSING = "__missing"

@@ -19,10 +19,11 @@ import anndata as ad
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from genomics.cohorts import spec_of
+from genomics.spec import spec_of
 from models.device import resolve_device
 from models.errors import ModelError
 from models.features import FeatureBuilder, survival_target
+from models.metrics import evaluate_predictions
 from models.registry import Bundle, ModelCard, _model_class, load_bundle, save_bundle
 
 log = logging.getLogger(__name__)
@@ -78,8 +79,8 @@ def train_bundle(
 ) -> Bundle:
     """Fit, evaluate on held-back patients, and save a verified bundle to ``out``.
 
-    With a Dask ``client`` (:func:`models.distributed.dask_client`) the xgboost kinds (``xgb``, ``ensemble``)
-    are fitted on the cluster (:func:`models.distributed.fit_on_dask`); the bundle has the same format.
+    With a Dask ``client`` (:func:`models.dask.dask_client`) the xgboost kinds (``xgb``, ``ensemble``)
+    are fitted on the cluster (:func:`models.dask.fit_on_dask`); the bundle has the same format.
     ``source`` is what loads the cohort again (its id, default, or the path it was read from: recorded in the
     card so that the bundle can find its cohort); ``features`` an unfitted :class:`FeatureBuilder` with the
     genes and clinical fields to use (default: all of them); ``card_extra`` more model-card fields.
@@ -99,7 +100,7 @@ def train_bundle(
     X_train = features.transform(data[train_idx]).X
     X_test = features.transform(data[test_idx]).X
     if client is not None:
-        from models.distributed import DASK_KINDS, device_on_workers, fit_on_dask, n_workers
+        from models.dask import DASK_KINDS, device_on_workers, fit_on_dask, n_workers  # lazy: start-up cost (xgboost)
 
         if kind not in DASK_KINDS:
             raise ModelError(f"--dask trains the xgboost models ({', '.join(DASK_KINDS)}); '{kind}' trains in one "
@@ -164,8 +165,6 @@ def train_bundle(
 
 def test_metrics(model, X_train, t_train, e_train, X_test, t_test, e_test) -> dict:
     """Discrimination and calibration on held-back patients, with bootstrap intervals."""
-    from models.evaluate import evaluate_predictions
-
     report = evaluate_predictions(model, X_train=X_train, time_train=t_train, event_train=e_train,
                                   X_test=X_test, time_test=t_test, event_test=e_test)
     return report.to_dict()
@@ -211,8 +210,6 @@ def evaluate_bundle(bundle: Bundle, cohort: ad.AnnData, *, progress: Progress | 
         scope = "held-back patients only (the rest trained the model)"
     say(f"evaluating {bundle.card.model_id} on {spec.display_name} · {ep.name}: {data.n_obs} patients ({scope})")
     frame = bundle.features.transform(data)
-    from models.evaluate import evaluate_predictions
-
     report = evaluate_predictions(bundle.model, X_train=None, time_train=t, event_train=e,
                                   X_test=frame.X, time_test=t, event_test=e)
     return {"model_id": bundle.card.model_id, "bundle_sha256": bundle.sha256, "cohort": spec.id,

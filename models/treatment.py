@@ -14,12 +14,9 @@ The recommendation (:func:`choose_regimen`) is the option with the largest estim
 minimum worthwhile benefit per treatment (:data:`MIN_WORTHWHILE_BENEFIT`), among regimens with enough
 evidence.
 
-Evidence (:class:`RegimenEvidence`) says how many comparable cohort patients actually received each
-regimen: a multinomial propensity model of the received regimen given the patient's non-treatment
-features, and the count of each regimen among the patient's k nearest cohort patients (at least 5 of 100,
-and a propensity of at least 2%). Overlap is judged per regimen: a joint combination can be rare even when
-each of its treatments is common. Where support is thin, the reading is "not enough evidence" instead of a
-benefit reading.
+Evidence (:class:`models.evidence.RegimenEvidence`) says how many comparable cohort patients actually
+received each regimen; where support is thin, the reading is "not enough evidence" instead of a benefit
+reading.
 
 Readings (at the longest horizon, ``margin`` = 2 percentage points by default):
 
@@ -42,10 +39,21 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
-from genomics.cohorts import spec_of
 from genomics.regimens import regimen_flags, regimen_labels, regimens
+from models.columns import (
+    BENEFIT,
+    BOUNDS,
+    CANCER_SPECIFIC,
+    LOWER,
+    NNT,
+    SURVIVAL,
+    UPPER,
+    column,
+    wide_column,
+    years_tag,
+)
 from models.errors import ModelError
-from models.features import FeatureBuilder
+from models.evidence import RegimenEvidence
 from models.registry import Bundle
 
 CAVEAT = (
@@ -56,7 +64,6 @@ CAVEAT = (
 NO_INTERVAL = "uncertain (no interval: single model)"
 NOT_ENOUGH = "not enough evidence"
 REFERENCE = "reference"
-MIN_PROPENSITY = 0.02
 #: Minimum worthwhile 10-year benefit per treatment (absolute survival): a regimen is an option worth its
 #: burden only when its expected benefit exceeds the sum over its treatments. Defaults follow how PREDICT
 #: results are commonly discussed (chemotherapy: >3 points "worth considering"; endocrine and radiotherapy,
@@ -64,7 +71,6 @@ MIN_PROPENSITY = 0.02
 MIN_WORTHWHILE_BENEFIT: dict[str, float] = {"chemotherapy": 0.03, "hormone_therapy": 0.01, "radio_therapy": 0.01}
 DEFAULT_MIN_BENEFIT = 0.02
 CHUNK = 256  # samples per prediction call (bounds memory for a whole-cohort batch)
-N_GENE_COMPONENTS = 20  # the evidence model summarises the expression block by its leading principal components
 
 
 def under_regimen(X: np.ndarray, regimen: str, treatments: Sequence[str]) -> np.ndarray:
@@ -72,20 +78,6 @@ def under_regimen(X: np.ndarray, regimen: str, treatments: Sequence[str]) -> np.
     out = np.array(X, copy=True)
     out[:, : len(treatments)] = [regimen_flags(regimen, treatments)[t] for t in treatments]
     return out
-
-
-def _evidence_level(count: int, propensity: float, min_support: int) -> str:
-    if count == 0:
-        return "none"
-    if count < min_support or propensity < MIN_PROPENSITY:
-        return "thin"
-    return "ok"
-
-
-def _evidence_levels(counts: np.ndarray, propensity: np.ndarray, min_support: int) -> np.ndarray:
-    """:func:`_evidence_level` over arrays (same rule, no Python loop)."""
-    thin = (counts < min_support) | (propensity < MIN_PROPENSITY)
-    return np.where(counts == 0, "none", np.where(thin, "thin", "ok"))
 
 
 def readings(lo: np.ndarray, hi: np.ndarray, evidence: np.ndarray, *, margin: float = 0.02) -> np.ndarray:
@@ -121,112 +113,6 @@ def reading(lo: float, hi: float, evidence: str, *, margin: float = 0.02) -> str
     if lo >= -margin and hi <= margin:
         return "no expected benefit"
     return "uncertain"
-
-
-@dataclass
-class RegimenEvidence:
-    """Propensity of each regimen and its count among the k nearest cohort patients (fit once per cohort/bundle).
-
-    Inputs are the bundle's non-treatment features: clinical columns as they are, the expression block
-    reduced to its leading principal components (a propensity model or a distance over thousands of genes
-    would separate patients on noise), all standardised.
-    """
-
-    k_neighbours: int = 100
-    n_gene_components: int = N_GENE_COMPONENTS
-    regimens_: list[str] = field(default_factory=list)
-    n_cohort_: int = 0
-
-    def fit(self, features: FeatureBuilder, cohort: ad.AnnData) -> RegimenEvidence:
-        from sklearn.decomposition import PCA
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.neighbors import NearestNeighbors
-        from sklearn.preprocessing import StandardScaler
-
-        spec = spec_of(cohort)
-        treatments = tuple(features.treatments_)
-        if not treatments:
-            raise ModelError("The model has no treatment columns: treatment options need them.")
-        missing = [t for t in treatments if t not in cohort.obs.columns]
-        if missing:
-            raise ModelError(f"The reference cohort {spec.id!r} lacks treatment column(s) {', '.join(missing)}.")
-        self.features_ = features
-        self.treatments_ = treatments
-        self.regimens_ = regimens(treatments)
-        received = regimen_labels(cohort.obs, treatments).to_numpy()
-        self.ids_ = np.asarray(cohort.obs_names.astype(str))
-        self.outcomes_ = {}
-        for ep in spec.endpoints:
-            if ep.time_col in cohort.obs.columns and ep.event_col in cohort.obs.columns:
-                self.outcomes_[ep.name] = (pd.to_numeric(cohort.obs[ep.time_col], errors="coerce").to_numpy(float),
-                                           pd.to_numeric(cohort.obs[ep.event_col], errors="coerce").to_numpy(float))
-        Z = self._raw(features.transform(cohort, require_coverage=False).X, fit=True, pca_cls=PCA)
-        self.scaler_ = StandardScaler().fit(Z)
-        Zs = self.scaler_.transform(Z)
-        self.received_ = received
-        self.n_cohort_ = len(received)
-        classes = sorted(set(received))
-        if len(classes) >= 2:
-            self.propensity_ = LogisticRegression(C=1.0, max_iter=1000).fit(Zs, received)
-        else:
-            self.propensity_ = None
-            self.only_class_ = classes[0]
-        self.neighbours_ = NearestNeighbors(n_neighbors=min(self.k_neighbours, self.n_cohort_)).fit(Zs)
-        self.Zs_ = Zs
-        return self
-
-    def similar(self, X: np.ndarray, *, regimen: str, k: int = 30, endpoint: str | None = None) -> pd.DataFrame:
-        """The ``k`` cohort patients nearest to the first row of ``X`` who received ``regimen``.
-
-        Columns: patient_id, distance (standardised evidence space), time, event (of ``endpoint``, default the
-        cohort's first). Empty when nobody received it.
-        """
-        from sklearn.neighbors import NearestNeighbors
-
-        if regimen not in self.regimens_:
-            raise ModelError(f"Unknown regimen {regimen!r}.")
-        z = self.scaler_.transform(self._raw(np.asarray(X)[:1]))
-        rows = np.flatnonzero(self.received_ == regimen)
-        name = endpoint or next(iter(self.outcomes_), None)
-        columns = ["patient_id", "distance", "time", "event"]
-        if len(rows) == 0:
-            return pd.DataFrame(columns=columns)
-        nn = NearestNeighbors(n_neighbors=min(k, len(rows))).fit(self.Zs_[rows])
-        dist, idx = nn.kneighbors(z)
-        chosen = rows[idx[0]]
-        time, event = self.outcomes_.get(name, (np.full(self.n_cohort_, np.nan), np.full(self.n_cohort_, np.nan)))
-        return pd.DataFrame({"patient_id": self.ids_[chosen], "distance": dist[0], "time": time[chosen],
-                             "event": event[chosen]})
-
-    def _raw(self, X: np.ndarray, *, fit: bool = False, pca_cls=None) -> np.ndarray:
-        n_t = len(self.features_.treatments_)
-        n_g = len(self.features_.genes_)
-        clinical = X[:, n_t: X.shape[1] - n_g]
-        genes = X[:, X.shape[1] - n_g:]
-        if fit:
-            n_comp = min(self.n_gene_components, n_g, max(len(X) - 1, 0))
-            self.pca_ = pca_cls(n_components=n_comp, random_state=0).fit(genes) if n_comp > 0 else None
-        blocks = [clinical]
-        if self.pca_ is not None:
-            blocks.append(self.pca_.transform(genes))
-        return np.hstack(blocks).astype(np.float64)
-
-    def assess(self, X: np.ndarray, *, min_support: int = 5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(propensity, count, evidence level), each samples × regimens, from a feature matrix of the bundle."""
-        Zs = self.scaler_.transform(self._raw(np.asarray(X)))
-        n, m = len(Zs), len(self.regimens_)
-        prop = np.zeros((n, m))
-        if self.propensity_ is not None:
-            p = self.propensity_.predict_proba(Zs)
-            for j, cls in enumerate(self.propensity_.classes_):
-                prop[:, self.regimens_.index(cls)] = p[:, j]
-        else:
-            prop[:, self.regimens_.index(self.only_class_)] = 1.0
-        _, idx = self.neighbours_.kneighbors(Zs)
-        near = self.received_[idx]  # samples × k regimen names
-        counts = np.stack([(near == r).sum(axis=1) for r in self.regimens_], axis=1)
-        level = _evidence_levels(counts, prop, min_support) if n else np.empty((0, m), dtype=object)
-        return prop, counts, level
 
 
 @dataclass(frozen=True)
@@ -279,10 +165,6 @@ def _cause_specific_under(model, X: np.ndarray, flags: np.ndarray, grid: np.ndar
     point = model.predict_cause_specific(flat, grid).reshape(m, n, len(grid))
     members = model.predict_cause_specific(flat, grid, members=True).reshape(-1, m, n, len(grid))
     return point, members
-
-
-def _tag(h: float) -> str:
-    return f"{h:g}"
 
 
 def e_value(log_hr: float) -> float:
@@ -415,18 +297,18 @@ def _long_table(sample_ids: Sequence[str], names: Sequence[str], grid: np.ndarra
         "sample_id": np.repeat(np.asarray([str(s) for s in sample_ids], dtype=object), m),
         "regimen": np.tile(np.asarray(list(names), dtype=object), n),
     }
-    tags = [_tag(h) for h in grid]
-    for prefix, (point, lo, hi) in [("S", S), *([("CSS", C)] if C is not None else [])]:
-        for h, tag in enumerate(tags):
-            columns[f"{prefix}{tag}"], columns[f"{prefix}{tag}_lo"], columns[f"{prefix}{tag}_hi"] = (
-                flat(point[:, :, h]), flat(lo[:, :, h]), flat(hi[:, :, h]))
+    for prefix, (point, lo, hi) in [(SURVIVAL, S), *([(CANCER_SPECIFIC, C)] if C is not None else [])]:
+        for h, horizon in enumerate(grid):
+            for bound, values in zip(BOUNDS, (point, lo, hi), strict=True):
+                columns[column(prefix, horizon, bound)] = flat(values[:, :, h])
     point, lo, hi = B
-    for h, tag in enumerate(tags):
+    for h, horizon in enumerate(grid):
         b, b_lo = flat(point[:, :, h]), flat(lo[:, :, h])
-        columns[f"B{tag}"], columns[f"B{tag}_lo"], columns[f"B{tag}_hi"] = b, b_lo, flat(hi[:, :, h])
+        columns[column(BENEFIT, horizon)], columns[column(BENEFIT, horizon, LOWER)] = b, b_lo
+        columns[column(BENEFIT, horizon, UPPER)] = flat(hi[:, :, h])
         with np.errstate(divide="ignore", invalid="ignore"):
             worth = has_interval & (b_lo > 0) & (b > 0)
-            columns[f"nnt{tag}"] = np.where(worth, np.ceil(1.0 / b - 1e-9), np.nan)
+            columns[column(NNT, horizon)] = np.where(worth, np.ceil(1.0 / b - 1e-9), np.nan)
     if log_hr is not None:
         columns["log_hr"] = flat(np.asarray(log_hr, dtype=np.float64))
         columns["e_value"] = np.where(is_base.reshape(-1), np.nan, e_values(columns["log_hr"]))
@@ -453,17 +335,16 @@ def recommend_table(options: TreatmentOptions) -> pd.DataFrame:
     def grid(column: str) -> pd.DataFrame:  # samples × regimens, in first-appearance order
         return wide[column].unstack("regimen").reindex(index=samples, columns=names)
 
-    last = _tag(options.horizons[-1])
-    years_last = f"{options.horizons[-1] / 12:g}"
+    last = options.horizons[-1]
+    years_last = years_tag(last)
     columns: dict[str, object] = {"patient_id": samples,
                                   "risk": options.risk.reindex(samples).to_numpy(dtype=np.float64)}
-    for prefix in ("S", "CSS", "B") if options.competing_risks else ("S", "B"):
+    for prefix in (SURVIVAL, CANCER_SPECIFIC, BENEFIT) if options.competing_risks else (SURVIVAL, BENEFIT):
         for h in options.horizons:
-            tag, years = _tag(h), f"{h / 12:g}"
-            blocks = {suffix: grid(f"{prefix}{tag}{suffix}") for suffix in ("", "_lo", "_hi")}
+            blocks = {bound: grid(column(prefix, h, bound)) for bound in BOUNDS}
             for r in names:
-                for suffix in ("", "_lo", "_hi"):
-                    columns[f"{prefix}{years}_{r}{suffix}"] = blocks[suffix][r].to_numpy()
+                for bound in BOUNDS:
+                    columns[wide_column(prefix, h, r, bound)] = blocks[bound][r].to_numpy()
     evidence = grid("evidence")
     read = grid("reading")
     for r in names:
@@ -474,7 +355,7 @@ def recommend_table(options: TreatmentOptions) -> pd.DataFrame:
     baseline_idx = is_base.argmax(axis=1)
     treatments = [t for t in names if t != "none" and "+" not in t]
     cost = np.array([min_benefit(r, treatments, options.thresholds) for r in names])
-    survival = grid(f"S{last}").to_numpy(dtype=np.float64)
+    survival = grid(column(SURVIVAL, last)).to_numpy(dtype=np.float64)
     ok = evidence.to_numpy(dtype=object) == "ok"
     rows = np.arange(len(samples))
     # choose_regimen over arrays: the baseline first, then each regimen with enough evidence, in order

@@ -36,13 +36,16 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
-from genomics.cohorts import load_cohort, spec_of
+from genomics.cohorts import load_cohort
 from genomics.errors import InputError
-from genomics.io import PROVENANCE_KEY
+from genomics.platforms import reference_for, standardise_to_platform
 from genomics.settings import get_settings
+from genomics.spec import PROVENANCE_KEY, spec_of
+from models.columns import ANSWER_COLUMNS
 from models.errors import ModelError
 from models.features import MIN_GENE_COVERAGE, FeatureBuilder
 from models.registry import Bundle, load_bundle
+from models.training import train_bundle
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -102,6 +105,12 @@ class Answer:
                 text += f" vs {self.full_c_index:.3f} for the full model"
         return text + "."
 
+    def columns(self) -> dict[str, Any]:
+        """The columns every ``recommend`` row carries about the model that answered (:data:`ANSWER_COLUMNS`)."""
+        return dict(zip(ANSWER_COLUMNS, (self.variant, self.bundle.card.model_id, len(self.genes_used),
+                                         len(self.genes_missing), self.c_index, self.full_c_index, self.platform,
+                                         self.reference or ""), strict=True))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "variant": self.variant, "label": self.label, "model_id": self.bundle.card.model_id,
@@ -145,8 +154,6 @@ def to_training_space(patients: ad.AnnData, bundle: Bundle) -> tuple[ad.AnnData,
     upload is on the training cohort's own platform, or no platform reference is available, it is
     returned as it is and the note says so.
     """
-    from genomics.platforms import reference_for, standardise_to_platform
-
     fb = bundle.features
     if patients.n_vars == 0 or not fb.genes_ or fb.standardiser_ is None:
         return patients, "none", None, "no expression used"
@@ -229,8 +236,6 @@ def companion_dir() -> Path:
 def companion(bundle: Bundle, *, variant: str, genes: Sequence[str], fields: Sequence[str],
               cohort: ad.AnnData | None = None, progress: Progress | None = None) -> Bundle:
     """The cached companion of ``bundle`` on these genes and fields, fitted (and saved) on first use."""
-    from models.training import train_bundle
-
     say = progress or (lambda msg: log.info(msg))
     folder = companion_dir() / f"{bundle.card.cohort_id}-{variant}-{fingerprint(bundle, variant=variant, genes=genes, fields=fields)[:20]}"
     if (folder / "manifest.json").is_file():

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import time as clock
 from collections.abc import Mapping, Sequence
@@ -30,11 +29,13 @@ import numpy as np
 import xgboost as xgb
 from scipy.special import expit, ndtr
 from sklearn.model_selection import KFold, StratifiedKFold
-from sksurv.metrics import concordance_index_censored
 
-from models.baseline import BreslowBaseline
+from genomics.jsonsafe import json_safe
+from models.base import training_target
+from models.breslow import BreslowBaseline
 from models.device import resolve_device
 from models.errors import ModelError
+from models.metrics import harrell_c
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +76,12 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def harrell_c(time: np.ndarray, event: np.ndarray, risk: np.ndarray) -> float:
-    """Harrell's concordance index (higher risk should die earlier); NaN when no pair is comparable."""
-    event = np.asarray(event, dtype=bool)
-    if not event.any():
-        return float("nan")
+def _validation_c(time: np.ndarray, event: np.ndarray, risk: np.ndarray) -> float:
+    """Harrell's C of one validation fold (:func:`models.metrics.harrell_c`, its tie rule); NaN where it is
+    undefined (no events, no comparable pair), so that tuning falls back to the validation loss."""
     try:
-        return float(concordance_index_censored(event, np.asarray(time, dtype=np.float64), np.asarray(risk))[0])
-    except ValueError:  # no comparable pairs
+        return harrell_c(time, event, risk)
+    except ValueError:
         return float("nan")
 
 
@@ -197,7 +196,7 @@ class XGBSurvival:
         """The inner cross-validation alone: (hyperparameters, rounds, per-candidate results), nothing refitted.
 
         The same choice :meth:`fit` makes; used where the final model is trained elsewhere (on a Dask
-        cluster, :func:`models.distributed.train_xgb_dask`) with ``fixed_params``/``n_rounds``.
+        cluster, :func:`models.dask.train_xgb_dask`) with ``fixed_params``/``n_rounds``.
         """
         X = _as_matrix(X)
         time, event = _check_target(time, event, X.shape[0])
@@ -231,7 +230,7 @@ class XGBSurvival:
             best = booster.best_iteration + 1
             margin = booster.predict(self._dmatrix(X[va], nthread=threads), output_margin=True,
                                      iteration_range=(0, best))
-            score = harrell_c(time[va], event[va], self._risk_from_margin(margin))
+            score = _validation_c(time[va], event[va], self._risk_from_margin(margin))
             return score, float(booster.best_score), best, clock.perf_counter() - t0
 
         if workers == 1:
@@ -418,28 +417,8 @@ def _as_matrix(X: np.ndarray) -> np.ndarray:
 
 
 def _check_target(time: np.ndarray, event: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    time = np.asarray(time, dtype=np.float64).reshape(-1)
-    event = np.asarray(event).reshape(-1)
-    if len(time) != n or len(event) != n:
-        raise ModelError(f"time ({len(time)}) and event ({len(event)}) must have one value per sample ({n}).")
-    if not np.isfinite(time).all() or (time <= 0).any():
-        raise ModelError("Survival times must be finite and positive (drop unusable rows first).")
-    if not np.isin(event, (0, 1, True, False)).all():
-        raise ModelError("Events must be 0/1.")
-    event = event.astype(bool)
+    """The training target (:func:`models.base.training_target`, times > 0 for AFT's log) with an event."""
+    time, event = training_target(time, event, n, positive=True)
     if not event.any():
         raise ModelError("No events in the training data: a survival model cannot be fitted.")
     return time, event
-
-
-def json_safe(value: Any) -> Any:
-    """JSON-safe copy (NaN → None, numpy scalars → Python)."""
-    if isinstance(value, Mapping):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

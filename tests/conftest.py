@@ -2,6 +2,11 @@
 
 With ONCOTX_REQUIRE_REALDATA=1 (CI), a missing data folder or browser is a failure, not a skip,
 and the session fails unless real-data and browser tests actually ran.
+
+Tests that need only the gene id map (the hostile-input, fuzz and validation tests) use ``small_gene_map``:
+a data folder holding only ``gene_ids/``, made from the committed rows of tests/data/gene_map_small.tsv, so
+they run, with the same answers, without the data folder. Cohorts several test modules load are the
+module fixtures ``metabric`` (real data) and ``demo`` below.
 """
 from __future__ import annotations
 
@@ -16,11 +21,19 @@ os.environ["ONCOTX_WARMUP"] = "0"
 os.environ["ONCOTX_AUTH"] = "demo"
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import pandas as pd
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "data"
+from genomics.genes import gene_map_path
+from tests.inputs import DEFAULT_DATA, REPO, load_real_cohort
+
+if TYPE_CHECKING:
+    import anndata as ad
+
+GENE_MAP_SMALL = REPO / "tests" / "data" / "gene_map_small.tsv"
+GENE_MAP_FILE = "grch38_ensembl109_all_genes.csv.gz"  # the name genomics.genes.gene_map_path looks for
 REQUIRE = os.environ.get("ONCOTX_REQUIRE_REALDATA") == "1"
 
 _ran: dict[str, int] = {"realdata": 0, "browser": 0}
@@ -45,6 +58,40 @@ def data_dir() -> Path:
     if path is None:
         missing("reference data not found (set ONCOTX_DATA=../shared/data)")
     return path
+
+
+@pytest.fixture(scope="session")
+def small_gene_map_dir(tmp_path_factory) -> Path:
+    """A data folder holding only gene_ids/: the committed rows of the Ensembl 109 map, as the real file."""
+    folder = tmp_path_factory.mktemp("gene-map-data")
+    (folder / "gene_ids").mkdir()
+    table = pd.read_csv(GENE_MAP_SMALL, sep="\t", dtype=str)
+    table.to_csv(folder / "gene_ids" / GENE_MAP_FILE, index=False)
+    assert gene_map_path(folder) is not None, "genomics.genes no longer finds the gene map by this name"
+    return folder
+
+
+@pytest.fixture
+def small_gene_map(request, monkeypatch, small_gene_map_dir) -> Path:
+    """ONCOTX_DATA = the small gene-map folder (a realdata test keeps the real one): ids map as with the full
+    map for the identifiers the tests use, with or without the data folder."""
+    if request.node.get_closest_marker("realdata") is None:
+        monkeypatch.setenv("ONCOTX_DATA", str(small_gene_map_dir))
+    return small_gene_map_dir
+
+
+@pytest.fixture(scope="module")
+def metabric(data_dir) -> ad.AnnData:
+    """The METABRIC cohort (real data), loaded once per module."""
+    return load_real_cohort("metabric", data_dir)
+
+
+@pytest.fixture(scope="module")
+def demo() -> ad.AnnData:
+    """The synthetic demo cohort, loaded once per module."""
+    from genomics.cohorts import load_cohort  # lazy: conftest loads for every run; cohorts load dask
+
+    return load_cohort("demo")
 
 
 @pytest.fixture(autouse=True)

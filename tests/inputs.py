@@ -7,8 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from tests.conftest import DEFAULT_DATA
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data"  # the real data folder when ONCOTX_DATA is not set
 
 
 def data_dir() -> Path:
@@ -74,9 +76,7 @@ def xlsx(frame: pd.DataFrame) -> bytes:
 def load_real_cohort(cohort: str, data_dir: Path):
     """Load with ONCOTX_DATA set, so that probe and gene ids map as in the app (module fixtures run before
     the per-test environment is set)."""
-    import pytest
-
-    from genomics.cohorts import load_cohort
+    from genomics.cohorts import load_cohort  # lazy: conftest imports this module; cohorts load dask
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ONCOTX_DATA", str(data_dir))

@@ -152,3 +152,24 @@ def test_contract_sees_the_package(package):
     modules = [m for m in SOURCES if _top(m) == package]
     assert len(modules) >= 5
     assert sum(len(_imports(SOURCES[m])) for m in modules) > 20
+
+
+MAX_LINES = 500
+#: Files over the limit because they are one cohesive class (the class must hold most of the file).
+ONE_CLASS = {"genomics/records/fhir.py": "FhirReader"}
+
+
+def test_source_files_stay_small():
+    too_long = []
+    for path in SOURCES.values():
+        lines = path.read_text(encoding="utf-8").count("\n") + 1
+        rel = path.relative_to(REPO).as_posix()
+        if lines <= MAX_LINES:
+            continue
+        name = ONE_CLASS.get(rel)
+        classes = {node.name: node for node in ast.parse(path.read_text(encoding="utf-8")).body
+                   if isinstance(node, ast.ClassDef)}
+        if name in classes and (classes[name].end_lineno - classes[name].lineno) >= 0.8 * lines:
+            continue
+        too_long.append(f"{rel}: {lines} lines")
+    assert not too_long, f"source files over {MAX_LINES} lines (not one cohesive class):\n" + "\n".join(too_long)

@@ -1,5 +1,5 @@
-"""Sign-in, roles, the audit trail and pseudonyms (dashboard.users, dashboard.auth, dashboard.audit,
-dashboard.privacy), on a real SQLite database; the pages through AppTest in local sign-in mode."""
+"""Sign-in, roles, the audit trail and pseudonyms (dashboard.platform.users, dashboard.ui.auth, dashboard.platform.audit,
+dashboard.platform.privacy), on a real SQLite database; the pages through AppTest in local sign-in mode."""
 from __future__ import annotations
 
 import sqlite3
@@ -10,8 +10,8 @@ import streamlit as st
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
-from dashboard import audit, privacy, users
-from dashboard.db import get_engine
+from dashboard.platform import audit, privacy, users
+from dashboard.platform.db import get_engine
 from tests.conftest import REPO
 
 APP = str(REPO / "app.py")
@@ -264,7 +264,7 @@ def test_demo_mode_says_so_on_every_page(db, monkeypatch, tmp_path):
 
 
 def test_oidc_mode_is_chosen_from_secrets(db, monkeypatch, tmp_path):
-    from dashboard import auth
+    from dashboard.ui import auth
 
     monkeypatch.delenv("ONCOTX_AUTH", raising=False)
     monkeypatch.setattr(auth, "_secrets_section", lambda name: {

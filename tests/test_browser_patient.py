@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.test_browser import ARTIFACTS, _settled, _shot, streamlit_app
+from bench.serve import streamlit_app
+from tests.test_browser import ARTIFACTS, _settled, _shot
 from tests.test_browser import browser as browser  # noqa: F401 (fixtures)
 from tests.test_browser import page as page  # noqa: F401
 

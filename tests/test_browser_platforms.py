@@ -13,7 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.test_browser import ARTIFACTS, DATA, _shot, streamlit_app
+from bench.serve import streamlit_app
+from tests.test_browser import ARTIFACTS, DATA, _shot
 from tests.test_browser import browser as browser  # noqa: F401 (fixtures)
 from tests.test_browser import page as page  # noqa: F401
 from tests.test_browser_patient import _figures, _no_exception, _to_top, analyse, upload_pair

@@ -12,7 +12,8 @@ import json
 import pandas as pd
 import pytest
 
-from tests.test_browser import ARTIFACTS, VIEWPORT, _settled, _shot, streamlit_app
+from bench.serve import VIEWPORT, streamlit_app
+from tests.test_browser import ARTIFACTS, _settled, _shot
 from tests.test_browser import browser as browser  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -61,7 +62,7 @@ def _upload(page, expression, record) -> None:
 
 
 def test_two_clinicians_at_once_see_only_their_own(browser, tmp_path, monkeypatch):  # noqa: F811
-    from dashboard import audit, privacy, store, users
+    from dashboard.platform import audit, privacy, store, users
 
     url_db = f"sqlite:///{tmp_path / 'shared.sqlite'}"
     monkeypatch.setenv("ONCOTX_DATABASE_URL", url_db)

@@ -9,11 +9,11 @@ import pytest
 
 import genomics.preprocess
 from genomics.chunked import reference_from_file
-from genomics.cohorts import spec_of
 from genomics.demo import make_demo_cohort
 from genomics.errors import InputError
 from genomics.preprocess import PipelineOptions, preprocess_cohort
 from genomics.reference import ReferenceModel
+from genomics.spec import spec_of
 
 OPTIONS = PipelineOptions(n_top_genes=100, n_pcs=10, umap=False)
 

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genomics.cohorts import DAYS_PER_MONTH, list_cohorts, load_cohort, spec_of
+from genomics.cohorts import DAYS_PER_MONTH, list_cohorts, load_cohort
 from genomics.errors import InputError
 from genomics.regimens import regimen_labels
 from genomics.settings import get_settings
-from genomics.spec import BREAST_CLINICAL, CohortSpec
+from genomics.spec import BREAST_CLINICAL, CohortSpec, spec_of
 from genomics.summary import summarise_cohort
 
 realdata = pytest.mark.realdata

@@ -8,24 +8,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from genomics.cohorts import load_cohort
 from genomics.de import COLUMNS, differential_expression, differential_expression_masks
 from genomics.errors import InputError
-from tests.inputs import load_real_cohort
 
 realdata = pytest.mark.realdata
 
 
-
-
-@pytest.fixture(scope="module")
-def metabric(data_dir) -> ad.AnnData:
-    return load_real_cohort("metabric", data_dir)
-
-
-@pytest.fixture(scope="module")
-def demo() -> ad.AnnData:
-    return load_cohort("demo")
 
 
 @pytest.fixture(scope="module")

@@ -16,13 +16,13 @@ from genomics.demo import (
     DEMO_COHORT_ID,
     REGIMENS,
     SUBTYPES,
-    TREATMENTS,
     demo_spec,
     make_demo_cohort,
     regimen_of,
     true_survival,
 )
 from genomics.spec import BREAST_CLINICAL, CohortSpec
+from genomics.spec import BREAST_TREATMENTS as TREATMENTS
 
 OUTCOMES = ("os_months", "os_event", "dss_event", "rfs_months", "rfs_event")
 

@@ -1,6 +1,6 @@
 """Kill the process during a save: the database holds the whole analysis or none of it.
 
-A child process saves analyses through the app's own ``dashboard.store.save_analysis`` into a real SQLite
+A child process saves analyses through the app's own ``dashboard.platform.store.save_analysis`` into a real SQLite
 database (WAL mode) and is killed with SIGKILL (no clean-up handlers run, as when a server is killed or the
 machine loses power): once deterministically inside the transaction, after the rows were flushed to the
 database but before the commit, and several times at random moments of a save loop. After each kill the
@@ -19,14 +19,14 @@ import time
 
 import pytest
 
-from dashboard import store
+from dashboard.platform import store
 from tests.conftest import REPO
 
 CHILD = textwrap.dedent("""
     import sys, time
     from sqlalchemy import event
     from sqlalchemy.orm import Session
-    from dashboard import store
+    from dashboard.platform import store
     from tests.test_report import make_analysis
 
     mode = sys.argv[1]
@@ -105,7 +105,7 @@ def test_kill_at_random_moments_of_saving(tmp_path):
 
 @pytest.mark.parametrize("table", ["analyses", "audit"])
 def test_sqlite_runs_in_wal_mode(tmp_path, table):
-    from dashboard import audit
+    from dashboard.platform import audit
     from tests.test_report import make_analysis
 
     url = f"sqlite:///{tmp_path / 'oncotx.sqlite'}"

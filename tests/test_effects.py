@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 from lifelines import CoxPHFitter
 
-from genomics.cohorts import spec_of
 from genomics.demo import SCENARIOS, make_demo_cohort, true_survival
 from genomics.regimens import regimen_flags
+from genomics.spec import spec_of
 from models.cox import breslow, cv_penalty, fit_cox
 from models.effects import TreatmentEffectModel, _design
 from models.explain import benefit_contributions, gene_sets_for, risk_contributions

@@ -16,13 +16,12 @@ from sksurv.util import Surv
 
 from genomics.cohorts import load_cohort
 from genomics.settings import Settings
-from models.base import SurvivalModel
-from models.baseline import BreslowBaseline
-from models.evaluate import (
+from models.breslow import BreslowBaseline
+from models.features import FeatureBuilder, survival_target
+from models.metrics import (
     DEFAULT_TIMES,
     CalibrationResult,
     EvaluationReport,
-    _bootstrap_concordance,
     bootstrap_ci,
     calibration,
     cross_validate,
@@ -34,7 +33,8 @@ from models.evaluate import (
     td_auc,
     uno_c,
 )
-from models.features import FeatureBuilder, survival_target
+from models.metrics.bootstrap import bootstrap_concordance as _bootstrap_concordance
+from tests.test_model_contract import contract_problems
 
 realdata = pytest.mark.realdata
 CLINICAL = ["age_at_diagnosis", "lymph_nodes_positive", "tumor_size_mm", "grade", "er_status"]
@@ -403,7 +403,7 @@ def test_cross_validate_clinical_cox_on_metabric(metabric):
 
 def test_cross_validate_checks_its_inputs():
     x, time, event, _, _ = weibull_ph(100, seed=10)
-    assert isinstance(LifelinesCox(), SurvivalModel)
+    assert not contract_problems(LifelinesCox)
     with pytest.raises(ValueError, match="rows"):
         cross_validate(LifelinesCox, x[:-1], time, event, feature_names=["a", "b"])
     with pytest.raises(ValueError, match="feature names"):

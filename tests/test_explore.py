@@ -11,11 +11,11 @@ from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.statistics import logrank_test, multivariate_logrank_test
 from scipy.stats import chi2
 
-from dashboard import explore
-from dashboard.charts import chart_caption, embedding_figure, km_groups_figure
+from dashboard.cohort import explore
+from dashboard.cohort.charts import embedding_figure, km_groups_figure
+from dashboard.plotly_style import chart_caption
 from genomics.errors import InputError
 from genomics.survival import landmark, number_at_risk
-from tests.inputs import load_real_cohort
 
 # --- helpers --------------------------------------------------------------------------------------------------
 
@@ -49,11 +49,6 @@ def lifelines_cox(time, event, groups, reference) -> pd.DataFrame:
     out = cph.summary[["exp(coef)", "exp(coef) lower 95%", "exp(coef) upper 95%", "p"]].copy()
     out.index = [name.split("[T.")[1].rstrip("]") for name in out.index]
     return out
-
-
-@pytest.fixture(scope="module")
-def metabric(data_dir):
-    return load_real_cohort("metabric", data_dir)
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +200,7 @@ def test_demo_gene_median_split(demo):
 
 
 def _spec(adata):
-    from genomics.cohorts import spec_of
+    from genomics.spec import spec_of
 
     return spec_of(adata)
 

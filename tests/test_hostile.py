@@ -19,7 +19,8 @@ from genomics.records import read_records
 from genomics.validate import check_upload
 from tests.hostile.make_corpus import BUILDERS, SPECIAL, build, load_manifest
 
-pytestmark = pytest.mark.realdata  # gene symbols map as in the app (ONCOTX_DATA)
+# gene symbols map as with the full map, from the small committed one (tests/conftest.py: small_gene_map)
+pytestmark = pytest.mark.usefixtures("small_gene_map")
 
 CASES = load_manifest()
 MAX_SECONDS = 20.0

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dashboard import jobs, lab
-from dashboard.db import session_scope
+from dashboard.modelling import bundles, jobs, lab, preferences
+from dashboard.platform.db import session_scope
 from genomics.errors import InputError
 
 
@@ -81,32 +81,33 @@ def test_job_of_a_stopped_server_is_marked_interrupted():
 
 def test_preferred_bundle(trained, tmp_path):
     path = Path(trained.bundle_path)
-    assert jobs.preferred_bundle("demo", "OS") is None
-    jobs.set_preferred("demo", "OS", path)
-    assert jobs.preferred_bundle("demo", "OS") == path
-    assert jobs.preferred_bundle("demo", "RFS") is None and jobs.preferred_bundle("metabric", "OS") is None
-    jobs.set_preferred("demo", "OS", path)  # setting again updates, never duplicates
-    jobs.clear_preferred("demo", "OS")
-    assert jobs.preferred_bundle("demo", "OS") is None
+    assert preferences.preferred_bundle("demo", "OS") is None
+    preferences.set_preferred("demo", "OS", path)
+    assert preferences.preferred_bundle("demo", "OS") == path
+    assert preferences.preferred_bundle("demo", "RFS") is None and preferences.preferred_bundle("metabric", "OS") is None
+    preferences.set_preferred("demo", "OS", path)  # setting again updates, never duplicates
+    preferences.clear_preferred("demo", "OS")
+    assert preferences.preferred_bundle("demo", "OS") is None
     with pytest.raises(InputError, match="not a model bundle"):
-        jobs.set_preferred("demo", "OS", tmp_path)
-    jobs.set_preferred("demo", "OS", path)
+        preferences.set_preferred("demo", "OS", tmp_path)
+    preferences.set_preferred("demo", "OS", path)
     (path / "manifest.json").unlink()  # the chosen bundle has gone: back to the default
-    assert jobs.preferred_bundle("demo", "OS") is None
+    assert preferences.preferred_bundle("demo", "OS") is None
 
 
 def test_list_bundles_by_cohort_and_endpoint(trained):
-    infos = jobs.list_bundles("demo", "OS")
+    infos = bundles.list_bundles("demo", "OS")
     assert [i.path for i in infos] == [Path(trained.bundle_path)]
-    assert jobs.list_bundles("demo", "RFS") == [] and jobs.list_bundles("metabric") == []
+    assert bundles.list_bundles("demo", "RFS") == [] and bundles.list_bundles("metabric") == []
     assert "xgb" in infos[0].label and "C 0." in infos[0].label
     (jobs.lab_dir() / ".bundle-tmp").mkdir()  # a bundle being written is never listed
-    assert len(jobs.list_bundles("demo")) == 1
+    assert len(bundles.list_bundles("demo")) == 1
 
 
 def test_lab_scores_held_back_patients(trained, small_cohort):
-    from genomics.cohorts import load_cohort, spec_of
-    from models.evaluate import harrell_c
+    from genomics.cohorts import load_cohort
+    from genomics.spec import spec_of
+    from models.metrics import harrell_c
     from models.registry import load_bundle
 
     bundle = load_bundle(Path(trained.bundle_path))

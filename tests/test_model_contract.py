@@ -1,6 +1,8 @@
 """One contract over every survival model: fit → predict → save → load, same answers, sane curves."""
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 import torch
@@ -8,9 +10,10 @@ import torch
 from genomics.demo import make_demo_cohort
 from models.base import SurvivalModel
 from models.deepsurv import DeepSurvModel
+from models.effects import TreatmentEffectModel
 from models.ensemble import SurvivalEnsemble
-from models.evaluate import harrell_c
 from models.features import FeatureBuilder, survival_target
+from models.metrics import harrell_c
 from models.xgb import XGBSurvival
 
 torch.set_num_threads(1)
@@ -19,7 +22,26 @@ MODELS = {
     "xgb": lambda: XGBSurvival(seed=0, nthread=1),
     "torch": lambda: DeepSurvModel(seed=0, n_threads=1),
     "ensemble": lambda: SurvivalEnsemble(kind="xgb", n_members=3, seed=0, member_options={"nthread": 1}),
+    "effects": lambda: TreatmentEffectModel(n_bootstrap=5, seed=0),  # few refits: the contract, not the intervals
 }
+METHODS = ("fit", "predict_risk", "predict_survival", "save", "load")
+
+
+def _signature_problems(cls: type, method: str) -> list[str]:
+    """How ``cls.method`` departs from SurvivalModel's: each of its parameters, by name and kind (callers pass
+    ``feature_names``/``treatment_index`` by keyword), and only optional extras."""
+    want = inspect.signature(getattr(SurvivalModel, method)).parameters
+    have = inspect.signature(getattr(cls, method)).parameters
+    problems = [f"{method}({name}): missing or of another kind" for name, p in want.items()
+                if name not in have or have[name].kind != p.kind]
+    problems += [f"{method}({name}): an extra parameter without a default" for name, p in have.items()
+                 if name not in want and p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    return problems
+
+
+def contract_problems(cls: type) -> list[str]:
+    """Every way ``cls`` departs from the SurvivalModel protocol's method signatures (empty: it follows it)."""
+    return [problem for method in METHODS for problem in _signature_problems(cls, method)]
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +57,11 @@ def data():
 @pytest.mark.parametrize("kind", sorted(MODELS))
 def test_contract(kind, data, tmp_path):
     Xtr, ttr, etr, Xte, tte, ete, features = data
-    model = MODELS[kind]().fit(Xtr, ttr, etr, feature_names=features.columns_, treatment_index=features.treatment_index)
-    assert isinstance(model, SurvivalModel) and model.name == kind
+    unfitted = MODELS[kind]()
+    model = unfitted.fit(Xtr, ttr, etr, feature_names=features.columns_, treatment_index=features.treatment_index)
+    assert model is unfitted and type(model).name == model.name == kind  # fit returns the model itself
+    assert [p for m in METHODS for p in _signature_problems(type(model), m)] == []
+    assert isinstance(inspect.getattr_static(type(model), "load"), classmethod)
     risk = model.predict_risk(Xte)
     assert risk.shape == (len(Xte),) and np.isfinite(risk).all()
     surv = model.predict_survival(Xte, TIMES)

@@ -1,4 +1,4 @@
-"""Wall-clock limit on reading uploads (genomics.sniff.Deadline): a plain InputError past the budget,
+"""Wall-clock limit on reading uploads (genomics.deadline.Deadline): a plain InputError past the budget,
 checked inside the parsing loops (not only before and after), negligible overhead within it."""
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import logging
 
 import pytest
 
-import genomics.sniff as sniff
+import genomics.deadline as parse_deadline
+from genomics.deadline import DEFAULT_PARSE_SECONDS, PARSE_SECONDS_ENV, Deadline, parse_seconds
 from genomics.errors import InputError
 from genomics.io import read_expression
 from genomics.records import read_records
-from genomics.sniff import DEFAULT_PARSE_SECONDS, PARSE_SECONDS_ENV, Deadline, parse_seconds
 from genomics.validate import check_upload
 from tests.hostile.make_corpus import GENES, _rows_table, _value, _xlsx
 
@@ -75,7 +75,7 @@ def test_budget_from_keyword_environment_and_default(monkeypatch, caplog) -> Non
 
 def test_tick_looks_at_the_clock_every_n_calls(monkeypatch) -> None:
     clock = _FakeClock()
-    monkeypatch.setattr(sniff, "_clock", clock)
+    monkeypatch.setattr(parse_deadline, "_clock", clock)
     deadline = Deadline(1000, every=100)
     before = clock.reads
     for _ in range(1000):
@@ -108,7 +108,7 @@ def test_environment_budget_applies_to_check_upload(big_upload: bytes, monkeypat
 def test_checks_happen_inside_the_parse_and_are_few(big_upload: bytes, monkeypatch) -> None:
     """Count the looks at the clock in a full read, then stop a read half-way through them."""
     clock = _FakeClock()
-    monkeypatch.setattr(sniff, "_clock", clock)
+    monkeypatch.setattr(parse_deadline, "_clock", clock)
     read_expression(big_upload, name="big.csv", deadline=1e9)
     looks = clock.reads - 1  # the first read starts the deadline
     assert 8 <= looks <= 400, looks  # cooperative (many phases and blocks), cheap (not per cell)
@@ -130,7 +130,7 @@ def test_gzip_and_xlsx_uploads_are_bounded(big_upload: bytes) -> None:
 
 def test_a_shared_deadline_spans_expression_and_records(big_upload: bytes, monkeypatch) -> None:
     clock = _FakeClock()
-    monkeypatch.setattr(sniff, "_clock", clock)
+    monkeypatch.setattr(parse_deadline, "_clock", clock)
     ok = check_upload(_rows_table().encode(), name="p.csv", records=b"grade\n2\n", deadline=1e9)
     used = clock.reads
     assert ok.report.ok and ok.record is not None
@@ -163,7 +163,7 @@ def test_records_json_and_fhir_loops_are_checked(monkeypatch) -> None:
         {"system": "http://loinc.org", "code": "33732-9"}]}, "valueInteger": 2}} for _ in range(50)]
     bundle = json.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries}).encode()
     clock = _FakeClock()
-    monkeypatch.setattr(sniff, "_clock", clock)
+    monkeypatch.setattr(parse_deadline, "_clock", clock)
     assert read_records(bundle, name="b.json", deadline=1e9).values == {"grade": 2.0}
     looks = clock.reads - 1
     assert looks >= 50  # one look per Bundle entry

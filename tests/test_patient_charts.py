@@ -9,21 +9,17 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from dashboard.patient_charts import (
-    MARGIN_LABEL,
-    NOT_AVAILABLE,
-    NOT_ENOUGH,
+from dashboard.patient.charts import (
     benefit_figure,
     contributions_figure,
     embedding_figure,
-    feature_display,
-    regimen_colour,
-    regimen_label,
     risk_percentile,
     risk_percentile_figure,
     similar_patients_figure,
     survival_curves_figure,
 )
+from dashboard.patient.figure_parts import MARGIN_LABEL, NOT_AVAILABLE, NOT_ENOUGH, feature_display, regimen_colour
+from genomics.regimens import regimen_label
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "charts"
 TREATMENTS = ("chemotherapy", "hormone_therapy", "radio_therapy")

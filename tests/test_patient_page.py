@@ -17,10 +17,11 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dashboard import store
-from dashboard.analysis import PatientAnalysis
-from dashboard.patient_view import caveat_lines, option_summary, options_table, reading_words, years_label
+from dashboard.patient.presentation import caveat_lines, option_summary, options_table, reading_words
+from dashboard.patient.record import PatientAnalysis
+from dashboard.platform import store
 from dashboard.text import plain
+from models.columns import horizon_years_label as years_label
 from tests.test_app_pages import APP, BAD_CSV, RESEARCH, texts
 from tests.test_report import INJECTION, make_analysis
 
@@ -214,7 +215,7 @@ def test_save_then_reopen_from_history_shows_the_same_numbers(demo_genes):
 
 
 def test_example_patient_is_a_held_back_patient():
-    from dashboard import model_cache
+    from dashboard.ui import model_cache
     from genomics.cohorts import list_cohorts
 
     at = start()
@@ -269,8 +270,8 @@ def test_history_deep_link_to_another_users_analysis_opens_nothing():
 
 def _render(analysis: PatientAnalysis) -> AppTest:
     def script(payload: str) -> None:
-        from dashboard.analysis import PatientAnalysis
-        from dashboard.patient_view import render_analysis
+        from dashboard.patient.record import PatientAnalysis
+        from dashboard.ui.patient_view import render_analysis
 
         render_analysis(PatientAnalysis.from_json(payload), key_prefix="t")
 

@@ -1,4 +1,4 @@
-"""PREDICT Breast v2.1 (models/predict_breast.py): published reference values, vectorised = scalar, CLI, METABRIC.
+"""PREDICT Breast v2.1 (models/predict_breast/): published reference values, vectorised = scalar, CLI, METABRIC.
 
 Reference values come from the Winton Centre's public repositories (read, not copied into OncoTx):
 

@@ -11,8 +11,9 @@ from dataclasses import replace
 
 import pytest
 
-from dashboard.analysis import PatientAnalysis
-from dashboard.report import report_csv, report_filename, report_json, report_pdf
+from dashboard.patient.record import PatientAnalysis
+from dashboard.patient.report.exports import report_csv, report_filename, report_json
+from dashboard.patient.report.pdf import report_pdf
 from dashboard.text import RESEARCH_NOTICE
 
 TREATMENTS = ("chemotherapy", "hormone_therapy", "radio_therapy")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from lifelines.statistics import multivariate_logrank_test
 
-from dashboard import jobs
+from dashboard.modelling import jobs, preferences
 from tests.test_app_pages import (
     DATA,
     assert_healthy,
@@ -167,10 +167,10 @@ def test_model_lab_trains_compares_and_chooses_demo(demo_env):
     assert_healthy(at)
     assert "Calibration at 60 months" in [s.value for s in at.subheader]
 
-    assert jobs.preferred_bundle("demo", "OS") is None
+    assert preferences.preferred_bundle("demo", "OS") is None
     at.button(key="lab_set_preferred").click().run()
     assert_healthy(at)
-    assert jobs.preferred_bundle("demo", "OS") == __import__("pathlib").Path(done.bundle_path)
+    assert preferences.preferred_bundle("demo", "OS") == __import__("pathlib").Path(done.bundle_path)
     assert "(chosen here)" in texts(at.markdown)
 
     at = view(at, "Model card", key="lab_view")

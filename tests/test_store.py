@@ -2,15 +2,16 @@
 detection, all-or-nothing saves, and an explicit ``sqlite:///`` URL besides the ONCOTX_HOME default."""
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from dashboard import store
-from dashboard.db import database_url, get_engine
-from dashboard.store import StoreError, delete_analysis, list_analyses, load_analysis, save_analysis
+from dashboard.platform import store
+from dashboard.platform.db import database_url, get_engine
+from dashboard.platform.store import StoreError, delete_analysis, list_analyses, load_analysis, save_analysis
 from tests.test_report import make_analysis
 
 
@@ -28,7 +29,10 @@ def _count(url: str | None) -> int:
 def test_round_trip_is_exact(url):
     a = make_analysis()
     analysis_id = save_analysis(a, url=url)
-    assert len(analysis_id) == 32 and int(analysis_id, 16) >= 0
+    assert re.fullmatch(r"[0-9a-f]{32}", analysis_id), analysis_id
+    again = save_analysis(a, url=url)  # a fresh id per save, never derived from the content
+    assert re.fullmatch(r"[0-9a-f]{32}", again) and again != analysis_id
+    assert load_analysis(again, url=url).to_json() == a.to_json()
     back = load_analysis(analysis_id, url=url)
     assert back.to_json() == a.to_json()
     assert back == a

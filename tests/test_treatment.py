@@ -11,12 +11,13 @@ import pandas as pd
 import pytest
 import torch
 
-from genomics.cohorts import spec_of
 from genomics.demo import make_demo_cohort
 from genomics.errors import InputError
 from genomics.regimens import regimen_flags, regimen_labels, regimens
+from genomics.spec import spec_of
 from models.cli import main
 from models.effects import TreatmentEffectModel
+from models.evidence import RegimenEvidence
 from models.features import FeatureBuilder, survival_target
 from models.registry import ModelCard, load_bundle, save_bundle
 from models.training import split_patients
@@ -25,7 +26,6 @@ from models.treatment import (
     NO_INTERVAL,
     NOT_ENOUGH,
     REFERENCE,
-    RegimenEvidence,
     choose_regimen,
     e_value,
     min_benefit,

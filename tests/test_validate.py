@@ -17,7 +17,10 @@ from genomics.sniff import MAX_UPLOAD_BYTES, read_source, safe_display_name
 from genomics.validate import ValidationReport, check_upload
 from tests import inputs
 
-pytestmark = pytest.mark.realdata
+# identifiers map with the small committed gene map (tests/conftest.py: small_gene_map); the tests on real
+# patients' rows are marked realdata and use the data folder
+pytestmark = pytest.mark.usefixtures("small_gene_map")
+realdata = pytest.mark.realdata
 
 
 def _errors(result) -> str:
@@ -25,13 +28,14 @@ def _errors(result) -> str:
 
 
 @pytest.fixture(scope="module")
-def genes() -> pd.DataFrame:
-    return inputs.metabric_genes()
+def genes(data_dir) -> pd.DataFrame:
+    return inputs.metabric_genes(data_dir)
 
 
 # --- inputs that must pass -----------------------------------------------------------------------
 
 
+@realdata
 def test_metabric_patient_row_is_valid():
     result = check_upload(inputs.metabric_row_csv(3), name="mb.csv")
     assert result.report.ok, result.report.errors
@@ -43,6 +47,7 @@ def test_metabric_patient_row_is_valid():
     assert result.adata.obs["age_at_diagnosis"].iloc[0] == pytest.approx(inputs.metabric_table().iloc[3]["age_at_diagnosis"])
 
 
+@realdata
 def test_rnaseq_counts_single_sample_is_valid():
     result = check_upload(inputs.rnaseq_counts_tsv(), name="counts.tsv")
     assert result.report.ok, result.report.errors
@@ -51,6 +56,7 @@ def test_rnaseq_counts_single_sample_is_valid():
     assert result.adata.n_vars > 11000
 
 
+@realdata
 def test_vdx_sample_is_valid():
     result = check_upload(inputs.vdx_sample_tsv(), name="vdx.tsv")
     assert result.report.ok, result.report.errors
@@ -59,6 +65,7 @@ def test_vdx_sample_is_valid():
     assert "ESR1" in result.adata.var_names
 
 
+@realdata
 def test_provenance_records_file_hash_and_scale():
     data = inputs.vdx_sample_tsv()
     result = check_upload(data, name="vdx.tsv")
@@ -71,6 +78,7 @@ def test_provenance_records_file_hash_and_scale():
 # --- row: genes as rows or columns ------------------------------------------------------------------
 
 
+@realdata
 def test_orientation_detected_and_recorded(genes):
     frame = genes.iloc[:3]
     rows = read_expression(inputs.symbols_matrix_csv(frame, genes_as_rows=True), name="r.csv")
@@ -104,6 +112,7 @@ def test_ensembl_entrez_and_old_symbols_map():
     assert prov["duplicates"]["n_duplicate_ids"] == 2  # ENSG…91831, 2099 and esr1 are all ESR1
 
 
+@realdata
 def test_unmapped_ids_reported(genes):
     frame = genes.iloc[:2].copy()
     frame["NOTAGENE1"] = 1.0
@@ -115,6 +124,7 @@ def test_unmapped_ids_reported(genes):
 # --- row: Excel-mangled symbols ---------------------------------------------------------------------
 
 
+@realdata
 def test_excel_mangled_symbols_named_not_mapped(genes):
     frame = genes.iloc[:1].T
     frame.loc["9-Sep"] = 1.0
@@ -129,6 +139,7 @@ def test_excel_mangled_symbols_named_not_mapped(genes):
 # --- row: duplicates --------------------------------------------------------------------------------
 
 
+@realdata
 def test_duplicate_genes_averaged_visibly():
     table = "gene,value\n" + "".join(f"{g},{v}\n" for g, v in [("ESR1", 2.0), ("ESR1", 4.0)])
     table += "".join(f"{g},{i}.5\n" for i, g in enumerate(inputs.metabric_genes().columns[:40]))
@@ -137,6 +148,7 @@ def test_duplicate_genes_averaged_visibly():
     assert any("duplicate" in w and "mean" in w for w in result.report.warnings)
 
 
+@realdata
 def test_duplicate_sample_ids_are_an_error(genes):
     frame = genes.iloc[[0, 0]]
     result = check_upload(inputs.symbols_matrix_csv(frame, genes_as_rows=False), name="dups.csv")
@@ -147,6 +159,7 @@ def test_duplicate_sample_ids_are_an_error(genes):
 # --- row: scales -----------------------------------------------------------------------------------
 
 
+@realdata
 @pytest.mark.parametrize(
     ("transform", "scale"),
     [
@@ -170,6 +183,7 @@ def _counts_frame(genes: pd.DataFrame) -> pd.DataFrame:
     return np.round(2 ** (genes.iloc[:3] * 2 + 8))
 
 
+@realdata
 def test_negative_counts_error_names_gene_and_sample(genes):
     frame = _counts_frame(genes)
     frame.iloc[1, 4] = -5
@@ -178,6 +192,7 @@ def test_negative_counts_error_names_gene_and_sample(genes):
     assert f"{frame.columns[4]} in {frame.index[1]}" in _errors(result)
 
 
+@realdata
 def test_missing_counts_error_but_missing_log_values_reported(genes):
     counts = _counts_frame(genes)
     counts.iloc[0, 2] = np.nan
@@ -191,6 +206,7 @@ def test_missing_counts_error_but_missing_log_values_reported(genes):
     assert any("1 missing and 1 infinite" in w for w in ok.report.warnings)
 
 
+@realdata
 def test_non_numeric_cell_error_names_location(genes):
     text = inputs.symbols_matrix_csv(genes.iloc[:2], genes_as_rows=False).decode().splitlines()
     cells = text[2].split(",")
@@ -202,6 +218,7 @@ def test_non_numeric_cell_error_names_location(genes):
     assert "high" not in _errors(result)  # locations, not values
 
 
+@realdata
 def test_decimal_commas_read_in_semicolon_files_refused_in_comma_files(genes):
     frame = genes.iloc[:1].T.round(3)
     semicolon = frame.to_csv(sep=";", decimal=",").encode()
@@ -236,6 +253,7 @@ def test_structural_errors_are_clear(data, expected):
 # --- row: encodings and disguised binaries ----------------------------------------------------------
 
 
+@realdata
 def test_utf16_and_bom_decoded(genes):
     text = inputs.symbols_matrix_csv(genes.iloc[:1], genes_as_rows=True).decode()
     for data in (text.encode("utf-16"), b"\xef\xbb\xbf" + text.encode("utf-8"), inputs.gz(text.encode())):
@@ -244,6 +262,7 @@ def test_utf16_and_bom_decoded(genes):
         assert result.adata.n_vars == 300
 
 
+@realdata
 def test_windows_1252_text_accepted_but_binary_refused(genes):
     text = inputs.symbols_matrix_csv(genes.iloc[:1], genes_as_rows=True).decode().replace("gene", "gène")
     assert check_upload(text.encode("cp1252"), name="w.csv").report.ok
@@ -254,12 +273,14 @@ def test_windows_1252_text_accepted_but_binary_refused(genes):
         assert kind in _errors(result), _errors(result)
 
 
+@realdata
 def test_xlsx_read_by_content_not_extension(genes):
     data = inputs.xlsx(genes.iloc[:2].T)
     result = check_upload(data, name="looks_like.csv")
     assert result.report.ok and result.adata.n_obs == 2
 
 
+@realdata
 def test_h5ad_upload(genes, tmp_path):
     adata = ad.AnnData(genes.iloc[:2].to_numpy(dtype=np.float32), obs=pd.DataFrame(index=genes.index[:2]),
                        var=pd.DataFrame(index=genes.columns))
@@ -303,6 +324,7 @@ def test_handful_of_genes_refused_with_count():
     assert "Only 3 of 5 gene identifiers were recognised" in _errors(result)
 
 
+@realdata
 def test_mostly_unknown_ids_refused(genes):
     frame = genes.iloc[:1].T.iloc[:40]
     junk = pd.DataFrame({frame.columns[0]: 1.0}, index=[f"UNKNOWN{i}" for i in range(60)])
@@ -310,6 +332,7 @@ def test_mostly_unknown_ids_refused(genes):
     assert not result.report.ok and "40 of 100" in _errors(result)
 
 
+@realdata
 def test_mouse_symbols_refused(genes):
     frame = genes.iloc[:1].T
     frame.index = [g.capitalize() for g in frame.index]
@@ -317,6 +340,7 @@ def test_mouse_symbols_refused(genes):
     assert not result.report.ok and "mouse" in _errors(result)
 
 
+@realdata
 @pytest.mark.parametrize("value", [0.0, 7.5])
 def test_all_zero_or_constant_profile_refused(genes, value):
     frame = genes.iloc[:1].T * 0 + value
@@ -328,9 +352,11 @@ def test_all_zero_or_constant_profile_refused(genes, value):
 # --- row: too few model genes ---------------------------------------------------------------------
 
 
+@realdata
 def test_reference_coverage_reported(genes):
-    from genomics.cohorts import load_cohort, spec_of
+    from genomics.cohorts import load_cohort
     from genomics.coverage import gene_coverage, require_coverage
+    from genomics.spec import spec_of
 
     cohort = load_cohort("metabric")
     result = check_upload(inputs.vdx_sample_tsv(), name="vdx.tsv", spec=spec_of(cohort),
@@ -346,6 +372,7 @@ def test_reference_coverage_reported(genes):
 # --- rows: identifiers in records, HTML in names, CSV export, hostile file names ----------------------
 
 
+@realdata
 def test_html_in_names_is_kept_as_text_and_escaped_for_display(genes):
     from dashboard.text import plain
 
@@ -373,6 +400,7 @@ def test_hostile_filenames_never_paths(name):
     assert not result.report.ok
 
 
+@realdata
 def test_record_identifiers_never_logged(caplog, genes):
     import json
 

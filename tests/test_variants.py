@@ -16,7 +16,6 @@ import pandas as pd
 import pytest
 
 from tests.conftest import REPO
-from tests.inputs import load_real_cohort
 
 pytestmark = pytest.mark.realdata
 MCODE = REPO / "tests" / "data" / "records" / "mcode_bundle.json"
@@ -35,11 +34,6 @@ def home(tmp_path_factory) -> Path:
 def _shared_home(home, monkeypatch, data_dir):
     monkeypatch.setenv("ONCOTX_HOME", str(home))
     monkeypatch.setenv("ONCOTX_DATA", str(data_dir))
-
-
-@pytest.fixture(scope="module")
-def metabric(data_dir):
-    return load_real_cohort("metabric", data_dir)
 
 
 @pytest.fixture(scope="module")

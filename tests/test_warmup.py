@@ -1,9 +1,10 @@
-"""Startup warm-up (dashboard.warmup): the first analysis context is built in the background, once."""
+"""Startup warm-up (dashboard.ui.warmup): the first analysis context is built in the background, once."""
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import model_cache, patient_analysis, warmup
+from dashboard.patient import service as patient_analysis
+from dashboard.ui import model_cache, warmup
 from genomics.demo import demo_spec
 
 

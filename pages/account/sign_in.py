@@ -1,13 +1,14 @@
 """Sign-in page: OpenID Connect button, local user name and password, or the first-administrator setup.
 
-Thin: dashboard.auth does the checking and the audit; this page only draws the forms.
+Thin: dashboard.ui.auth does the checking and the audit; this page only draws the forms.
 """
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import auth, users
+from dashboard.platform import users
 from dashboard.text import plain
+from dashboard.ui import auth
 
 st.title("Sign in to OncoTx")
 notice = st.session_state.pop(auth.NOTICE_KEY, None)

@@ -1,6 +1,6 @@
 """Audit page (administrators; read-only in demo mode): browse, filter, verify and export the audit trail.
 
-Thin: rows from dashboard.audit.events, the chain check from dashboard.audit.verify_chain. The trail holds no
+Thin: rows from dashboard.platform.audit.events, the chain check from dashboard.platform.audit.verify_chain. The trail holds no
 patient values, only identifiers of users, inputs (SHA-256), cohorts and models.
 """
 from __future__ import annotations
@@ -9,8 +9,9 @@ from datetime import UTC, datetime, time, timedelta
 
 import streamlit as st
 
-from dashboard import audit, auth
+from dashboard.platform import audit
 from dashboard.text import plain
+from dashboard.ui import auth
 
 user = auth.require("audit")
 st.title("Audit trail")

@@ -1,14 +1,15 @@
 """Users page (administrators): add accounts, change roles, disable, reset passwords.
 
-Thin: dashboard.users does the work; every change is audited (without passwords).
+Thin: dashboard.platform.users does the work; every change is audited (without passwords).
 """
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, users
+from dashboard.platform import users
 from dashboard.text import plain
+from dashboard.ui import auth
 
 FLASH = "users_flash"
 

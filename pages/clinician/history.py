@@ -1,6 +1,6 @@
 """History page: the user's saved analyses; reopen one exactly as it was saved, or delete it.
 
-Thin: rows from dashboard.store (the user's own only), the dashboard from dashboard.patient_view.render_analysis
+Thin: rows from dashboard.platform.store (the user's own only), the dashboard from dashboard.ui.patient_view.render_analysis
 on the stored PatientAnalysis (no model is re-run). ``?analysis=<id>`` opens one directly (the Patient page links
 here after saving).
 """
@@ -9,10 +9,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, store
-from dashboard.audit import AuditError
-from dashboard.patient_view import render_analysis
+from dashboard.platform import store
+from dashboard.platform.audit import AuditError
 from dashboard.text import plain
+from dashboard.ui import auth
+from dashboard.ui.patient_view import render_analysis
 
 PARAM = "analysis"
 

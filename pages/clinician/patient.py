@@ -1,7 +1,7 @@
 """Patient page: input (upload or example patient) → validation report → clinical form → analysis → dashboard.
 
-Thin: the validation report is genomics.validate's, the analysis is dashboard.patient_analysis.build_analysis
-(run only on valid input, with its progress shown), and the dashboard is dashboard.patient_view.render_analysis,
+Thin: the validation report is genomics.validate's, the analysis is dashboard.ui.model_cache.build_analysis
+(run only on valid input, with its progress shown), and the dashboard is dashboard.ui.patient_view.render_analysis,
 drawn from the PatientAnalysis kept in this session (the History page reopens saved ones with the same renderer).
 """
 from __future__ import annotations
@@ -11,14 +11,16 @@ import logging
 
 import streamlit as st
 
-from dashboard import auth, loaders
-from dashboard.audit import AuditError
-from dashboard.patient_view import form_values, render_analysis
-from dashboard.shell import current_cohort
-from dashboard.store import StoreError
-from dashboard.text import plain, regimen_label
-from dashboard.views import clinical_form, show_report
+from dashboard.patient.presentation import form_values
+from dashboard.platform.audit import AuditError
+from dashboard.platform.store import StoreError
+from dashboard.text import plain
+from dashboard.ui import auth, loaders
+from dashboard.ui.patient_view import render_analysis
+from dashboard.ui.shell import current_cohort
+from dashboard.ui.widgets import clinical_form, show_report
 from genomics.errors import InputError
+from genomics.regimens import regimen_label
 from genomics.validate import UploadResult, check_upload
 from models.errors import ModelError
 
@@ -68,7 +70,7 @@ def _uploaded(spec) -> tuple[UploadResult, str] | None:
 
 
 def _example(spec) -> tuple[UploadResult, str] | None:
-    from dashboard.patient_analysis import example_patients, example_upload
+    from dashboard.ui.model_cache import example_patients, example_upload  # lazy: start-up cost (models stack)
 
     st.caption("Held-back test patients of the cohort's treatment model: it never trained on them.")
     with st.spinner("Loading the held-back patients (the first time trains the cohort's treatment model)…"):
@@ -118,7 +120,7 @@ def _inputs(spec, result: UploadResult) -> tuple[dict, dict, str, bool]:
 
 
 def _analyse(spec, result: UploadResult, owner: str, clinical: dict, regimen: dict, baseline: str) -> None:
-    from dashboard.patient_analysis import build_analysis
+    from dashboard.ui.model_cache import build_analysis  # lazy: start-up cost (models stack)
 
     for name in (ANALYSIS, ANALYSIS_OWNER):
         st.session_state.pop(name, None)

@@ -1,230 +1,61 @@
 """Cohort page: the cohort at a glance, and the explorer (survival by group, embedding, expression, treatments).
 
-Thin: widgets here; numbers from dashboard.explore, genomics and models; figures from dashboard.charts. Each
-tab runs only when open (lazy tabs, bound to ``?view=`` so a view can be linked to); the patient filters and
-the grouping are shared by the explorer tabs and kept while the user moves between them.
+Thin: widgets here (the explorer's shared filters and grouping from dashboard.ui.explorer); numbers from
+dashboard.cohort.explore, cached by dashboard.ui.research_cache; figures from dashboard.cohort.charts. Each tab
+runs only when open (lazy tabs, bound to ``?view=`` so a view can be linked to); the patient filters and the
+grouping are shared by the explorer tabs and kept while the user moves between them.
 """
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, explore, jobs, loaders, model_cache
-from dashboard.charts import (
+from dashboard.cohort import explore
+from dashboard.cohort.charts import (
     bar_figure,
     box_by_group_figure,
-    chart_caption,
     embedding_figure,
     heatmap_figure,
     km_figure,
     km_groups_figure,
     volcano_figure,
 )
-from dashboard.shell import current_cohort
-from dashboard.text import field_label, plain, regimen_label
-from dashboard.views import show_model_card
+from dashboard.cohort.tables import CLUSTER, RISK
+from dashboard.plotly_style import chart_caption
+from dashboard.text import field_label, plain
+from dashboard.ui import auth, loaders, model_cache, widgets
+from dashboard.ui.explorer import (
+    KEEP,
+    Explorer,
+    endpoint_name,
+    endpoint_select,
+    select_grouping,
+    select_patients,
+    values_of,
+)
+from dashboard.ui.research_cache import de_table, embedding_table, group_survival, pathway_scores
+from dashboard.ui.shell import current_cohort
+from dashboard.ui.widgets import show_model_card
 from genomics.errors import InputError
-from genomics.export import to_safe_csv
+from genomics.regimens import regimen_label
 from genomics.survival import kaplan_meier
-from models.errors import ModelError
 
 VIEWS = ["Overview", "Survival", "Embedding", "Expression", "Treatments"]
-CLUSTER, RISK = "cluster", "risk"
-KEEP = "page"  # explorer widgets keep their values while the user moves between tabs
-
-
-# --- cached per-cohort objects (read-only, shared across sessions) -------------------------------------------
-
-
-@st.cache_data(show_spinner="Computing PCA, UMAP and clusters (first time only; about a minute)…", max_entries=8)
-def embedding_table(cohort_id: str) -> pd.DataFrame:
-    """UMAP and PCA coordinates and the Leiden cluster per patient (cached on disk under ONCOTX_HOME too)."""
-    from genomics.preprocess import preprocessed_cohort
-
-    pre = preprocessed_cohort(cohort_id)
-    table = pd.DataFrame(index=pre.obs_names.astype(str))
-    if "X_umap" in pre.obsm:
-        table["UMAP 1"], table["UMAP 2"] = pre.obsm["X_umap"][:, 0], pre.obsm["X_umap"][:, 1]
-    ratio = pre.uns.get("pca", {}).get("variance_ratio", [np.nan, np.nan])
-    table[f"PC1 ({ratio[0]:.0%})"], table[f"PC2 ({ratio[1]:.0%})"] = pre.obsm["X_pca"][:, 0], pre.obsm["X_pca"][:, 1]
-    table[CLUSTER] = pre.obs["leiden"].astype(str).to_numpy()
-    return table
-
-
-@st.cache_data(show_spinner="Scoring pathways…", max_entries=8)
-def pathway_scores(cohort_id: str) -> tuple[pd.DataFrame, list[str]]:
-    """Module scores and Hallmark scores per patient (whichever can be computed), with notes."""
-    from genomics.signatures import hallmark_scores, module_scores
-
-    adata, notes, parts = loaders.cohort(cohort_id), [], []
-    try:
-        mods = module_scores(adata)
-        parts.append(mods[[c for c in mods.columns if c.startswith("module_") and not c.endswith(("_genes", "notes"))]]
-                     .dropna(axis=1, how="all"))
-    except InputError as exc:
-        notes.append(f"Module scores: {exc}")
-    try:
-        hall = hallmark_scores(adata)
-        parts.append(hall)
-        if hall.attrs.get("skipped"):
-            notes.append(f"{len(hall.attrs['skipped'])} Hallmark sets skipped (fewer than 5 of their genes measured).")
-    except InputError as exc:
-        notes.append(f"Hallmark scores: {exc}")
-    table = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=adata.obs_names)
-    return table, notes
-
-
-@st.cache_data(show_spinner="Scoring patients with the model…", max_entries=8)
-def model_risk(cohort_id: str, bundle_path: str, manifest_mtime: float) -> pd.Series:
-    from models.registry import load_bundle
-
-    bundle = load_bundle(bundle_path)
-    adata = loaders.cohort(cohort_id)
-    risk = bundle.model.predict_risk(bundle.features.transform(adata).X)
-    return pd.Series(np.asarray(risk, dtype=float), index=adata.obs_names.astype(str), name=bundle.card.model_id)
-
-
-@st.cache_data(max_entries=32, show_spinner="Kaplan-Meier, log-rank and Cox…")
-def group_survival(time: np.ndarray, event: np.ndarray, groups: pd.Series, reference: str | None,
-                   landmark_at: float) -> explore.GroupSurvival:
-    return explore.compare_groups(time, event, groups, reference=reference, landmark_at=landmark_at)
-
-
-@st.cache_data(max_entries=16, show_spinner="Differential expression…")
-def de_table(cohort_id: str, mask_a: np.ndarray, mask_b: np.ndarray, method: str, labels: tuple[str, str]):
-    from genomics.de import differential_expression_masks
-
-    return differential_expression_masks(loaders.cohort(cohort_id), mask_a=mask_a, mask_b=mask_b, method=method,
-                                         labels=labels)
-
-
-# --- page helpers ---------------------------------------------------------------------------------------------
-
-
-def model_for(endpoint: str):
-    """The bundle the Patient page uses for this endpoint (chosen in the Model lab, else the default), or None."""
-    path = jobs.preferred_bundle(spec.id, endpoint) or model_cache.bundle_path(spec, endpoint)
-    manifest = path / "manifest.json"
-    return (path, manifest.stat().st_mtime) if manifest.is_file() else None
-
-
-def values_of(key: str) -> pd.Series:
-    """A variable's values for every patient (cluster and model risk computed on first use); stops the tab
-    with a plain message when they cannot be had (no model trained yet, cohort too small to embed)."""
-    try:
-        return _values(key)
-    except (InputError, ModelError) as exc:
-        st.warning(plain(exc))
-        st.stop()
-
-
-def _values(key: str) -> pd.Series:
-    if key == CLUSTER:
-        return embedding_table(spec.id)[CLUSTER].reindex(adata.obs_names.astype(str)).set_axis(adata.obs_names)
-    if key == RISK:
-        found = model_for(endpoint_name())
-        if found is None:
-            raise InputError(f"No model is trained for {endpoint_name()} yet: train one in the Model lab.")
-        return model_risk(spec.id, str(found[0]), found[1]).reindex(adata.obs_names.astype(str)).set_axis(
-            adata.obs_names)
-    return explore.variable_values(adata, spec, key)
-
-
-def endpoint_name() -> str:
-    return st.session_state.get("ex_endpoint") or spec.endpoints[0].name
-
-
-def endpoint_select(where) -> str:
-    return where.selectbox("Endpoint", [ep.name for ep in spec.endpoints], key="ex_endpoint", persist_state=KEEP,
-                           format_func=lambda n: f"{n}: {spec.endpoint(n).description}")
-
-
-def select_patients() -> tuple[np.ndarray, str]:
-    """The patient filters (shared by the explorer tabs): the mask of selected patients and a one-line summary."""
-    n_all = adata.n_obs
-    with st.expander(f"Patients: filters (all {n_all:,} selected unless filtered)", icon=":material/filter_alt:"):
-        fields = st.multiselect("Filter by", options, key="ex_filter_fields", persist_state=KEEP,
-                                format_func=labels.get, placeholder="clinical field, subtype, treatment, cluster…")
-        rules, parts = [], []
-        for key in fields:
-            values = values_of(key)
-            if kinds[key] == "continuous":
-                numeric = pd.to_numeric(values, errors="coerce")
-                lo, hi = float(numeric.min()), float(numeric.max())
-                if not np.isfinite(lo) or lo == hi:
-                    st.caption(f"{plain(labels[key])}: a single value, nothing to filter.")
-                    continue
-                chosen = st.slider(labels[key], lo, hi, (lo, hi), key=f"ex_filter_range_{key}", persist_state=KEEP)
-                rules.append(explore.Rule(key, lo=chosen[0], hi=chosen[1]))
-                parts.append(f"{labels[key]} {chosen[0]:.3g}–{chosen[1]:.3g}")
-            else:
-                levels = explore.category_order(values)
-                chosen = st.multiselect(labels[key], levels, default=levels, key=f"ex_filter_values_{key}",
-                                        persist_state=KEEP)
-                rules.append(explore.Rule(key, values=tuple(chosen)))
-                parts.append(f"{labels[key]} ∈ {{{', '.join(chosen)}}}")
-        frame = pd.DataFrame({r.key: values_of(r.key).to_numpy() for r in rules}, index=adata.obs_names)
-        mask = explore.filter_mask(frame, rules) if rules else np.ones(n_all, dtype=bool)
-    summary = "; ".join(parts)
-    st.caption(f"{int(mask.sum()):,} of {n_all:,} patients selected" + (f" ({plain(summary)})" if summary else "."))
-    return mask, (f"filtered: {summary}" if summary else "")
-
-
-def select_grouping(default: str | None) -> tuple[str, pd.Series, str]:
-    """The grouping (shared by the explorer tabs): variable, then a split for continuous ones."""
-    left, mid, right = st.columns([2, 1.4, 1.4])
-    group_options = options + genes
-    index = group_options.index(default) if default in group_options else 0
-    key = left.selectbox("Group patients by", group_options, index=index, key="ex_group", persist_state=KEEP,
-                         format_func=lambda k: labels.get(k) or explore.gene_variable(k[5:]).label)
-    values = values_of(key)
-    kind = kinds.get(key, "continuous")
-    label = labels.get(key) or explore.gene_variable(key[5:]).label
-    if kind == "categorical":
-        return key, explore.split_groups(values), label
-    how = mid.radio("Split at", explore.SPLITS, key="ex_split", persist_state=KEEP, horizontal=True)
-    cuts: list[float] = []
-    if how == "cut":
-        median = float(pd.to_numeric(values, errors="coerce").median())
-        text = right.text_input("Cut points (comma-separated)", value=f"{median:.3g}", key="ex_cuts",
-                                persist_state=KEEP)
-        try:
-            cuts = [float(x) for x in text.replace(";", ",").split(",") if x.strip()]
-        except ValueError:
-            st.error("Cut points must be numbers separated by commas.")
-            st.stop()
-    return key, explore.split_groups(values, how, cuts=cuts), f"{label} ({how})"
-
-
-def download(label: str, frame: pd.DataFrame, name: str, *, key: str, index: bool = False) -> None:
-    st.download_button(label, to_safe_csv(frame, index=index), file_name=f"{spec.id}-{name}.csv", mime="text/csv",
-                       key=key, icon=":material/download:")
-
-
-def chart(fig, name: str) -> None:
-    """A plotly chart whose toolbar camera button saves a PNG named after the cohort and chart."""
-    st.plotly_chart(fig, width="stretch", config={"toImageButtonOptions": {"format": "png", "scale": 2,
-                                                                            "filename": f"{spec.id}-{name}"}})
-
-
-# --- the page -------------------------------------------------------------------------------------------------
 
 auth.require("cohort")
 spec = current_cohort()
 summary = loaders.cohort_summary(spec.id)
 adata = loaders.cohort(spec.id)
+view = Explorer.of(spec, adata)
+options, labels, kinds, genes = view.options, view.labels, view.kinds, view.genes
+download = functools.partial(widgets.download_csv, cohort_id=spec.id)
+chart = functools.partial(widgets.chart, cohort_id=spec.id)
 st.title(f"Cohort: {spec.display_name}")
 st.caption(f"{plain(spec.platform)}. {plain(spec.notes)}")
 
-variables = explore.cohort_variables(adata, spec, extra={
-    CLUSTER: ("Expression cluster (Leiden; computed on first use)", "categorical"),
-    RISK: ("Model risk (the Patient page's model for the endpoint)", "continuous"),
-})
-options = [v.key for v in variables]
-labels = {v.key: v.label for v in variables}
-kinds = {v.key: v.kind for v in variables}
-genes = [explore.gene_variable(g).key for g in adata.var_names.astype(str)]
 tabs = dict(zip(VIEWS, st.tabs(VIEWS, key="view", bind="query-params"), strict=True))
 
 if tabs["Overview"].open:
@@ -284,9 +115,9 @@ if tabs["Overview"].open:
 
 if tabs["Survival"].open:
     with tabs["Survival"]:
-        mask, filters = select_patients()
-        ep = spec.endpoint(endpoint_select(st))
-        key, groups, group_label = select_grouping(spec.subtype_col or "er_status")
+        mask, filters = select_patients(view)
+        ep = spec.endpoint(endpoint_select(view, st))
+        key, groups, group_label = select_grouping(view, spec.subtype_col or "er_status")
         kept = groups[mask]
         names = [str(g) for g in kept.cat.categories if (kept == g).any()]
         if not names:
@@ -329,7 +160,7 @@ if tabs["Survival"].open:
                    f"{plain(result.reference)}; log-rank test over all groups. Observational data: associations, "
                    "not effects of the grouping.")
         if kinds.get(key, "continuous") == "continuous" and result.n <= explore.LIFELINES_COX_MAX:
-            per_sd = explore.hazard_ratio_per_sd(obs[ep.time_col], obs[ep.event_col], values_of(key)[mask])
+            per_sd = explore.hazard_ratio_per_sd(obs[ep.time_col], obs[ep.event_col], values_of(view, key)[mask])
             st.caption(f"Unsplit, as a continuous variable: HR per SD {per_sd['hr']:.2f} "
                        f"(95% CI {per_sd['hr_lo']:.2f}–{per_sd['hr_hi']:.2f}), Wald p {per_sd['p']:.2g}, "
                        f"n={per_sd['n']:,}.")
@@ -344,7 +175,7 @@ if tabs["Survival"].open:
 
 if tabs["Embedding"].open:
     with tabs["Embedding"]:
-        mask, filters = select_patients()
+        mask, filters = select_patients(view)
         left, right = st.columns([1, 2])
         try:
             coords = embedding_table(spec.id)
@@ -358,8 +189,8 @@ if tabs["Embedding"].open:
         default = spec.subtype_col if spec.subtype_col in colour_options else CLUSTER
         colour = right.selectbox("Colour by", colour_options, index=colour_options.index(default), key="ex_colour",
                                  persist_state=KEEP,
-                                 format_func=lambda k: labels.get(k) or explore.gene_variable(k[5:]).label)
-        values = values_of(colour)
+                                 format_func=view.label)
+        values = values_of(view, colour)
         ids = adata.obs_names.astype(str)[mask]
         frame = pd.DataFrame({"x": coords.loc[ids, axes[0]].to_numpy(), "y": coords.loc[ids, axes[1]].to_numpy(),
                               "label": ids}, index=ids)
@@ -368,9 +199,9 @@ if tabs["Embedding"].open:
                           pd.to_numeric(values[mask], errors="coerce")).to_numpy()
         rows = explore.sample_rows(len(frame))
         shown = frame.iloc[rows]
-        colour_label = labels.get(colour) or explore.gene_variable(colour[5:]).label
+        colour_label = view.label(colour)
         sampled = f"showing a random {len(shown):,} of {len(frame):,} patients" if len(shown) < len(frame) else ""
-        endpoint_note = f"risk for {endpoint_name()}" if colour == RISK else None
+        endpoint_note = f"risk for {endpoint_name(view)}" if colour == RISK else None
         caption = chart_caption(spec.display_name, endpoint=endpoint_note, n=len(frame),
                                 extra="; ".join(filter(None, [f"colour: {colour_label}", sampled, filters])))
         order = explore.category_order(values[mask]) if kind == "categorical" else None
@@ -385,8 +216,8 @@ if tabs["Embedding"].open:
 
 if tabs["Expression"].open:
     with tabs["Expression"]:
-        mask, filters = select_patients()
-        key, groups, group_label = select_grouping(spec.subtype_col or "er_status")
+        mask, filters = select_patients(view)
+        key, groups, group_label = select_grouping(view, spec.subtype_col or "er_status")
         kept = groups.where(mask)
         names = [str(g) for g in groups.cat.categories if (kept == g).any()]
         n_sel = int(kept.notna().sum())
@@ -467,9 +298,9 @@ if tabs["Treatments"].open:
         if not spec.treatments:
             st.info("This cohort records no treatments.")
             st.stop()
-        mask, filters = select_patients()
-        ep = spec.endpoint(endpoint_select(st))
-        key, groups, group_label = select_grouping(spec.subtype_col or "er_status")
+        mask, filters = select_patients(view)
+        ep = spec.endpoint(endpoint_select(view, st))
+        key, groups, group_label = select_grouping(view, spec.subtype_col or "er_status")
         obs = adata.obs[mask]
         table = explore.treatment_counts(obs, spec, groups[mask], event=obs[ep.event_col])
         if table.empty:

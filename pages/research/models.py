@@ -1,24 +1,28 @@
 """Model lab: train models in the background, compare them on the same held-back patients, pick the Patient page's.
 
-Thin: jobs and bundles from dashboard.jobs, scores from dashboard.lab (models.evaluate underneath), figures from
-dashboard.charts. Training runs in a worker thread of the server and its status lives in the database, so a
-reload, another tab or another user sees the same job; the job list polls only while a job is active.
+Thin: jobs from dashboard.modelling.jobs, bundles and the Patient page's choice from dashboard.modelling.bundles and
+.preferences, scores from dashboard.modelling.lab (models.evaluate underneath) cached by dashboard.ui.research_cache,
+figures from dashboard.modelling.charts. Training runs in a worker thread of the server and its status lives in the
+database, so a reload, another tab or another user sees the same job; the job list polls only while a job is active.
 """
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, jobs, lab, loaders, model_cache
-from dashboard.charts import calibration_figure, chart_caption, interval_figure
-from dashboard.shell import current_cohort
+from dashboard.modelling import bundles, jobs, preferences
+from dashboard.modelling.charts import calibration_figure, interval_figure
+from dashboard.plotly_style import chart_caption
 from dashboard.text import plain
-from dashboard.views import show_model_card
+from dashboard.ui import auth, widgets
+from dashboard.ui.research_cache import comparison, predict_reference
+from dashboard.ui.shell import current_cohort
+from dashboard.ui.widgets import show_model_card
 from genomics.errors import InputError
-from genomics.export import to_safe_csv
 from models import predict_breast
 from models.errors import ModelError
 from models.registry import ModelCard
@@ -33,45 +37,8 @@ HORIZONS = [36.0, 60.0, 120.0, 180.0]
 POLL_SECONDS = 2.0
 
 
-@st.cache_data(show_spinner="Scoring the held-back patients…", max_entries=32)
-def predictions(cohort_id: str, bundle_path: str, manifest_mtime: float) -> lab.HeldBack:
-    from models.registry import load_bundle
-
-    return lab.held_back(load_bundle(Path(bundle_path)), loaders.cohort(cohort_id),
-                         horizons=tuple(HORIZONS))
-
-
-@st.cache_data(show_spinner="Bootstrapping the metrics…", max_entries=32)
-def comparison(cohort_id: str, chosen: tuple[tuple[str, str, float], ...], horizon: float, n_boot: int):
-    cohort_spec = loaders.cohort_summary(cohort_id).spec
-    held = {label: predictions(cohort_id, path, mtime) for label, path, mtime in chosen}
-    metrics, tables, notes = lab.compare_models(held, horizon=horizon, n_boot=n_boot)
-    subgroups = []
-    for label, h in held.items():
-        part = lab.subgroup_metrics(h, lab.subgroupings(h.obs, cohort_spec), horizon=horizon, n_boot=n_boot)
-        subgroups.append(part.assign(model=label))
-    return held, metrics, tables, notes, pd.concat(subgroups, ignore_index=True)
-
-
-@st.cache_data(show_spinner="Computing PREDICT v2.1 on the cohort…", max_entries=16)
-def predict_reference(cohort_id: str) -> tuple[dict, pd.DataFrame]:
-    """PREDICT v2.1 against each endpoint of the cohort, and its per-patient estimates (models.predict_breast)."""
-    cohort = loaders.cohort(cohort_id)
-    return predict_breast.predict_evaluation(cohort), predict_breast.clinical_reference_table(cohort)
-
-
 def mtime(path: Path) -> float:
     return (path / "manifest.json").stat().st_mtime
-
-
-def csv_button(label: str, frame: pd.DataFrame, name: str, key: str) -> None:
-    st.download_button(label, to_safe_csv(frame), file_name=f"{spec.id}-{name}.csv", mime="text/csv", key=key,
-                       icon=":material/download:")
-
-
-def chart(fig, name: str) -> None:
-    st.plotly_chart(fig, width="stretch", config={"toImageButtonOptions": {"format": "png", "scale": 2,
-                                                                            "filename": f"{spec.id}-{name}"}})
 
 
 def job_panel(polling: bool) -> None:
@@ -98,6 +65,8 @@ def job_panel(polling: bool) -> None:
 
 spec = current_cohort()
 auth.require("models")
+csv_button = functools.partial(widgets.download_csv, cohort_id=spec.id)
+chart = functools.partial(widgets.chart, cohort_id=spec.id)
 st.title("Model lab")
 st.caption(f"{plain(spec.display_name)}: train survival models in the background, compare them on the same "
            "held-back patients, and choose the model the Patient page uses. Models live under ONCOTX_HOME/models.")
@@ -131,8 +100,8 @@ if tabs["Compare"].open:
         horizon = b.select_slider("Calibration horizon (months)", HORIZONS, value=120.0, key="lab_horizon",
                                   format_func=lambda h: f"{h:g} ({h / 12:g} y)")
         n_boot = c.selectbox("Bootstrap resamples", [100, 200, 500], index=1, key="lab_boot")
-        available = jobs.list_bundles(spec.id, endpoint)
-        external = jobs.list_bundles(spec.id, endpoint, external=True)
+        available = bundles.list_bundles(spec.id, endpoint)
+        external = bundles.list_bundles(spec.id, endpoint, external=True)
         if not available and not external:
             st.info(f"No model for {endpoint} on this cohort yet: start one in the Train tab.")
             st.stop()
@@ -147,12 +116,14 @@ if tabs["Compare"].open:
         if not chosen:
             st.stop()
         try:
-            held, metrics, tables, notes, subgroups = comparison(
+            compared = comparison(
                 spec.id, tuple((lab_label, str(by_label[lab_label].path), mtime(by_label[lab_label].path))
-                               for lab_label in chosen), float(horizon), int(n_boot))
+                               for lab_label in chosen), float(horizon), int(n_boot), tuple(HORIZONS))
         except (InputError, ModelError) as exc:
             st.error(plain(exc))
             st.stop()
+        held, metrics, tables, notes, subgroups = (compared.held, compared.metrics, compared.calibration,
+                                                   compared.notes, compared.subgroups)
         first = next(iter(held.values()))
         sizes = {h.n for h in held.values()}
         n_text = "" if len(sizes) == 1 else "held-back sets differ by model (different seeds or cohorts): " + \
@@ -212,9 +183,9 @@ if tabs["Compare"].open:
         csv_button("Subgroup metrics (CSV)", subgroups, f"lab-subgroups-{endpoint}", "dl_lab_subgroups")
 
         st.subheader("Model used on the Patient page")
-        preferred = jobs.preferred_bundle(spec.id, endpoint)
+        preferred = preferences.preferred_bundle(spec.id, endpoint)
         st.caption("The Patient page's treatment options need a treatment-effect model (kind 'effects', endpoint "
-                   f"{model_cache.treatment_endpoint(spec)}); a model of another kind chosen here is listed but the "
+                   f"{bundles.treatment_endpoint(spec)}); a model of another kind chosen here is listed but the "
                    "page keeps its treatment-effect model.")
         current = preferred
         st.write(f"Now: **{plain(current.name) if current else 'the default treatment-effect model'}**"
@@ -222,15 +193,15 @@ if tabs["Compare"].open:
         pick = st.selectbox("Use this model for the Patient page", list(by_label), key="lab_preferred")
         left, right = st.columns(2)
         if left.button("Use for the Patient page", key="lab_set_preferred", type="primary"):
-            jobs.set_preferred(spec.id, endpoint, by_label[pick].path)
+            preferences.set_preferred(spec.id, endpoint, by_label[pick].path)
             st.rerun()
         if preferred and right.button("Back to the default model", key="lab_clear_preferred"):
-            jobs.clear_preferred(spec.id, endpoint)
+            preferences.clear_preferred(spec.id, endpoint)
             st.rerun()
 
 if tabs["Model card"].open:
     with tabs["Model card"]:
-        available = jobs.list_bundles(spec.id)
+        available = bundles.list_bundles(spec.id)
         if not available:
             st.info("No model for this cohort yet: start one in the Train tab.")
             st.stop()

@@ -17,6 +17,8 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
+from genomics.sniff import MAX_UPLOAD_BYTES
+
 MANIFEST = Path(__file__).with_name("expected.json")
 
 # 40 HGNC symbols: enough genes (validation needs at least 30 recognised)
@@ -46,7 +48,7 @@ def _valid() -> bytes:
 
 
 def _xlsx(rows: list[list[object]]) -> bytes:
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # lazy: start-up cost (openpyxl), for the xlsx cases only
 
     wb = Workbook()
     ws = wb.active
@@ -108,8 +110,6 @@ def _many_keys() -> bytes:
 
 
 def _sparse(path: Path) -> None:
-    from genomics.sniff import MAX_UPLOAD_BYTES
-
     with path.open("wb") as fh:
         fh.write(b"gene,S1\n")
         fh.truncate(MAX_UPLOAD_BYTES + 1)

@@ -1,0 +1,104 @@
+"""Load test: N parallel users of the real Streamlit app, upload to dashboard, in one headless chromium.
+
+The run (:func:`run_load`: server, patients, sessions, checks) and the command line (``python -m bench.load``);
+the package docstring (:mod:`bench.load`) says what is measured and checked.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import tempfile
+from pathlib import Path
+
+from bench.load.checks import check_database
+from bench.load.patients import make_patients, temporary_environ
+from bench.load.report import print_report, summarise
+from bench.load.session import run_all
+from bench.serve import streamlit_app
+from dashboard.platform import db
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+
+
+def _forget_engine(url: str) -> None:
+    """Dispose of this process's engine for the run's database (its file is about to be removed)."""
+    with contextlib.suppress(Exception):
+        db._ENGINES.pop(url).dispose()
+
+
+def run_load(sessions: int = 8, *, cold: bool = False, keep_artifacts: Path | None = None,
+             shots: Path | None = ARTIFACTS, deadline_s: float = 1500.0) -> dict:
+    """Start the server, run the load and the checks; return the result dict (``result["ok"]``)."""
+    if sessions < 1:
+        raise ValueError("--sessions must be at least 1")
+    tmp = Path(tempfile.mkdtemp(prefix="oncotx-load-"))
+    key = secrets.token_hex(16)
+    database = f"sqlite:///{tmp / 'oncotx.sqlite'}"
+    server_env = {"ONCOTX_AUTH": "local", "ONCOTX_PSEUDONYM_KEY": key, "ONCOTX_DATABASE_URL": database,
+                  "ONCOTX_WARMUP": "0", "ONCOTX_SESSION_MINUTES": "60"}
+    mine = {"ONCOTX_DATA": None, "ONCOTX_HOME": str(tmp / "home"), "ONCOTX_CONFIG": str(tmp / "no-such.toml"),
+            "ONCOTX_DATABASE_URL": database, "ONCOTX_PSEUDONYM_KEY": key}
+    fail_shots = keep_artifacts or shots
+    try:
+        with temporary_environ(mine):
+            everyone = make_patients(tmp / "patients", sessions, warmup=not cold, key=key)
+            warmup = None if cold else everyone[0]
+            patients = everyone if cold else everyone[1:]
+            with streamlit_app(tmp, data=None, env=server_env) as (url, log):
+                load_before = os.getloadavg()[0]
+                run = run_all(url, warmup, patients, shots=shots, fail_shots=fail_shots, deadline_s=deadline_s)
+                first, results, wall, cpu = asyncio.run(run)
+            db_problems = check_database(patients, results, everyone=everyone)
+            _forget_engine(database)
+        result = summarise(sessions, first, results, wall, db_problems, cold_mode=cold)
+        # where the time went: one Streamlit process serves every session (near 1 core used: bound by its
+        # interpreter lock); the machine's busy cores include the browser and whatever else runs on it
+        for name, used in cpu.items():
+            result[f"{name}_cpu_s"] = None if used is None else round(used, 1)
+            result[f"{name}_cores_busy"] = None if used is None else round(used / max(wall, 1e-9), 2)
+        result["load_average_before"] = round(load_before, 2)
+        result["cpu_count"] = os.cpu_count()
+        server_log = log.read_text(errors="replace")
+        result["server_log_tracebacks"] = server_log.count("Traceback")
+        if result["server_log_tracebacks"]:
+            result["ok"] = False
+            result["errors"].append(f"server log has {result['server_log_tracebacks']} tracebacks")
+        result["sessions_detail"] = [{"user": r.user, "ok": r.ok, "error": r.error, "pseudonym": r.shown_pseudonym,
+                                      "saved_id": r.saved_id, "history": r.history,
+                                      "times": {k: round(v, 2) for k, v in r.times.items()}}
+                                     for r in results]
+        return result
+    finally:
+        if keep_artifacts is not None:
+            keep_artifacts.mkdir(parents=True, exist_ok=True)
+            shutil.copytree(tmp, keep_artifacts / tmp.name, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("models", "cache"))
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _terminated(signum, _frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=8, help="parallel user sessions (default 8)")
+    parser.add_argument("--cold", action="store_true",
+                        help="no warm-up session: the N sessions meet a cold server (first analysis trains the model)")
+    parser.add_argument("--keep-artifacts", type=Path, default=None,
+                        help="copy the run's folder (server log, database, patient files) here")
+    parser.add_argument("--deadline", type=float, default=1500.0,
+                        help="seconds allowed for each session (default 1500)")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminated)  # so that `timeout` still stops the server and cleans up
+    result = run_load(args.sessions, cold=args.cold, keep_artifacts=args.keep_artifacts, deadline_s=args.deadline)
+    print_report(result)
+    print(json.dumps(result, indent=1, default=str))
+    return 0 if result["ok"] else 1

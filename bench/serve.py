@@ -1,0 +1,84 @@
+"""The real app under test: ``streamlit run app.py`` on a free loopback port, and how chromium is launched.
+
+Shared by the browser tests (tests/test_browser*.py) and the load test (bench/load/): one server harness,
+one set of chromium arguments and one window size.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+STARTUP_S = 90
+VIEWPORT = {"width": 1400, "height": 1000}
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking"]
+
+
+class ServerError(RuntimeError):
+    """The Streamlit server exited or did not answer its health check in time (the message holds its log tail)."""
+
+
+def free_port() -> int:
+    """A loopback port nobody is listening on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
+    """Return once ``url`` answers ``/_stcore/health``; ServerError when the process exits or STARTUP_S pass."""
+    deadline = time.monotonic() + STARTUP_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ServerError(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:  # noqa: S310 (local URL)
+                if resp.read().decode().strip() == "ok":
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise ServerError(f"streamlit did not answer /_stcore/health within {STARTUP_S} s:\n{log.read_text()[-3000:]}")
+
+
+@contextlib.contextmanager
+def streamlit_app(tmp: Path, *, data: Path | None, env: dict[str, str] | None = None):
+    """``streamlit run app.py`` on a free loopback port with its own ONCOTX_HOME; ``data=None`` runs the demo
+    cohort (ONCOTX_DATA unset); ``env`` adds or overrides variables (e.g. ``ONCOTX_AUTH``). Yields (url, log
+    path); the server is stopped afterwards."""
+    extra = env or {}
+    tmp.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "ONCOTX_DATA"}
+    env |= {"ONCOTX_HOME": str(tmp / "home"), "ONCOTX_CONFIG": str(tmp / "no-such-oncotx.toml"),
+            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    if data is not None:
+        env["ONCOTX_DATA"] = str(data)
+    env |= extra
+    log = tmp / "streamlit.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(  # noqa: S603 (fixed command line)
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1",
+             # no file watcher: it would watch the checkout (and .venv) recursively and overflow inotify
+             "--server.fileWatcherType", "none"],
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc, log)
+        yield url, log
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)

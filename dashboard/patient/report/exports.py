@@ -1,0 +1,54 @@
+"""The files of one patient analysis besides the PDF: the options table as CSV, the analysis as JSON, and a
+safe download name for each.
+
+The CSV is the options table (one row per regimen) with formula-like cells neutralised
+(:func:`genomics.export.to_safe_csv`); the JSON is the analysis itself, pretty-printed.
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from dashboard.patient.record import PatientAnalysis
+from dashboard.patient.report.wording import created_time
+from genomics.export import to_safe_csv
+
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def export_table(analysis: PatientAnalysis) -> pd.DataFrame:
+    """The options table, one row per regimen, led by patient_id, model_id, created; warnings and caveat last."""
+    columns = list(dict.fromkeys(k for row in analysis.options for k in row)) or ["regimen"]
+    frame = pd.DataFrame(analysis.options, columns=columns)
+    lead = {"patient_id": analysis.patient_id, "model_id": analysis.model_id, "created": analysis.created}
+    for position, (name, value) in enumerate(lead.items()):
+        if name in frame.columns:
+            frame = frame.drop(columns=name)
+        frame.insert(position, name, [value] * len(frame))
+    frame["warnings"] = ["; ".join(map(str, analysis.warnings))] * len(frame)
+    frame["caveat"] = [analysis.caveat] * len(frame)
+    return frame
+
+
+def report_csv(analysis: PatientAnalysis) -> bytes:
+    """The options table as CSV bytes (UTF-8), formula-like cells neutralised."""
+    return to_safe_csv(export_table(analysis))
+
+
+def report_json(analysis: PatientAnalysis) -> bytes:
+    """The analysis as pretty-printed UTF-8 JSON (reads back with :meth:`PatientAnalysis.from_json`)."""
+    return (json.dumps(json.loads(analysis.to_json()), indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def report_filename(analysis: PatientAnalysis, ext: str) -> str:
+    """A safe download name: ``oncotx-<patient_id>-<yyyymmdd-HHMM>.<ext>`` (ASCII letters, digits, _ and - only)."""
+    decomposed = unicodedata.normalize("NFKD", str(analysis.patient_id))
+    ascii_id = "".join(c for c in decomposed if not unicodedata.combining(c))
+    patient = _UNSAFE_NAME.sub("_", ascii_id).strip("._-")[:64] or "patient"
+    when = created_time(analysis) or datetime.now(UTC)
+    suffix = re.sub(r"[^a-z0-9]", "", str(ext).lower().lstrip(".")) or "bin"
+    return f"oncotx-{patient}-{when:%Y%m%d-%H%M}.{suffix}"

@@ -1,0 +1,193 @@
+"""The report's words: plain printable text, number and interval cells, labels, and the tables the PDF and the
+Patient page share (which model variant answered, PREDICT beside the learned model).
+
+Report text is set in the DejaVu fonts shipped with matplotlib (:func:`font_dir`), so any character those
+fonts can draw prints; :func:`printable` turns the rest into '?' so that nothing silently disappears.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import pandas as pd
+
+from dashboard.patient.presentation import as_number
+from dashboard.patient.record import PatientAnalysis, parse_created
+from models.columns import LOWER, SURVIVAL, UPPER, bounded, column, horizon_short_label, years_tag
+
+FONT = "DejaVu"
+FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf", "I": "DejaVuSans-Oblique.ttf"}
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+DASH = "–"
+MISSING = "n/a"
+METRIC_LABELS = {
+    "harrell_c": "Held-back C-index (Harrell)",
+    "uno_c": "Held-back C-index (Uno, censoring-weighted)",
+    "ibs": "Integrated Brier score (lower is better)",
+    "calibration_slope": "Calibration slope (ideal 1)",
+    "calibration_intercept": "Calibration intercept (ideal 0)",
+    "calibration_in_the_large": "Mean predicted minus observed survival",
+}
+
+
+def font_dir() -> Path:
+    """The folder of the DejaVu fonts shipped with matplotlib."""
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+
+
+@functools.cache
+def _printable_code_points() -> frozenset[int]:
+    """Code points that every report font (regular, bold, oblique) can draw."""
+    from fontTools.ttLib import TTFont  # lazy: start-up cost (read once, on the first report)
+
+    sets = []
+    for name in FONT_FILES.values():
+        with TTFont(str(font_dir() / name), lazy=True) as font:
+            sets.append(set(font.getBestCmap()))
+    return frozenset(set.intersection(*sets))
+
+
+def printable(value: object) -> str:
+    """User or data text as printable plain text: control characters, lone surrogates and characters the report
+    fonts cannot draw (e.g. CJK) become '?', so nothing silently disappears."""
+    text = _CONTROL.sub("?", str(value).replace("\t", " ").replace("\r\n", "\n"))
+    drawable = _printable_code_points()
+    return "".join(c if c == "\n" or ord(c) in drawable else "?" for c in text)
+
+
+def finite_number(value: Any) -> float | None:
+    """A finite float, or None (missing, a bool, not a number, NaN or infinite)."""
+    return None if isinstance(value, bool) else as_number(value)
+
+
+def survival_cell(row: dict[str, Any], key: str) -> str:
+    point, lo, hi = finite_number(row.get(key)), finite_number(row.get(bounded(key, LOWER))), finite_number(row.get(bounded(key, UPPER)))
+    if point is None:
+        return MISSING
+    text = f"{100 * point:.1f}%"
+    if lo is not None and hi is not None:
+        text += f" ({100 * lo:.1f}{DASH}{100 * hi:.1f})"
+    return text
+
+
+def pp_text(value: float) -> str:
+    return f"{100 * value:+.1f}".replace("-", "−")
+
+
+def benefit_cell(row: dict[str, Any], key: str) -> str:
+    point, lo, hi = finite_number(row.get(key)), finite_number(row.get(bounded(key, LOWER))), finite_number(row.get(bounded(key, UPPER)))
+    if point is None:
+        return MISSING
+    text = f"{pp_text(point)} pp"
+    if lo is not None and hi is not None:
+        text += f" ({pp_text(lo)} to {pp_text(hi)})"
+    return text
+
+
+def variant_lines(a: PatientAnalysis) -> list[str]:
+    """Plain-words lines on which model variant answered, on which genes, and what that costs in C."""
+    v = a.variant or {}
+    if not v:
+        return []
+    lines = [str(v.get("summary") or "")]
+    cost = finite_number(v.get("c_cost"))
+    if v.get("variant") != "full" and cost is not None:
+        lines.append(f"Cost of the missing genes: {-cost:+.3f} in held-back C against the full model, both measured "
+                     "on the same held-back patients.")
+    if v.get("expression_note"):
+        lines.append(f"Expression: {v['expression_note']}.")
+    return [line for line in lines if line]
+
+
+def predict_comparison(a: PatientAnalysis) -> pd.DataFrame:
+    """PREDICT v2.1's treatment ladder beside the learned model's survival under the same regimen."""
+    ladder = (a.predict or {}).get("ladder") or []
+    if not ladder:
+        return pd.DataFrame()
+    ours = {str(row.get("regimen")): row for row in a.options}
+
+    def pct(value: Any) -> str:
+        number = finite_number(value)
+        return MISSING if number is None else f"{100 * number:.1f}%"
+
+    rows = []
+    for step in ladder:
+        mine = ours.get(str(step.get("regimen")))
+        row = {"Treatment": str(step.get("label", ""))}
+        for h in a.horizons:  # PREDICT and OncoTx side by side at each horizon
+            years = years_tag(h)
+            row[f"PREDICT OS {years} y"] = pct(step.get(f"os_{years}y"))
+            row[f"OncoTx {a.endpoint} {horizon_short_label(h)}"] = (survival_cell(mine, column(SURVIVAL, h)) if mine
+                                                              else "not a cohort regimen")
+        row |= {"PREDICT BCSS 10 y": pct(step.get("bcss_10y")),
+                "Other-cause deaths 10 y": pct(step.get("other_mortality_10y")),
+                "PREDICT added OS 10 y": MISSING if finite_number(step.get("os_benefit_10y")) is None
+                else f"{pp_text(float(step['os_benefit_10y']))} pp",
+                "PREDICT OS 15 y": pct(step.get("os_15y"))}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def fraction_text(value: Any) -> str:
+    number = finite_number(value)
+    if number is None:
+        return printable(value) if value not in (None, "") else MISSING
+    return f"{100 * number:.1f}%" if 0 <= number <= 1 else f"{number:g}%"
+
+
+def any_text(value: Any) -> str:
+    """A compact plain rendering of any JSON value."""
+    if value is None:
+        return MISSING
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list | tuple):
+        return ", ".join(any_text(v) for v in value) if value else "none"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {any_text(v)}" for k, v in value.items()) if value else "none"
+    return printable(value)
+
+
+def metric_text(value: Any) -> str | None:
+    if isinstance(value, dict) and "value" in value:
+        point, lo, hi = finite_number(value.get("value")), finite_number(value.get("lo")), finite_number(value.get("hi"))
+        if point is None:
+            return None
+        return f"{point:.3f} [{lo:.3f}, {hi:.3f}]" if lo is not None and hi is not None else f"{point:.3f}"
+    number = finite_number(value)
+    return f"{number:.3f}" if number is not None else None
+
+
+def metric_label(name: str) -> str:
+    if name in METRIC_LABELS:
+        return METRIC_LABELS[name]
+    if name.startswith("td_auc_") and (h := finite_number(name.removeprefix("td_auc_"))) is not None:
+        return f"Time-dependent AUC at {horizon_short_label(h)}"
+    return name.replace("_", " ").capitalize()
+
+
+def created_time(analysis: PatientAnalysis) -> datetime | None:
+    """When the analysis was made (aware UTC), or None when its time does not read as one."""
+    return parse_created(analysis.created)
+
+
+def created_text(analysis: PatientAnalysis) -> str:
+    when = created_time(analysis)
+    return when.strftime("%Y-%m-%d %H:%M UTC") if when else printable(analysis.created)
+
+
+def regimen_names(analysis: PatientAnalysis) -> list[str]:
+    names = [str(r.get("regimen")) for r in analysis.options if r.get("regimen") is not None]
+    names += [str(c.get("regimen")) for c in analysis.curves if c.get("regimen") is not None]
+    return list(dict.fromkeys(names))
+
+
+def is_baseline(analysis: PatientAnalysis, row: dict[str, Any]) -> bool:
+    flag = row.get("is_baseline")
+    return bool(flag) if flag is not None else row.get("regimen") == analysis.baseline

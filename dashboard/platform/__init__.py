@@ -1,0 +1,1 @@
+"""Storage and security: the database, saved analyses, users, the audit trail and patient pseudonyms."""

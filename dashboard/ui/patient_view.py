@@ -1,0 +1,437 @@
+"""The Patient dashboard, drawn from one :class:`~dashboard.patient.record.PatientAnalysis` and nothing else.
+
+:func:`render_analysis` is shared by the Patient page (a fresh analysis) and the History page (a saved one), so
+reopening a saved analysis shows exactly what was shown when it was saved: no model is re-run here. The
+section order follows a consultation: who and with what (header, data quality, warnings), the tumour's
+molecular profile, the risk under the current or planned regimen, the options with their benefit and
+evidence, why (explanations), the caveats, then export and save.
+
+The words and tables it shows (:func:`~dashboard.patient.presentation.options_table`, reading words, caveats,
+...) come from :mod:`dashboard.patient.presentation`, plain data tested without Streamlit. All text that came
+from a user or a data file goes through :func:`dashboard.text.plain` before it reaches markdown.
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.patient.charts import (
+    benefit_figure,
+    contributions_figure,
+    embedding_figure,
+    risk_percentile_figure,
+    similar_patients_figure,
+    survival_curves_figure,
+)
+from dashboard.patient.presentation import (
+    MARGIN,
+    as_number,
+    caveat_lines,
+    created_text,
+    curves_frame,
+    fingerprint,
+    highlighted,
+    option_summary,
+    options_frame,
+    options_table,
+    percent_interval,
+    percent_text,
+    rows_frame,
+    similar_default,
+)
+from dashboard.patient.record import PatientAnalysis
+from dashboard.patient.report.exports import report_csv, report_filename, report_json
+from dashboard.patient.report.pdf import report_pdf
+from dashboard.patient.report.wording import predict_comparison, variant_lines
+from dashboard.platform import store
+from dashboard.platform.audit import AuditError
+from dashboard.text import field_label, plain
+from dashboard.ui import auth
+from genomics.regimens import regimen_label
+from models.columns import LOWER, SURVIVAL, UPPER, column, horizon_years_label
+
+SAVED_KEY = "saved_analyses"  # session: analysis fingerprint → saved id
+TOP_FEATURES = 15  # bars in an explanation waterfall (the rest is one bar)
+
+
+# ----------------------------------------------------------------------------------------------- sections
+
+
+def render_analysis(analysis: PatientAnalysis, *, key_prefix: str, saved_id: str | None = None) -> None:
+    """The whole dashboard for one analysis. ``key_prefix`` keeps widget keys apart between pages;
+    ``saved_id`` (History) says the analysis is already saved, so no Save button is offered."""
+    _header(analysis)
+    for warning in analysis.warnings:
+        st.warning(plain(warning), icon=":material/warning:")
+    _variant(analysis)
+    _molecular(analysis)
+    _risk(analysis)
+    _options(analysis, key_prefix)
+    _predict(analysis)
+    _explanations(analysis, key_prefix)
+    _caveats(analysis)
+    _exports(analysis, key_prefix, saved_id)
+
+
+def _header(a: PatientAnalysis) -> None:
+    st.header(f"Patient {plain(a.patient_id)}", anchor=False)
+    synthetic = a.synthetic_cohort and "SYNTHETIC" not in a.cohort_name.upper()
+    cohort = plain(a.cohort_name) + (" (SYNTHETIC demo data)" if synthetic else "")
+    st.markdown(f"Reference cohort **{cohort}** · model **{plain(a.model_id)}** ({plain(a.model_kind)}, endpoint "
+                f"{plain(a.endpoint)}) · analysed {plain(created_text(a.created))} by {plain(a.user)}")
+    st.caption("Research use only: options to discuss with the treating team, never treatment directives.")
+    assumptions = a.assumptions or {}
+    cols = st.columns(4)
+    coverage = as_number((a.variant or {}).get("coverage", assumptions.get("gene_coverage")))
+    cols[0].metric("Model gene coverage", "–" if coverage is None else f"{coverage:.0%}",
+                   help="Share of the full model's genes present in the uploaded profile. Below 80% a companion "
+                        "model fitted on the shared genes answers: missing genes are never filled in.")
+    filled = assumptions.get("filled") or []
+    cols[1].metric("Clinical fields filled", f"{len(filled)}",
+                   help="Filled from the cohort because they were missing: "
+                        + (", ".join(field_label(str(f)) for f in filled) or "none"))
+    ood = as_number((a.embedding or {}).get("ood_percentile"))
+    cols[2].metric("Distance from cohort (percentile)", "–" if ood is None else f"{ood:.0f}",
+                   help="How far the profile is from its nearest cohort patients, as a percentile of the cohort's "
+                        "own distances (above 95: unusual for this cohort).")
+    validation = a.validation or {}
+    n_warn = len(validation.get("warnings") or [])
+    cols[3].metric("Validation", "passed" if not validation.get("errors") else "failed",
+                   help=f"{n_warn} validation warning(s)")
+    with st.expander("Data quality and assumptions"):
+        rows = [("Expression scale detected", assumptions.get("scale")),
+                ("Expression standardisation", assumptions.get("expression_mode")),
+                ("Model gene coverage", None if coverage is None else f"{coverage:.1%}"),
+                ("Clinical fields filled from the cohort",
+                 ", ".join(field_label(str(f)) for f in filled) or "none"),
+                ("Regimen the risk is for", regimen_label(str((a.risk or {}).get("regimen") or assumptions.get(
+                    "regimen") or "–"))),
+                ("Benefit measured against", regimen_label(a.baseline))]
+        clinical = assumptions.get("clinical") or {}
+        rows += [(f"Clinical: {field_label(str(k))}", "missing" if v is None else v) for k, v in clinical.items()]
+        facts = validation.get("facts") or {}
+        rows += [(f"Input: {k}", v) for k, v in facts.items()] if isinstance(facts, dict) else []
+        table = pd.DataFrame([(k, str(v)) for k, v in rows if v not in (None, "")], columns=["item", "value"])
+        st.dataframe(table, hide_index=True, width="stretch")
+        for warning in validation.get("warnings") or []:
+            st.caption(f"Validation warning: {plain(warning)}")
+    with st.expander("Model card"):
+        _model_card(a.model_card or {})
+
+
+VARIANT_SHORT = {"full": "Full model", "companion": "Companion", "robust": "Platform-robust", "clinical": "Clinical only"}
+
+
+def _variant(a: PatientAnalysis) -> None:
+    v = a.variant or {}
+    if not v:
+        return
+    st.subheader("Which model answers", anchor=False)
+    cols = st.columns(3)
+    cols[0].metric("Model variant", VARIANT_SHORT.get(str(v.get("variant")), str(v.get("variant"))),
+                   help="full model; companion model on the genes this profile shares with the training cohort; "
+                        "or clinical fields only (see the model card)")
+    cols[1].metric("Genes used", f"{int(v.get('n_genes_used') or 0):,}",
+                   help=f"{int(v.get('n_genes_missing') or 0):,} of the full model's genes are not in this profile")
+    c = as_number(v.get("c_index"))
+    full = as_number(v.get("full_c_index"))
+    cols[2].metric("Held-back C-index", "–" if c is None else f"{c:.3f}",
+                   delta=None if c is None or full is None or v.get("variant") == "full" else f"{c - full:+.3f} vs full",
+                   help="Harrell's C on held-back training-cohort patients; the full model's on the same patients "
+                        "is the reference")
+    for line in variant_lines(a):
+        st.caption(plain(line))
+    if v.get("genes_missing"):
+        with st.expander(f"Genes of the full model not in this profile ({len(v['genes_missing'])})"):
+            st.write(plain(", ".join(map(str, v["genes_missing"]))))
+
+
+def _model_card(card: Mapping[str, Any]) -> None:
+    if not card:
+        st.caption("No model card was saved with this analysis.")
+        return
+    cohort = card.get("cohort_name") or card.get("cohort") or "–"
+    st.markdown(f"**{plain(card.get('model_kind', 'model'))}** `{plain(card.get('model_id', '–'))}` trained on "
+                f"{plain(cohort)} · {plain(card.get('endpoint', ''))} "
+                f"({plain(card.get('endpoint_description', ''))})")
+    cols = st.columns(3)
+    for col, (n_key, e_key, label) in zip(cols, (("n_train", "events_train", "Training patients"),
+                                                 ("n_test", "events_test", "Held-back patients")), strict=False):
+        if card.get(n_key) is not None:
+            col.metric(label, f"{card[n_key]:,}" if isinstance(card[n_key], int) else str(card[n_key]),
+                       help=f"{card.get(e_key, '–')} events")
+    c = card.get("harrell_c")
+    metrics = card.get("metrics") or {}
+    if c is None and isinstance(metrics.get("harrell_c"), dict):
+        c, lo, hi = (metrics["harrell_c"].get(k) for k in ("value", "lo", "hi"))
+    else:
+        lo, hi = card.get("harrell_c_lo"), card.get("harrell_c_hi")
+    if as_number(c) is not None:
+        interval = f" [{lo:.3f}, {hi:.3f}]" if as_number(lo) is not None and as_number(hi) is not None else ""
+        cols[2].metric("Held-back C-index", f"{c:.3f}", help=f"Harrell's C on held-back patients{interval}")
+        if interval:
+            cols[2].caption(f"95% interval{interval}")
+    if card.get("intended_use"):
+        st.caption(f"Intended use: {plain(card['intended_use'])}")
+    for limit in card.get("limits") or []:
+        st.caption(f"Limit: {plain(limit)}")
+    if card.get("created"):
+        st.caption(f"Trained {plain(card['created'])}.")
+
+
+def _molecular(a: PatientAnalysis) -> None:
+    st.subheader("Molecular profile", anchor=False)
+    m = a.molecular or {}
+    if not m and not a.embedding:
+        st.info("The molecular profile could not be computed for this input (see the warnings above).")
+        return
+    cols = st.columns(3)
+    pam50 = m.get("pam50") or {}
+    if pam50:
+        conf = as_number(pam50.get("confidence"))
+        cols[0].metric("PAM50 subtype", str(pam50.get("subtype", "–")),
+                       help="Nearest-centroid PAM50 call (research approximation).")
+        cols[0].caption(("confidence " + f"{conf:.0%}" if conf is not None else "no confidence")
+                        + (f" · genes {plain(pam50['coverage'])}" if pam50.get("coverage") else ""))
+    else:
+        cols[0].metric("PAM50 subtype", "–", help="Not available for this input.")
+    rs = m.get("rs") or {}
+    if rs:
+        score = as_number(rs.get("score"))
+        cols[1].metric("Recurrence score (approximation)", "–" if score is None else f"{score:.0f}",
+                       help="An approximation from public gene weights; not the commercial assay.")
+        cols[1].caption(" · ".join(plain(str(rs[k])) for k in ("group", "label") if rs.get(k)))
+    else:
+        cols[1].metric("Recurrence score (approximation)", "–", help="Not available for this input.")
+    modules = m.get("modules") or {}
+    if modules:
+        cols[2].dataframe(pd.DataFrame({"module": list(modules), "score (z)": [round(float(v), 2) if as_number(v) is not None
+                                                                               else None for v in modules.values()]}),
+                          hide_index=True, width="stretch")
+    left, right = st.columns([1, 2])
+    with left:
+        percentiles = m.get("percentiles") or {}
+        if percentiles:
+            st.markdown("**Key genes: percentile in the cohort**")
+            frame = pd.DataFrame({"gene": list(percentiles), "percentile": [as_number(v) for v in percentiles.values()]})
+            st.dataframe(frame, hide_index=True, width="stretch", column_config={
+                "percentile": st.column_config.ProgressColumn("percentile", min_value=0, max_value=100,
+                                                              format="%.0f")})
+        pathways = m.get("pathways") or {}
+        if pathways:
+            st.markdown("**Pathway scores**")
+            frame = pd.DataFrame({"pathway": list(pathways), "score": [as_number(v) for v in pathways.values()]})
+            st.dataframe(frame.sort_values("score", key=abs, ascending=False), hide_index=True, width="stretch")
+    with right:
+        e = a.embedding or {}
+        cohort = rows_frame(e.get("cohort"), ("x", "y"))
+        if cohort.empty:
+            st.info("This patient could not be placed on the cohort map (see the warnings above).")
+            return
+        if "label" in cohort.columns:
+            cohort = cohort.rename(columns={"label": "subtype"})
+        neighbours = rows_frame(e.get("neighbours"), ("x", "y"))
+        kind = str(e.get("kind") or "UMAP")
+        st.plotly_chart(embedding_figure(cohort, patient=e.get("patient"), neighbours=neighbours, colour="subtype",
+                                         caption=f"{kind} of {a.cohort_name}, coloured by subtype; circles: "
+                                                 "nearest cohort patients"),
+                        width="stretch")
+
+
+def _risk(a: PatientAnalysis) -> None:
+    st.subheader("Risk under the current or planned regimen", anchor=False)
+    risk = a.risk or {}
+    if not risk:
+        st.info("No survival estimate for this input (see the warnings above).")
+        return
+    st.caption(f"Regimen: {plain(regimen_label(str(risk.get('regimen', 'none'))))} (as entered). Estimated "
+               f"{plain(a.endpoint)} with 90% intervals from the model ensemble.")
+    horizons = [h for h in a.horizons if column(SURVIVAL, h) in risk]
+    cols = st.columns(len(horizons) + 1)
+    for col, h in zip(cols, horizons, strict=False):
+        interval = percent_interval(risk.get(column(SURVIVAL, h, LOWER)), risk.get(column(SURVIVAL, h, UPPER)))
+        col.metric(f"{a.endpoint} at {horizon_years_label(h)}", percent_text(risk.get(column(SURVIVAL, h))),
+                   help=f"interval {interval}" if interval else "no interval (single model)")
+        col.caption(f"interval {interval}" if interval else "no interval (single model)")
+    pct = as_number(risk.get("percentile"))
+    cols[-1].metric("Risk percentile in the cohort", "–" if pct is None else f"{pct:.0f}",
+                    help="Share of cohort patients with a lower model risk score.")
+    if pct is not None:
+        cols[-1].caption(f"higher risk than {pct:.0f}% of the cohort")
+    st.plotly_chart(risk_percentile_figure(risk.get("cohort_risks") or [], patient_risk=as_number(risk.get("risk"))
+                                           if as_number(risk.get("risk")) is not None else float("nan"),
+                                           caption=f"{a.cohort_name} · model risk scores"),
+                    width="stretch")
+    st.caption("An estimate from observational data for research use: it informs options; it does not direct "
+               "treatment.")
+
+
+def _options(a: PatientAnalysis, key_prefix: str) -> None:
+    st.subheader("Treatment options", anchor=False)
+    st.warning(plain(a.caveat or "Options, not directives. Research use only."), icon=":material/balance:")
+    if not a.options or not a.horizons:
+        st.info("Treatment options are not available for this input (see the warnings above).")
+        return
+    horizons = list(a.horizons)
+    default = horizons[-1]
+    horizon = st.segmented_control("Horizon", horizons, default=default, format_func=horizon_years_label,
+                                   key=f"{key_prefix}_horizon", required=True) or default
+    table = options_table(a, horizon)
+    st.dataframe(table.drop(columns=["In plain words"]), hide_index=True, width="stretch",
+                 key=f"{key_prefix}_options_table")
+    st.markdown(f"**In plain words** (readings at {horizon_years_label(horizons[-1])}):\n\n"
+                + "\n".join(f"- **{plain(name)}**: {plain(words)}"
+                            for name, words in zip(table["Regimen"], table["In plain words"], strict=True)))
+    st.markdown(option_summary(a))
+    st.caption(f"Survival: estimated {plain(a.endpoint)} with its 90% interval. Benefit: difference from "
+               f"{plain(regimen_label(a.baseline))} in percentage points (pp), with its interval. Reading: at "
+               f"{horizon_years_label(horizons[-1])}. Evidence: how many of this patient's nearest cohort patients received "
+               "the regimen. NNT: patients treated for one more alive (only where the whole interval shows a "
+               "benefit). Cancer-specific: survival counting deaths from the cancer only.")
+    caption = f"{a.cohort_name} · model {a.model_id} · bands: 90% intervals"
+    st.plotly_chart(survival_curves_figure(curves_frame(a), baseline=a.baseline, horizons=horizons,
+                                           caption=caption, highlight=highlighted(a)), width="stretch")
+    st.plotly_chart(benefit_figure(options_frame(a), horizon=horizon, caption=caption, margin=MARGIN),
+                    width="stretch")
+
+
+def _predict(a: PatientAnalysis) -> None:
+    p = a.predict or {}
+    if not p:
+        return
+    st.subheader("PREDICT v2.1 beside the learned model", anchor=False)
+    if p.get("unavailable"):
+        st.info(plain(str(p["unavailable"])))
+        return
+    st.caption("PREDICT Breast v2.1 is the familiar clinical model (age, size, nodes, grade, ER, HER2, Ki-67); it "
+               "uses no gene expression. Each row adds one treatment to the row above, as PREDICT shows it; the "
+               "OncoTx columns are the learned model's estimates for the same regimen, with 90% intervals.")
+    st.dataframe(predict_comparison(a), hide_index=True, width="stretch")
+    st.caption(plain(f"{p.get('caveat', '')} Source: {p.get('citation', '')}"))
+
+
+def _explanations(a: PatientAnalysis, key_prefix: str) -> None:
+    st.subheader("What drives these estimates", anchor=False)
+    e = a.explanations or {}
+    if not e:
+        st.info("No explanation is available for this input.")
+        return
+    risk_tab, benefit_tab, similar_tab = st.tabs(["Risk", "Benefit of each option", "Similar patients"])
+    with risk_tab:
+        base = as_number(e.get("risk_base"))
+        st.plotly_chart(contributions_figure(rows_frame(e.get("risk"), ("feature", "value")), base=base or 0.0,
+                                             title="What drives this patient's risk",
+                                             caption=str(e.get("risk_unit") or "log hazard"), unit="log hazard",
+                                             top=TOP_FEATURES),
+                        width="stretch")
+        st.caption("Red raises the model's risk, blue lowers it, from the cohort average (base value). These "
+                   "describe the model, not causes" + (f"; method: {plain(e['method'])}." if e.get("method") else "."))
+        pathways = rows_frame(e.get("pathways_risk"), ("pathway", "value"))
+        if not pathways.empty:
+            st.markdown("**Gene sets behind the risk** (sum of their genes' contributions; sets overlap)")
+            _gene_sets(pathways, unit="log hazard")
+    with benefit_tab:
+        benefit = e.get("benefit") or {}
+        choices = [str(r["regimen"]) for r in a.options if str(r.get("regimen")) in benefit] or list(benefit)
+        if not choices:
+            st.info("No benefit explanation is available.")
+        else:
+            default = next((r for r in highlighted(a) if r in choices), choices[0])
+            regimen = st.selectbox("Option", choices, index=choices.index(default), format_func=regimen_label,
+                                   key=f"{key_prefix}_benefit_regimen")
+            base = as_number((e.get("benefit_base") or {}).get(regimen))
+            st.plotly_chart(contributions_figure(
+                rows_frame(benefit.get(regimen), ("feature", "value")), base=base or 0.0,
+                title=f"What drives the effect of {regimen_label(regimen)} vs {regimen_label(a.baseline)}",
+                caption=str(e.get("benefit_unit") or "log hazard ratio, regimen vs baseline"),
+                unit="log hazard ratio", top=TOP_FEATURES), width="stretch")
+            st.caption("Below zero the regimen lowers the hazard against the baseline for this patient; each bar "
+                       "says how a feature shifts that effect from the cohort average.")
+            pathways = rows_frame((e.get("pathways") or {}).get(regimen), ("pathway", "value"))
+            if not pathways.empty:
+                st.markdown("**Gene sets behind this effect** (sums over their genes; sets overlap)")
+                _gene_sets(pathways, unit="log hazard ratio")
+    with similar_tab:
+        similar = e.get("similar") or {}
+        if not similar:
+            st.info("Too few similar cohort patients with follow-up for any regimen.")
+        else:
+            names = [str(r["regimen"]) for r in a.options if str(r.get("regimen")) in similar] or list(similar)
+            shown = st.multiselect("Regimens received", names, default=similar_default(a) or names[:1],
+                                   format_func=regimen_label, key=f"{key_prefix}_similar_regimens")
+            km = {r: rows_frame((similar.get(r) or {}).get("km"), ("time", "survival")) for r in shown}
+            st.plotly_chart(similar_patients_figure(km, caption=f"nearest {a.cohort_name} patients who received "
+                                                                 "each regimen · observed, not predicted"),
+                            width="stretch")
+            counts = pd.DataFrame([{"Regimen received": regimen_label(r), "Similar patients": (similar[r] or {})
+                                    .get("n"), "Cohort ids": ", ".join(map(str, ((similar[r] or {}).get("ids")
+                                                                                 or [])[:10]))}
+                                   for r in names])
+            st.dataframe(counts, hide_index=True, width="stretch")
+
+
+def _gene_sets(frame: pd.DataFrame, *, unit: str) -> None:
+    shown = frame.rename(columns={"pathway": "Gene set", "value": f"Contribution ({unit})", "n_genes": "Genes"})
+    st.dataframe(shown, hide_index=True, width="stretch",
+                 column_config={f"Contribution ({unit})": st.column_config.NumberColumn(format="%+.3f")})
+
+
+def _caveats(a: PatientAnalysis) -> None:
+    with st.container(border=True):
+        st.markdown("**Caveats**")
+        st.markdown("\n".join(f"- {plain(line)}" for line in caveat_lines(a)))
+
+
+def _audit(analysis: PatientAnalysis, action: str, user, *, detail: str = "", subject: str = "") -> None:
+    auth.log_action(action, user=user, cohort_id=analysis.cohort_id, model_id=analysis.model_id,
+                    bundle_sha256=analysis.bundle_sha256, input_sha256=analysis.inputs_sha256.get("expression", ""),
+                    subject=subject or analysis.patient_id, detail=detail)
+
+
+def _save(analysis: PatientAnalysis, key: str, error_key: str, user) -> None:
+    try:
+        saved = store.save_analysis(analysis)
+        _audit(analysis, "save", user, subject=saved)
+        st.session_state.setdefault(SAVED_KEY, {})[key] = saved
+        st.session_state.pop(error_key, None)
+    except (store.StoreError, AuditError) as exc:
+        st.session_state[error_key] = str(exc)
+
+
+def _exported(render, analysis: PatientAnalysis, kind: str, user) -> bytes:
+    """The export's bytes, made when the user downloads it, and audited then (the audit names the format only)."""
+    data = render(analysis)
+    _audit(analysis, "export", user, detail=f"{kind} report")
+    return data
+
+
+def _exports(a: PatientAnalysis, key_prefix: str, saved_id: str | None) -> None:
+    st.subheader("Save and export", anchor=False)
+    cols = st.columns(4)
+    user = auth.current()  # captured now: a download runs outside this script run
+    cols[0].download_button("PDF report", functools.partial(_exported, report_pdf, a, "PDF", user),
+                            file_name=report_filename(a, "pdf"), mime="application/pdf", key=f"{key_prefix}_pdf",
+                            icon=":material/picture_as_pdf:", on_click="ignore")
+    cols[1].download_button("Options (CSV)", functools.partial(_exported, report_csv, a, "CSV", user),
+                            file_name=report_filename(a, "csv"), mime="text/csv", key=f"{key_prefix}_csv",
+                            icon=":material/table:", on_click="ignore")
+    cols[2].download_button("Analysis (JSON)", functools.partial(_exported, report_json, a, "JSON", user),
+                            file_name=report_filename(a, "json"), mime="application/json", key=f"{key_prefix}_json",
+                            icon=":material/data_object:", on_click="ignore")
+    key = fingerprint(a)
+    error_key = f"{key_prefix}_save_error"
+    saved = saved_id or (st.session_state.get(SAVED_KEY) or {}).get(key)
+    if saved:
+        st.success(f"Saved to history as {plain(saved)}", icon=":material/bookmark_added:")
+        if not saved_id:
+            st.page_link("pages/clinician/history.py", label="Open it in History", icon=":material/history:",
+                         query_params={"analysis": saved})
+    else:
+        cols[3].button("Save to history", key=f"{key_prefix}_save", icon=":material/bookmark_add:", type="primary",
+                       on_click=_save, args=(a, key, error_key, user))
+    if st.session_state.get(error_key):
+        st.error(plain(st.session_state[error_key]))
