@@ -296,3 +296,16 @@ def test_patient_report_follows_cohort_switch(real_env):
     assert_healthy(at)
     assert "VDX" in texts(at.caption)
     assert not facts(at)["reference gene coverage"].startswith("METABRIC")
+
+
+@pytest.mark.realdata
+def test_cohort_page_scanb_rnaseq(real_env):
+    """SCAN-B (RNA-seq, issue 15) in the Cohort explorer: its own spec, with treatments and overall survival."""
+    at = open_page(run_app(), "pages/research/cohort.py")
+    at.sidebar.selectbox(key="cohort_id").set_value("scanb").run()
+    assert_healthy(at)
+    [title] = titles(at)
+    assert "SCAN-B" in title
+    assert int(metrics(at)["Patients"].replace(",", "")) == 196
+    assert "Treatments" in [s.value for s in at.subheader]  # chemotherapy and endocrine therapy are recorded
+    assert "GSE96058" in texts(at.sidebar.caption)  # attribution shown where the data are used

@@ -224,6 +224,17 @@ def test_model_lab_metabric(real_env):
     assert set(subgroups["subgrouping"]) == {"Age band", "ER status", "Subtype"}
     assert subgroups.loc[subgroups["group"] == "NC", "note"].str.contains("fewer than 10 events").all()
 
+    # SCAN-B as an external cohort (issue 15): the METABRIC model scored on RNA-seq, as it answers an upload
+    at.sidebar.selectbox(key="cohort_id").set_value("scanb").run()
+    at = view(at, "Compare", key="lab_view")
+    assert_healthy(at)
+    [chosen] = at.multiselect(key="lab_models_scanb").value  # its own selection per cohort, defaulted
+    assert chosen.startswith("external (METABRIC)")
+    scope = texts(at.caption).replace("\\", "")  # captions are markdown-escaped
+    assert "all 196 patients (the model was trained on METABRIC; answered by the companion model on the shared genes" \
+        in scope and "195 shared genes" in scope
+    assert all("SCAN-B" in figure_title(f) and "n=196" in figure_title(f) for f in plotly_figures(at))
+
 
 # --- model lab: PREDICT v2.1 (clinical reference) ----------------------------------------------------------------
 

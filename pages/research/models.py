@@ -111,7 +111,7 @@ if tabs["Compare"].open:
             st.caption("External models were trained on another cohort and are scored on every patient of this one, "
                        "as they answer an upload from its platform (the full model, a companion on the shared "
                        "genes, or clinical fields only).")
-        chosen = st.multiselect("Models to compare", list(by_label), default=list(by_label)[:3], key="lab_models",
+        chosen = st.multiselect("Models to compare", list(by_label), default=list(by_label)[:3], key=f"lab_models_{spec.id}",
                                 max_selections=6)
         if not chosen:
             st.stop()
