@@ -64,8 +64,14 @@ def finite_number(value: Any) -> float | None:
     return None if isinstance(value, bool) else as_number(value)
 
 
+def _bounds(row: dict[str, Any], key: str) -> tuple[float | None, float | None, float | None]:
+    """The point and its interval bounds of ``key`` in a result row (None where missing or not finite)."""
+    return (finite_number(row.get(key)), finite_number(row.get(bounded(key, LOWER))),
+            finite_number(row.get(bounded(key, UPPER))))
+
+
 def survival_cell(row: dict[str, Any], key: str) -> str:
-    point, lo, hi = finite_number(row.get(key)), finite_number(row.get(bounded(key, LOWER))), finite_number(row.get(bounded(key, UPPER)))
+    point, lo, hi = _bounds(row, key)
     if point is None:
         return MISSING
     text = f"{100 * point:.1f}%"
@@ -79,7 +85,7 @@ def pp_text(value: float) -> str:
 
 
 def benefit_cell(row: dict[str, Any], key: str) -> str:
-    point, lo, hi = finite_number(row.get(key)), finite_number(row.get(bounded(key, LOWER))), finite_number(row.get(bounded(key, UPPER)))
+    point, lo, hi = _bounds(row, key)
     if point is None:
         return MISSING
     text = f"{pp_text(point)} pp"
