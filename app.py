@@ -10,7 +10,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import streamlit as st
 
 from dashboard.ui import auth, warmup
-from dashboard.ui.shell import account_box, attribution, cohort_selector, demo_notice, research_notice
+from dashboard.ui.shell import account_box, attribution, cohort_selector, default_cohort, demo_notice, research_notice
 
 st.set_page_config(page_title="OncoTx", page_icon="🧬", layout="wide")
 
@@ -26,6 +26,7 @@ ALL_PAGES = {
                        ("users", "pages/admin/users.py", "Users", ":material/manage_accounts:")],
 }
 
+warmup.start(default_cohort())  # once per process, from the first run (the sign-in page too): see warmup
 user = auth.signed_in()
 if user is None:
     st.navigation([st.Page("pages/account/sign_in.py", title="Sign in", icon=":material/login:")]).run()
@@ -41,8 +42,12 @@ navigation = st.navigation({section: entries for section, entries in pages.items
 st.sidebar.title("OncoTx")
 account_box(user)
 spec = cohort_selector()
-warmup.start(spec)  # once per process: model, evidence and map of the cohort, in the background
+warmup.start(spec)  # once per process and cohort: model, evidence and map, in the background
 attribution(spec)
 research_notice()
 demo_notice(user)
+if warmup.in_progress(spec):  # the first page of a fresh server: say so while the cohort loads
+    with st.spinner("Getting OncoTx ready on this server (loading the reference cohort and models; first use "
+                    "only)…", show_time=True):
+        warmup.wait(spec, "cohort")
 navigation.run()

@@ -48,11 +48,23 @@ def wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
     raise ServerError(f"streamlit did not answer /_stcore/health within {STARTUP_S} s:\n{log.read_text()[-3000:]}")
 
 
+def start_warm_up(url: str, timeout: float = 120.0) -> bool:
+    """Run the app once on the server, with no browser (Streamlit's script health check), so that its warm-up
+    (dashboard.ui.warmup) starts at server start; True when the script ran without an error."""
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/script-health-check", timeout=timeout) as resp:  # noqa: S310
+            return resp.read().decode().strip() == "ok"
+    except OSError:
+        return False
+
+
 @contextlib.contextmanager
-def streamlit_app(tmp: Path, *, data: Path | None, env: dict[str, str] | None = None):
+def streamlit_app(tmp: Path, *, data: Path | None, env: dict[str, str] | None = None, warm_start: bool = False,
+                  cpus: set[int] | None = None):
     """``streamlit run app.py`` on a free loopback port with its own ONCOTX_HOME; ``data=None`` runs the demo
-    cohort (ONCOTX_DATA unset); ``env`` adds or overrides variables (e.g. ``ONCOTX_AUTH``). Yields (url, log
-    path); the server is stopped afterwards."""
+    cohort (ONCOTX_DATA unset); ``env`` adds or overrides variables (e.g. ``ONCOTX_AUTH``). ``warm_start`` starts
+    the app's warm-up as soon as the server answers (:func:`start_warm_up`); ``cpus`` pins the server to those
+    cores (Linux). Yields (url, log path); the server is stopped afterwards."""
     extra = env or {}
     tmp.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -68,12 +80,15 @@ def streamlit_app(tmp: Path, *, data: Path | None, env: dict[str, str] | None = 
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
              "--server.port", str(port), "--server.address", "127.0.0.1",
              # no file watcher: it would watch the checkout (and .venv) recursively and overflow inotify
-             "--server.fileWatcherType", "none"],
+             "--server.fileWatcherType", "none", "--server.scriptHealthCheckEnabled", str(warm_start).lower()],
             cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,  # noqa: PLW1509 (no threads yet)
         )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc, log)
+        if warm_start:
+            start_warm_up(url)
         yield url, log
     finally:
         proc.terminate()

@@ -120,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         for problem in exc.problems:
             print(f"ERROR: {problem}", file=sys.stderr)
+        if exc.detail:
+            print(f"  to fix: {exc.detail}", file=sys.stderr)
         return EXIT_INVALID
     except Exception as exc:  # an internal error: one line, no traceback for the user, details in the log
         logging.getLogger(__name__).debug("internal error", exc_info=True)

@@ -144,7 +144,8 @@ def load_cohort(ref: str | Path, *, settings: Settings | None = None) -> ad.AnnD
         return _cached_demo().copy()
     if text in BUILTIN_FILES:
         if settings.data_dir is None:
-            raise InputError(f"Cohort {text!r} needs the reference data folder: set ONCOTX_DATA.")
+            raise InputError(f"The {text} cohort is not available: the reference data are not installed on this "
+                             "server (ask the administrator).", detail="set ONCOTX_DATA to the reference data folder")
         folder, fname = BUILTIN_FILES[text]
         path = settings.data_dir / folder / fname
         if not path.is_file():

@@ -1,4 +1,5 @@
-"""Gene coverage of an upload for a given use (a model, a signature, the reference cohort)."""
+"""Gene coverage of an upload for a given use (a model, a signature, the reference cohort), and the stated
+coverage floor (:func:`coverage_floor`)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -8,6 +9,16 @@ import anndata as ad
 import numpy as np
 
 from genomics.errors import InputError
+
+#: Fewer recognised genes than this cannot place a profile: the upload is refused (a partial panel of 12-21 genes
+#: is a real upload).
+MIN_RECOGNISED_GENES = 10
+#: Below this share of the reference cohort's genes an upload has "low coverage": it is analysed only after an
+#: explicit confirmation (the estimates rest on a companion model on few shared genes, or on the clinical fields).
+LOW_COVERAGE_FRACTION = 0.5
+#: The floor in words, as the validation facts show it.
+COVERAGE_FLOOR = (f"below {LOW_COVERAGE_FRACTION:.0%} of the reference cohort's genes: analysed only after an "
+                  f"explicit confirmation; fewer than {MIN_RECOGNISED_GENES} recognised genes: refused")
 
 
 @dataclass(frozen=True)
@@ -48,3 +59,29 @@ def require_coverage(coverage: Coverage) -> Coverage:
         shown = ", ".join(coverage.missing[:8])
         raise InputError(f"Not enough genes for {coverage.describe()}. Missing e.g. {shown}.")
     return coverage
+
+
+@dataclass(frozen=True)
+class CoverageFloor:
+    """Where an upload stands against the coverage floor: ``ok``, ``low`` (needs confirmation) or ``refused``."""
+
+    level: str
+    sentence: str  # plain words for the page ("" when ok)
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return self.level == "low"
+
+
+def coverage_floor(coverage: Coverage | None, *, recognised: int) -> CoverageFloor:
+    """The floor rule (:data:`COVERAGE_FLOOR`): refused below :data:`MIN_RECOGNISED_GENES` recognised genes,
+    ``low`` below :data:`LOW_COVERAGE_FRACTION` of the reference's genes (``coverage``; None: not judged)."""
+    if recognised < MIN_RECOGNISED_GENES:
+        return CoverageFloor("refused", f"Only {recognised} gene(s) were recognised; at least "
+                                        f"{MIN_RECOGNISED_GENES} are needed to place a profile.")
+    if coverage is None or coverage.needed == 0 or coverage.fraction >= LOW_COVERAGE_FRACTION:
+        return CoverageFloor("ok", "")
+    return CoverageFloor("low", (
+        f"Low gene coverage: this profile has {coverage.present:,} of the {coverage.needed:,} {coverage.use} "
+        f"({coverage.fraction:.0%}), below the floor of {LOW_COVERAGE_FRACTION:.0%}. The estimates would rest on "
+        "the few shared genes or on the clinical fields alone; confirm to analyse it anyway."))

@@ -114,6 +114,17 @@ def _table_to_anndata(
     col_score = col_ids.n_mapped + len(col_ids.excel_mangled)
     if orientation == "auto":
         if row_score == 0 and col_score == 0:
+            kinds = {k: row_ids.id_type_counts.get(k, 0) + col_ids.id_type_counts.get(k, 0)
+                     for k in ("probe", "ensembl", "entrez")}
+            if gmap.source is None and any(kinds.values()):  # ids that only the identifier tables can read
+                what = "Affymetrix probe" if kinds["probe"] >= max(kinds["ensembl"], kinds["entrez"]) else "gene"
+                raise InputError(
+                    f"{payload.name}: its {what} identifiers cannot be read on this server: the gene-identifier "
+                    "tables are not installed (ask the administrator). A file with gene symbols can be read.")
+            if kinds["probe"] and not gmap.by_probe:
+                raise InputError(
+                    f"{payload.name}: its Affymetrix probe identifiers cannot be read on this server: the array "
+                    "annotation is not installed (ask the administrator). A file with gene symbols can be read.")
             raise InputError(
                 f"{payload.name}: no recognised human gene identifiers in the first row or the first column "
                 "(expected HGNC symbols, Ensembl or Entrez ids)."

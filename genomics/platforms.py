@@ -41,6 +41,7 @@ PLATFORMS = ("rnaseq", "affymetrix", "illumina")
 #: The reference each platform uses for log-scale uploads (illumina z-scores need none: they are centred already).
 PLATFORM_REFERENCE = {"rnaseq": "scanb", "affymetrix": "vdx", "illumina": None}
 REFERENCE_PLATFORM = {"scanb": "rnaseq", "vdx": "affymetrix", "metabric": "illumina"}
+REFERENCE_NAMES = {"scanb": "SCAN-B RNA-seq", "vdx": "VDX Affymetrix", "metabric": "METABRIC Illumina"}
 #: Cohort ids whose own samples are known to be on a reference's platform.
 COHORT_PLATFORM = {"scanb": "rnaseq", "vdx": "affymetrix", "gse7390": "affymetrix", "metabric": "illumina"}
 #: Fewest genes shared with a reference for a standardisation (quantile mapping over fewer is meaningless).
@@ -142,7 +143,9 @@ def platform_reference(ref_id: str, *, settings: Settings | None = None) -> Plat
         raise InputError(f"No platform reference {ref_id!r}: give one of {', '.join(REFERENCE_PLATFORM)}.")
     settings = settings or get_settings()
     if settings.data_dir is None:
-        raise InputError(f"The {ref_id} platform reference needs the reference data folder: set ONCOTX_DATA.")
+        raise InputError(f"The {REFERENCE_NAMES[ref_id]} reference cohort is not available: the reference data are "
+                         "not installed on this server (ask the administrator).",
+                         detail="set ONCOTX_DATA to the reference data folder")
     key = (ref_id, str(settings.data_dir))
     with _LOCK:
         cached = _REFERENCES.get(key)

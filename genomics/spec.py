@@ -69,6 +69,9 @@ class CohortSpec:
     synthetic: bool = False
     notes: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Minimum worthwhile benefit per treatment (absolute survival, e.g. {"chemotherapy": 0.03}) where this
+    #: cohort's discussion differs from models.treatment.MIN_WORTHWHILE_BENEFIT; empty = those defaults.
+    worthwhile_benefit: dict[str, float] = field(default_factory=dict)
 
     def endpoint(self, name: str) -> Endpoint:
         for ep in self.endpoints:
@@ -116,6 +119,7 @@ class CohortSpec:
                 "endpoints": endpoints,
                 "clinical": clinical,
                 "treatments": tuple(raw.get("treatments", ())),
+                "worthwhile_benefit": _worthwhile(raw.get("worthwhile_benefit") or {}),
             }
         )
 
@@ -126,6 +130,18 @@ class CohortSpec:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InputError(f"Cannot read cohort spec {Path(path).name}: {exc}.") from None
         return cls.from_dict(raw)
+
+
+def _worthwhile(raw: Any) -> dict[str, float]:
+    """The spec's minimum worthwhile benefit per treatment: a JSON object of fractions between 0 and 1."""
+    if not isinstance(raw, dict):
+        raise InputError("Cohort spec worthwhile_benefit must be an object: treatment -> minimum benefit (0 to 1).")
+    out: dict[str, float] = {}
+    for name, value in raw.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= float(value) <= 1.0:
+            raise InputError(f"Cohort spec worthwhile_benefit for {name!r} must be a number from 0 to 1, not {value!r}.")
+        out[str(name)] = float(value)
+    return out
 
 
 #: Treatment columns of the breast cohorts (METABRIC order), the demo cohort and clinical records.

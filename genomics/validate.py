@@ -7,14 +7,14 @@ out, never an exception for bad input.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import anndata as ad
 import numpy as np
 import pandas as pd
 
-from genomics.coverage import gene_coverage
+from genomics.coverage import COVERAGE_FLOOR, MIN_RECOGNISED_GENES, coverage_floor, gene_coverage
 from genomics.deadline import Deadline
 from genomics.errors import InputError
 from genomics.io import Orientation, read_expression
@@ -23,18 +23,23 @@ from genomics.scale import SCALE_LABELS, detect_scale
 from genomics.sniff import safe_text
 from genomics.spec import PROVENANCE_KEY, CohortSpec
 
-MIN_RECOGNISED_GENES = 10  # a partial panel (e.g. 12-21 genes) is a real upload; fewer cannot place a profile
 MIN_RECOGNISED_FRACTION = 0.5
 MAX_MOUSE_FRACTION = 0.5
 
 
 @dataclass(frozen=True)
 class ValidationReport:
-    """What validation found: ``errors`` block analysis, ``warnings`` are shown, ``facts`` describe the input."""
+    """What validation found: ``errors`` block analysis, ``warnings`` are shown, ``facts`` describe the input.
+
+    ``needs_confirmation``: the upload is below the coverage floor (:data:`genomics.coverage.COVERAGE_FLOOR`):
+    the page analyses it only after an explicit confirmation, showing ``confirmation`` (a plain sentence).
+    """
 
     errors: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     facts: dict[str, Any] = field(default_factory=dict)
+    needs_confirmation: bool = False
+    confirmation: str = ""
 
     @property
     def ok(self) -> bool:
@@ -47,7 +52,8 @@ class ValidationReport:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "errors": list(self.errors), "warnings": list(self.warnings), "facts": self.facts}
+        return {"ok": self.ok, "errors": list(self.errors), "warnings": list(self.warnings), "facts": self.facts,
+                "needs_confirmation": self.needs_confirmation, "confirmation": self.confirmation}
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,11 @@ class UploadResult:
     adata: ad.AnnData | None
     report: ValidationReport
     record: Any = None  # genomics.records.ClinicalRecord when a records file was given
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Below the coverage floor: analyse only after the user confirms (``report.confirmation`` says why)."""
+        return self.report.needs_confirmation
 
 
 def validate_expression(
@@ -68,7 +79,8 @@ def validate_expression(
 ) -> ValidationReport:
     """Judge an expression AnnData read by :func:`genomics.io.read_expression`.
 
-    ``reference_genes`` (the reference cohort's genes) adds a coverage fact and a warning when low.
+    ``reference_genes`` (the reference cohort's genes) adds a coverage fact; below the coverage floor
+    (:data:`genomics.coverage.COVERAGE_FLOOR`: half of those genes) a warning and ``needs_confirmation``.
     Records the detected scale and coverage in ``adata.uns["oncotx"]`` (the only writes). ``deadline``
     (optional) is checked per sample; past it, :class:`InputError`.
     """
@@ -110,7 +122,9 @@ def validate_expression(
         warnings.append(f"Non-numeric column(s) ignored: {', '.join(map(safe_text, prov['dropped_columns'][:5]))}.")
     warnings += [f"Converted: {c}." for c in prov.get("conversions", [])]
     if not prov.get("gene_map_available", True):
-        warnings.append("No gene id map is configured (ONCOTX_DATA): symbols were used as given, ids not mapped.")
+        warnings.append("Gene identifiers other than gene symbols cannot be read on this server: its "
+                        "gene-identifier table is not installed (ask the administrator). Gene symbols were used as "
+                        "given.")
 
     scale, reason = detect_scale(X) if X.size else ("log", "empty")
     finite = np.isfinite(X)
@@ -150,21 +164,23 @@ def validate_expression(
     }
     if spec is not None:
         facts["clinical fields in file"] = len([c for c in adata.obs.columns if spec.clinical_field(c)])
+    floor = None
     if reference_genes is not None and spec is not None:
         coverage = gene_coverage(adata, reference_genes, use=f"{spec.display_name} genes", min_fraction=0.5)
         facts["reference gene coverage"] = coverage.describe()
-        if not coverage.sufficient:
-            warnings.append(
-                f"Low overlap with the reference cohort: {coverage.describe()}. "
-                "Analyses that need the missing genes will say so."
-            )
+        facts["coverage floor"] = COVERAGE_FLOOR
+        floor = coverage_floor(coverage, recognised=n_genes)
+        if floor.needs_confirmation:
+            warnings.append(floor.sentence)
         if PROVENANCE_KEY in adata.uns:
             adata.uns[PROVENANCE_KEY]["reference_coverage"] = {"use": coverage.use, "present": coverage.present,
                                                                "needed": coverage.needed}
     if PROVENANCE_KEY in adata.uns:
         adata.uns[PROVENANCE_KEY]["scale"] = scale
         adata.uns[PROVENANCE_KEY]["scale_reason"] = reason
-    return ValidationReport(errors=tuple(errors), warnings=tuple(warnings), facts=facts)
+    confirm = floor is not None and floor.needs_confirmation and not errors
+    return ValidationReport(errors=tuple(errors), warnings=tuple(warnings), facts=facts, needs_confirmation=confirm,
+                            confirmation=floor.sentence if confirm else "")
 
 
 def check_upload(
@@ -247,11 +263,8 @@ def _merge_records(
 def _extend(
     report: ValidationReport, *, errors: Sequence[str] = (), warnings: Sequence[str] = (), facts: dict | None = None
 ) -> ValidationReport:
-    return ValidationReport(
-        errors=report.errors + tuple(errors),
-        warnings=report.warnings + tuple(warnings),
-        facts={**report.facts, **(facts or {})},
-    )
+    return replace(report, errors=report.errors + tuple(errors), warnings=report.warnings + tuple(warnings),
+                   facts={**report.facts, **(facts or {})})
 
 
 def with_clinical(adata: ad.AnnData, values: dict[str, Any]) -> ad.AnnData:

@@ -142,8 +142,14 @@ def _patients(args: argparse.Namespace):
 
 def cmd_recommend(args: argparse.Namespace) -> int:
     from genomics.export import to_safe_csv  # lazy: CLI start-up (per subcommand)
+    from genomics.spec import spec_of  # lazy: CLI start-up (per subcommand)
     from models.registry import load_bundle  # lazy: CLI start-up (per subcommand)
-    from models.treatment import CAVEAT, recommend_table, treatment_options  # lazy: CLI start-up (per subcommand)
+    from models.treatment import (  # lazy: CLI start-up (per subcommand)
+        CAVEAT,
+        flagged_patients,
+        recommend_table,
+        treatment_options,
+    )
     from models.variants import answer, training_cohort  # lazy: CLI start-up (per subcommand)
 
     if args.dask is not None and not args.cohort:
@@ -161,13 +167,13 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     _progress(f"{chosen.summary()} Expression: {chosen.expression_note}.")
     for note in chosen.notes:
         _progress(note)
-    options = treatment_options(chosen.bundle, chosen.patients, cohort=reference, baseline=args.baseline)
+    options = treatment_options(chosen.bundle, chosen.patients, cohort=reference, baseline=args.baseline,
+                                thresholds=dict(spec_of(reference).worthwhile_benefit))
     table = with_variant(recommend_table(options), chosen)
     args.out.write_bytes(to_safe_csv(table))
     _progress(CAVEAT)
-    flagged = int(table.filter(like="reading").eq("likely benefit").any(axis=1).sum())
     print(f"{len(table)} patient(s) × {options.table['regimen'].nunique()} regimens against baseline "
-          f"{args.baseline}; {flagged} with an option read as 'likely benefit' -> {args.out}")
+          f"{args.baseline}; {flagged_patients(table)} with an option read as 'worthwhile benefit' -> {args.out}")
     return EXIT_OK
 
 
@@ -197,7 +203,7 @@ def _recommend_dask(args: argparse.Namespace, bundle) -> int:
                                   baseline=args.baseline, partition_bytes=args.partition_size, progress=_progress)
     _progress(CAVEAT)
     print(f"{result.n_patients} patient(s) × {result.n_regimens} regimens against baseline {args.baseline}; "
-          f"{result.flagged} with an option read as 'likely benefit' -> {args.out}")
+          f"{result.flagged} with an option read as 'worthwhile benefit' -> {args.out}")
     return EXIT_OK
 
 

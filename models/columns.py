@@ -2,8 +2,8 @@
 
 Horizons are in months. A per-patient regimen table (``models.treatment``) has one column per
 prefix × horizon × bound: ``S60``, ``S60_lo``, ``S60_hi`` (overall survival), ``CSS60…`` (cancer-specific
-survival, competing-risks models), ``B60…`` (benefit against the baseline regimen) and ``nnt60``
-(number needed to treat). The ``recommend`` CLI contract is wide, in years: ``S5_<regimen>_lo``.
+survival, competing-risks models), ``B60…`` (benefit against the baseline regimen), ``nnt60``
+(number needed to treat) and ``reading60`` (the decision rule's reading at that horizon). The ``recommend`` CLI contract is wide, in years: ``S5_<regimen>_lo``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ SURVIVAL = "S"
 CANCER_SPECIFIC = "CSS"
 BENEFIT = "B"
 NNT = "nnt"
-PREFIXES = (SURVIVAL, CANCER_SPECIFIC, BENEFIT, NNT)
+READING = "reading"  # reading<h> per horizon (models.treatment); the plain "reading" column is the last horizon's
+PREFIXES = (SURVIVAL, CANCER_SPECIFIC, BENEFIT, NNT, READING)
 
 POINT, LOWER, UPPER = "", "lo", "hi"
 BOUNDS = (POINT, LOWER, UPPER)

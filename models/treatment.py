@@ -11,20 +11,16 @@ A single model gives a point without an interval. Where the model separates caus
 also has cancer-specific survival (``CSS<h>``) and the log hazard ratio of cancer death with its E-value.
 
 The recommendation (:func:`choose_regimen`) is the option with the largest estimated survival net of a
-minimum worthwhile benefit per treatment (:data:`MIN_WORTHWHILE_BENEFIT`), among regimens with enough
-evidence.
+minimum worthwhile benefit per treatment (:data:`MIN_WORTHWHILE_BENEFIT`, overridable per cohort by
+``CohortSpec.worthwhile_benefit``), among regimens with enough evidence.
 
 Evidence (:class:`models.evidence.RegimenEvidence`) says how many comparable cohort patients actually
 received each regimen; where support is thin, the reading is "not enough evidence" instead of a benefit
 reading.
 
-Readings (at the longest horizon, ``margin`` = 2 percentage points by default):
-
-* ``likely benefit``      the benefit interval's lower bound is at least +margin;
-* ``possible harm``       the upper bound is at most -margin;
-* ``no expected benefit`` the whole interval lies within ±margin;
-* ``uncertain``           anything else (the interval is too wide to say);
-* ``not enough evidence`` the regimen's evidence is not 'ok'.
+Each option row is read by the one decision rule of :mod:`models.decision` (its worthwhile threshold ``T`` in
+column ``min_benefit``, its reading at each horizon in ``reading<h>``, the last horizon's in ``reading``); the
+number needed to treat (``nnt<h>``) is given exactly where that reading is a worthwhile or a small benefit.
 
 These are options for discussion, never directives. The data are observational: every result carries
 :data:`CAVEAT`.
@@ -46,11 +42,31 @@ from models.columns import (
     CANCER_SPECIFIC,
     LOWER,
     NNT,
+    READING,
     SURVIVAL,
     UPPER,
     column,
     wide_column,
     years_tag,
+)
+from models.decision import (  # noqa: F401  (re-exported: the rule's codes and functions, where callers look)
+    BENEFIT_READINGS,
+    DEFAULT_MIN_BENEFIT,
+    HARM,
+    MIN_WORTHWHILE_BENEFIT,
+    NO_INTERVAL,
+    NO_WORTHWHILE,
+    NOT_ENOUGH,
+    OLD_READINGS,
+    READINGS,
+    REFERENCE,
+    SMALL,
+    UNCERTAIN,
+    WORTHWHILE,
+    min_benefit,
+    reading,
+    readings,
+    worthwhile_threshold,
 )
 from models.errors import ModelError
 from models.evidence import RegimenEvidence
@@ -61,15 +77,6 @@ CAVEAT = (
     "they are confounded by indication and by factors the cohort did not record (hidden confounding). "
     "Discuss with the treating team; research use only."
 )
-NO_INTERVAL = "uncertain (no interval: single model)"
-NOT_ENOUGH = "not enough evidence"
-REFERENCE = "reference"
-#: Minimum worthwhile 10-year benefit per treatment (absolute survival): a regimen is an option worth its
-#: burden only when its expected benefit exceeds the sum over its treatments. Defaults follow how PREDICT
-#: results are commonly discussed (chemotherapy: >3 points "worth considering"; endocrine and radiotherapy,
-#: with lighter burdens: 1 point). Users can change them; they are printed with every recommendation.
-MIN_WORTHWHILE_BENEFIT: dict[str, float] = {"chemotherapy": 0.03, "hormone_therapy": 0.01, "radio_therapy": 0.01}
-DEFAULT_MIN_BENEFIT = 0.02
 CHUNK = 256  # samples per prediction call (bounds memory for a whole-cohort batch)
 
 
@@ -78,17 +85,6 @@ def under_regimen(X: np.ndarray, regimen: str, treatments: Sequence[str]) -> np.
     out = np.array(X, copy=True)
     out[:, : len(treatments)] = [regimen_flags(regimen, treatments)[t] for t in treatments]
     return out
-
-
-def readings(lo: np.ndarray, hi: np.ndarray, evidence: np.ndarray, *, margin: float = 0.02) -> np.ndarray:
-    """:func:`reading` over arrays (same rule and precedence, no Python loop); an object array of str."""
-    lo, hi = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
-    finite = np.isfinite(lo) & np.isfinite(hi)
-    with np.errstate(invalid="ignore"):
-        conditions = [np.asarray(evidence) != "ok", ~finite, lo >= margin, hi <= -margin,
-                      (lo >= -margin) & (hi <= margin)]
-    choices = [NOT_ENOUGH, NO_INTERVAL, "likely benefit", "possible harm", "no expected benefit"]
-    return np.select(conditions, choices, default="uncertain").astype(object)
 
 
 def e_values(log_hr: np.ndarray) -> np.ndarray:
@@ -100,19 +96,14 @@ def e_values(log_hr: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(log_hr), out, np.nan)
 
 
-def reading(lo: float, hi: float, evidence: str, *, margin: float = 0.02) -> str:
-    """Plain-words reading of a benefit interval (see the module docstring)."""
-    if evidence != "ok":
-        return NOT_ENOUGH
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        return NO_INTERVAL
-    if lo >= margin:
-        return "likely benefit"
-    if hi <= -margin:
-        return "possible harm"
-    if lo >= -margin and hi <= margin:
-        return "no expected benefit"
-    return "uncertain"
+def flagged_patients(table: pd.DataFrame) -> int:
+    """Patients of a :func:`recommend_table` with at least one option read as a worthwhile benefit at the last
+    horizon (the ``recommend`` CLI's summary count)."""
+    last = [c for c in table.columns if c.startswith(READING) and "_" in c and c.split("_", 1)[0] != READING]
+    if not last:
+        return 0
+    tag = max({c.split("_", 1)[0] for c in last}, key=lambda c: float(c.removeprefix(READING) or 0))
+    return int(table[[c for c in last if c.split("_", 1)[0] == tag]].eq(WORTHWHILE).any(axis=1).sum())
 
 
 @dataclass(frozen=True)
@@ -128,7 +119,6 @@ class TreatmentOptions:
     risk: pd.Series  # log-hazard per sample under the treatments given in the input
     gene_coverage: float
     interval: float
-    margin: float
     min_support: int
     k_neighbours: int
     competing_risks: bool = False  # cancer-specific survival (CSS<h>) modelled apart from other-cause deaths
@@ -177,13 +167,6 @@ def e_value(log_hr: float) -> float:
     return float(rr + math.sqrt(rr * (rr - 1.0)))
 
 
-def min_benefit(regimen: str, treatments: Sequence[str], thresholds: dict[str, float] | None = None) -> float:
-    """The smallest benefit that would make a regimen worth its burden: the sum over its treatments of
-    :data:`MIN_WORTHWHILE_BENEFIT` (or ``thresholds``), :data:`DEFAULT_MIN_BENEFIT` for unknown treatments."""
-    table = {**MIN_WORTHWHILE_BENEFIT, **(thresholds or {})}
-    return float(sum(table.get(t, DEFAULT_MIN_BENEFIT) for t, on in regimen_flags(regimen, treatments).items() if on))
-
-
 def choose_regimen(survival: dict[str, float], evidence: dict[str, str], treatments: Sequence[str], *,
                    baseline: str, thresholds: dict[str, float] | None = None) -> str:
     """The option with the largest expected net benefit: estimated survival minus the regimen's minimum
@@ -208,7 +191,6 @@ def treatment_options(
     interval: float = 0.9,
     k_neighbours: int = 100,
     min_support: int = 5,
-    margin: float = 0.02,
     thresholds: dict[str, float] | None = None,
     expression_mode: str = "auto",
 ) -> TreatmentOptions:
@@ -218,6 +200,8 @@ def treatment_options(
     :class:`RegimenEvidence` already fitted on it (fit once, reuse for many patients). The point estimate is
     the model's own prediction; with an ensemble or bootstrap replicates the interval is the percentile
     interval of the paired per-member benefits (widened, where needed, to contain the point).
+    ``thresholds`` (minimum worthwhile benefit per treatment) default to the reference cohort's
+    ``CohortSpec.worthwhile_benefit`` (kept by the evidence model), then :data:`MIN_WORTHWHILE_BENEFIT`.
     ``expression_mode`` is passed to :meth:`FeatureBuilder.transform` (``auto``: decided for this batch).
     """
     if not 0.0 < interval < 1.0:
@@ -230,6 +214,8 @@ def treatment_options(
     if baseline not in ("current", *names):
         raise ModelError(f"Unknown baseline {baseline!r}: use 'none', 'current' or one of {', '.join(names)}.")
     evidence = cohort if isinstance(cohort, RegimenEvidence) else RegimenEvidence(k_neighbours=k_neighbours).fit(fb, cohort)
+    if thresholds is None:
+        thresholds = dict(getattr(evidence, "worthwhile_benefit_", None) or {})
     frame = fb.transform(adata, expression_mode=expression_mode)
     X = frame.X
     n, m = X.shape[0], len(names)
@@ -269,21 +255,22 @@ def treatment_options(
     prop, counts, level = evidence.assess(X, min_support=min_support)
     table = _long_table(frame.sample_ids, names, grid, S=(S, S_lo, S_hi), B=(B, B_lo, B_hi),
                         C=(C, C_lo, C_hi) if cause_specific else None, log_hr=log_hr, base_idx=base_idx,
-                        has_interval=has_interval, counts=counts, prop=prop, level=level, margin=margin,
-                        min_benefits=np.array([min_benefit(r, treatments, thresholds) for r in names]))
+                        has_interval=has_interval, counts=counts, prop=prop, level=level,
+                        min_benefits=np.array([min_benefit(r, treatments, thresholds) for r in names]),
+                        k=evidence.k_neighbours, interval=interval)
     risk = pd.Series(np.asarray(model.predict_risk(X), dtype=np.float64), index=list(frame.sample_ids), name="risk")
     return TreatmentOptions(
         table=table, baseline=baseline, horizons=tuple(float(h) for h in grid), caveat=CAVEAT,
         model_id=bundle.card.model_id, bundle_sha256=bundle.sha256, risk=risk, gene_coverage=frame.gene_coverage,
-        interval=interval, margin=margin, min_support=min_support, k_neighbours=evidence.k_neighbours,
+        interval=interval, min_support=min_support, k_neighbours=evidence.k_neighbours,
         competing_risks=bool(cause_specific), thresholds=dict(thresholds or {}), expression_mode=frame.expression_mode,
     )
 
 
 def _long_table(sample_ids: Sequence[str], names: Sequence[str], grid: np.ndarray, *, S: tuple, B: tuple,
                 C: tuple | None, log_hr: np.ndarray | None, base_idx: np.ndarray, has_interval: bool,
-                counts: np.ndarray, prop: np.ndarray, level: np.ndarray, margin: float,
-                min_benefits: np.ndarray) -> pd.DataFrame:
+                counts: np.ndarray, prop: np.ndarray, level: np.ndarray, min_benefits: np.ndarray,
+                k: int, interval: float) -> pd.DataFrame:
     """One row per sample × regimen (sample-major), built column by column from the regimens × samples arrays."""
     n, m = len(sample_ids), len(names)
     if n == 0:
@@ -301,25 +288,32 @@ def _long_table(sample_ids: Sequence[str], names: Sequence[str], grid: np.ndarra
         for h, horizon in enumerate(grid):
             for bound, values in zip(BOUNDS, (point, lo, hi), strict=True):
                 columns[column(prefix, horizon, bound)] = flat(values[:, :, h])
+    threshold = np.maximum(min_benefits[None, :] - min_benefits[base_idx][:, None], 0.0).reshape(-1)  # T, floored
+    evidence = np.asarray(level).astype(str).astype(object).reshape(-1)
+    baseline_row = is_base.reshape(-1)
     point, lo, hi = B
+    read: dict[float, np.ndarray] = {}
     for h, horizon in enumerate(grid):
-        b, b_lo = flat(point[:, :, h]), flat(lo[:, :, h])
+        b, b_lo, b_hi = flat(point[:, :, h]), flat(lo[:, :, h]), flat(hi[:, :, h])
         columns[column(BENEFIT, horizon)], columns[column(BENEFIT, horizon, LOWER)] = b, b_lo
-        columns[column(BENEFIT, horizon, UPPER)] = flat(hi[:, :, h])
+        columns[column(BENEFIT, horizon, UPPER)] = b_hi
+        read[horizon] = np.where(baseline_row, REFERENCE, readings(b_lo, b_hi, evidence, threshold=threshold))
+        worth = np.isin(read[horizon], BENEFIT_READINGS) & (b > 0)  # b >= lo > 0 there: the interval holds the point
         with np.errstate(divide="ignore", invalid="ignore"):
-            worth = has_interval & (b_lo > 0) & (b > 0)
             columns[column(NNT, horizon)] = np.where(worth, np.ceil(1.0 / b - 1e-9), np.nan)
     if log_hr is not None:
         columns["log_hr"] = flat(np.asarray(log_hr, dtype=np.float64))
         columns["e_value"] = np.where(is_base.reshape(-1), np.nan, e_values(columns["log_hr"]))
-    columns["min_benefit"] = (min_benefits[None, :] - min_benefits[base_idx][:, None]).reshape(-1)
+    columns["min_benefit"] = threshold
     columns["evidence_n"] = np.asarray(counts, dtype=np.int64).reshape(-1)
+    columns["evidence_k"] = np.full(n * m, int(k), dtype=np.int64)
     columns["propensity"] = np.asarray(prop, dtype=np.float64).reshape(-1)
-    columns["evidence"] = np.asarray(level).astype(str).astype(object).reshape(-1)
-    columns["is_baseline"] = is_base.reshape(-1)
-    last = len(grid) - 1
-    read = readings(flat(lo[:, :, last]), flat(hi[:, :, last]), columns["evidence"], margin=margin)
-    columns["reading"] = np.where(columns["is_baseline"], REFERENCE, read).astype(object)
+    columns["evidence"] = evidence
+    columns["is_baseline"] = baseline_row
+    columns["interval_level"] = np.full(n * m, float(interval) if has_interval else np.nan)
+    for horizon in grid:
+        columns[column(READING, horizon)] = read[horizon].astype(object)
+    columns[READING] = read[grid[-1]].astype(object)  # the last horizon's reading (the CLI contract)
     return pd.DataFrame(columns)
 
 
@@ -346,11 +340,13 @@ def recommend_table(options: TreatmentOptions) -> pd.DataFrame:
                 for bound in BOUNDS:
                     columns[wide_column(prefix, h, r, bound)] = blocks[bound][r].to_numpy()
     evidence = grid("evidence")
-    read = grid("reading")
+    read = grid(READING)
     for r in names:
         columns[f"evidence_{r}"] = evidence[r].to_numpy(dtype=object)
-    for r in names:
-        columns[f"reading{years_last}_{r}"] = read[r].to_numpy(dtype=object)
+    for h in options.horizons:  # reading<years>_<regimen> per horizon; the last one is the contract's
+        at = grid(column(READING, h)) if column(READING, h) in wide.columns else read
+        for r in names:
+            columns[f"{READING}{years_tag(h)}_{r}"] = at[r].to_numpy(dtype=object)
     is_base = grid("is_baseline").fillna(False).to_numpy(dtype=bool)
     baseline_idx = is_base.argmax(axis=1)
     treatments = [t for t in names if t != "none" and "+" not in t]

@@ -39,6 +39,7 @@ import pandas as pd
 from genomics.cohorts import load_cohort
 from genomics.errors import InputError
 from genomics.platforms import reference_for, standardise_to_platform
+from genomics.records.values import field_words
 from genomics.settings import get_settings
 from genomics.spec import PROVENANCE_KEY, spec_of
 from models.columns import ANSWER_COLUMNS
@@ -265,6 +266,61 @@ def choose_variant(coverage: float, n_shared: int) -> str:
     return "clinical"
 
 
+def planned_variant(bundle: Bundle, genes: Sequence[str], clinical_fields: Sequence[str]) -> dict[str, Any]:
+    """Which variant will answer, before anything is fitted: the one rule :func:`answer` applies.
+
+    ``genes``: the genes the upload measures (in the training cohort's space, e.g. :func:`present_genes` of
+    :func:`to_training_space`'s result; any others are ignored); ``clinical_fields``: the clinical fields it
+    records. Full model at :data:`models.features.MIN_GENE_COVERAGE` of the model's genes, else a companion on
+    the shared genes when there are at least :data:`MIN_COMPANION_GENES`, else the clinical-only model
+    (:func:`choose_variant`). Returns ``variant``, ``label``, ``genes_used``, ``genes_missing`` (of the model's
+    genes), ``coverage``, ``fields_used``, ``fields_missing`` and ``sentence`` (plain words for the page).
+    """
+    fb = bundle.features
+    model_genes = list(fb.genes_)
+    given = set(map(str, genes))
+    shared = [g for g in model_genes if g in given]
+    missing = [g for g in model_genes if g not in given]
+    coverage = len(shared) / len(model_genes) if model_genes else 1.0
+    variant = choose_variant(coverage, len(shared))
+    model_fields = [*fb.numeric_, *fb.categorical_]
+    have = set(map(str, clinical_fields))
+    fields_used = [f for f in model_fields if f in have]
+    fields_missing = [f for f in model_fields if f not in have]
+    n, need = len(model_genes), int(np.ceil(MIN_GENE_COVERAGE * len(model_genes)))
+    if not model_genes:
+        sentence = "The model uses clinical fields only: it answers as it is."
+    elif variant == "full":
+        sentence = (f"The full model will answer: this profile has {len(shared):,} of its {n:,} genes "
+                    f"({coverage:.0%}; {MIN_GENE_COVERAGE:.0%} needed).")
+    elif variant == "companion":
+        sentence = (f"A companion model on the {len(shared):,} genes this profile shares with the full model will "
+                    f"answer: the full model needs {need:,} of its {n:,} genes ({MIN_GENE_COVERAGE:.0%}) and this "
+                    f"profile has {len(shared):,} ({coverage:.0%}). It is fitted on the model's cohort with the "
+                    "same genes, once, and reused.")
+    elif shared or genes:
+        sentence = (f"The clinical-only model will answer: this profile has {len(shared):,} of the model's {n:,} "
+                    f"genes, and a gene-level model needs at least {MIN_COMPANION_GENES} of them.")
+    else:
+        sentence = "The clinical-only model will answer: no expression profile was given."
+    if variant != "full" and fields_missing:
+        sentence += (" Fitted without the clinical field(s) not given: "
+                     f"{', '.join(field_words(f) for f in fields_missing)}.")
+    return {"variant": variant, "label": VARIANT_LABELS[variant], "genes_used": shared if variant != "clinical" else [],
+            "genes_missing": missing, "coverage": coverage, "fields_used": fields_used,
+            "fields_missing": fields_missing, "sentence": sentence}
+
+
+def plan_for_upload(bundle: Bundle, patients: ad.AnnData) -> dict[str, Any]:
+    """:func:`planned_variant` for an upload as :func:`answer` will see it (brought into the training space first;
+    no model is fitted). Adds ``platform`` and ``reference``."""
+    moved, platform, reference, _ = to_training_space(patients, bundle)
+    fb = bundle.features
+    genes = present_genes(moved, list(fb.genes_)) if fb.genes_ and moved.n_vars else []
+    plan = planned_variant(bundle, genes, present_fields(moved, [*fb.numeric_, *fb.categorical_]))
+    return {**plan, "platform": platform, "reference": reference}
+
+
 def answer(bundle: Bundle, patients: ad.AnnData, *, variant: str = "auto", cohort: ad.AnnData | None = None,
            progress: Progress | None = None) -> Answer:
     """The variant of ``bundle`` that answers ``patients`` (see the module docstring).
@@ -278,9 +334,10 @@ def answer(bundle: Bundle, patients: ad.AnnData, *, variant: str = "auto", cohor
     moved, platform, reference, note = to_training_space(patients, bundle)
     model_genes = list(fb.genes_)
     shared = present_genes(moved, model_genes) if model_genes and moved.n_vars else []
-    missing = tuple(g for g in model_genes if g not in set(shared))
-    coverage = len(shared) / len(model_genes) if model_genes else 1.0
-    chosen = choose_variant(coverage, len(shared)) if variant == "auto" else variant
+    fields = present_fields(moved, [*fb.numeric_, *fb.categorical_])
+    plan = planned_variant(bundle, shared, fields)  # the one rule, also shown before any fit
+    missing, coverage = tuple(plan["genes_missing"]), float(plan["coverage"])
+    chosen = plan["variant"] if variant == "auto" else variant
     notes: list[str] = []
     if chosen == "full" and coverage < MIN_GENE_COVERAGE:
         raise ModelError(f"The full model needs {MIN_GENE_COVERAGE:.0%} of its {len(model_genes)} genes; this "
@@ -291,10 +348,9 @@ def answer(bundle: Bundle, patients: ad.AnnData, *, variant: str = "auto", cohor
     if chosen == "full":
         return Answer("full", bundle, moved, tuple(shared), missing, coverage, full_c, full_c, platform,
                       reference, note, tuple(notes))
-    fields = present_fields(moved, [*fb.numeric_, *fb.categorical_])
-    absent = [f for f in [*fb.numeric_, *fb.categorical_] if f not in fields]
+    absent = plan["fields_missing"]
     if absent:
-        notes.append(f"fitted without the clinical field(s) the upload lacks: {', '.join(absent)}")
+        notes.append(f"fitted without the clinical field(s) the upload lacks: {', '.join(map(field_words, absent))}")
     genes = [] if chosen == "clinical" else shared
     fitted = companion(bundle, variant=chosen, genes=genes, fields=fields, cohort=cohort, progress=progress)
     return Answer(chosen, fitted, moved, tuple(genes), missing, coverage, _c(fitted), full_c, platform, reference,

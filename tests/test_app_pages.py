@@ -98,15 +98,16 @@ def figure_title(fig: dict) -> str:
 
 
 def facts(at: AppTest) -> dict[str, str]:
-    frames = [df.value for df in at.dataframe if list(df.value.columns) == ["fact", "value"]]
+    frames = [t.value for t in at.table if list(t.value.columns) == ["fact", "value"]]
     assert frames, "validation facts table missing"
     return dict(zip(frames[0]["fact"], frames[0]["value"], strict=True))
 
 
 def upload(at: AppTest, name: str, content: bytes) -> AppTest:
+    """Choose the file, then press the upload form's "Check files" (nothing is read before)."""
     uploader = next(u for u in at.file_uploader if u.key == "expression_file")
     uploader.set_value((name, content, "text/csv"))
-    at.run()
+    at.button(key="check_files").click().run()
     assert_healthy(at)
     return at
 
@@ -133,10 +134,34 @@ def test_patient_page_demo(demo_env):
     assert titles(at) == ["Patient"]
     assert at.sidebar.selectbox(key="cohort_id").options == ["Synthetic demo cohort (SYNTHETIC)"]
     assert any("SYNTHETIC" in w.value for w in at.sidebar.warning)
-    assert "set ONCOTX_DATA" in texts(at.sidebar.caption)
+    assert "administrator connects a data folder" in texts(at.sidebar.caption)
     assert [u.key for u in at.file_uploader] == ["expression_file", "records_file"]
     assert "Upload a profile, a clinical record, or both to begin" in texts(at.markdown)
     assert not at.success and not at.error
+    # the first step: a primary "Try an example patient" beside the upload, and the synthetic example files
+    [example] = [b for b in at.button if b.label == "Try an example patient"]
+    assert example.proto.type == "primary"
+    assert [b.label for b in at.button if b.key == "check_files"] == ["Check files"]
+    assert at.radio(key="orientation").options == ["Detect", "Rows", "Columns"]  # never "genes_as_rows"
+    downloads = [d.label for d in at.get("download_button")]
+    assert any(label.startswith("RNA-seq profile") for label in downloads), downloads
+    assert any(label.startswith("Microarray profile") for label in downloads), downloads
+
+
+def test_file_chosen_is_not_read_before_check_files(demo_env):
+    """An upload waits in the form until "Check files" (a rerun meanwhile does not read it); once checked, later
+    reruns keep it (the browser keeps a staged file across reruns; AppTest re-stages it after each run)."""
+    at = run_app()
+    at.file_uploader(key="expression_file").set_value(("demo_patient.csv", demo_row_csv(), "text/csv"))
+    at.run()
+    assert "Validation passed" not in texts(at.success) and not at.table
+    at.file_uploader(key="expression_file").set_value(("demo_patient.csv", demo_row_csv(), "text/csv"))
+    at.button(key="check_files").click().run()
+    assert_healthy(at)
+    assert "Validation passed" in texts(at.success)
+    at.run()  # another rerun (another widget, another user's load): the checked upload stays
+    at.run()
+    assert "Validation passed" in texts(at.success)
 
 
 def test_cohort_page_demo(demo_env):
@@ -151,7 +176,7 @@ def test_cohort_page_demo(demo_env):
     expected = {"Patients": f"{summary.n_patients:,}", "Genes": f"{summary.n_genes:,}"}
     expected |= {f"{ep.name} events": f"{ep.events:,}" for ep in summary.endpoints}
     assert metrics(at) == expected
-    assert [s.value for s in at.subheader] == ["Endpoints", "Default model · OS", "Treatments", "Clinical fields"]
+    assert [s.value for s in at.subheader] == ["Endpoints", "Model · OS", "Treatments", "Clinical fields"]
     figures = plotly_figures(at)
     assert len(figures) == 2  # overall KM + patients per treatment
     assert figure_title(figures[0]).startswith("Overall OS")
@@ -274,7 +299,7 @@ def test_patient_upload_passes_metabric(real_env):
     assert table["genes recognised"] == "300"
     assert table["orientation"] == "genes as columns"
     assert table["scale"].startswith("zscore")
-    assert [e.label for e in at.expander][0].endswith("warning(s)")  # e.g. renamed alias symbols
+    assert any(e.label.endswith("warning(s)") for e in at.expander)  # e.g. renamed alias symbols
     age = at.number_input(key="clin_age_at_diagnosis").value
     assert age == pytest.approx(float(row["age_at_diagnosis"].iloc[0]))  # pre-filled from the file
 

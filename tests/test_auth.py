@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import stat
+import time
 
 import pytest
 import streamlit as st
@@ -309,3 +310,62 @@ def test_administrator_adds_and_changes_users_on_the_users_page(local_app):
     assert list(zip(changed["action"], changed["subject"], strict=True)) == [("user_changed", "dr.carol"),
                                                                              ("user_created", "dr.carol")]
     assert "passphrase" not in " ".join(trail.astype(str).to_numpy().ravel())
+
+
+# --------------------------------------------------------------------------------------------- session cookie
+
+
+def test_session_token_is_signed_and_expires():
+    from dashboard.ui import auth
+
+    key, now = b"k" * 32, 1_800_000_000.0
+    token = auth.make_token("dr.alice", now + 600, key=key)
+    assert auth.verify_token(token, key=key, now=now) == "dr.alice"
+    assert ";" not in token and " " not in token and "," not in token  # a valid cookie value
+    assert auth.read_token(token, key=key, now=now) == ("dr.alice", pytest.approx(time.time(), abs=5))
+    assert auth.verify_token(token, key=key, now=now + 601) is None  # expired
+    assert auth.verify_token(token, key=b"x" * 32, now=now) is None  # another server's key
+    payload, signature = token.split(".")
+    forged = auth.make_token("root", now + 600, key=b"guess" * 8).split(".")[0]
+    assert auth.verify_token(f"{forged}.{signature}", key=key, now=now) is None  # another payload, old signature
+    assert auth.verify_token(f"{payload}.{signature[:-2]}AA", key=key, now=now) is None  # a changed signature
+    for junk in ("", ".", "a.b.c", "not a token", f"{payload}."):
+        assert auth.verify_token(junk, key=key, now=now) is None
+
+
+def test_session_token_needs_an_active_account_and_is_refused_after_sign_out(db):
+    from dashboard.ui import auth
+
+    users.create_user("dr.alice", PASSWORD, role="clinician")
+    token = auth.make_token("dr.alice", time.time() + 600)  # the key derives from the generated pseudonym key
+    assert auth.user_from_token(token) == users.User("dr.alice", "clinician", "", "local")
+    assert auth.user_from_token(auth.make_token("nobody", time.time() + 600)) is None
+    users.update_user("dr.alice", role="researcher")
+    assert auth.user_from_token(token).role == "researcher"  # the account's current role
+    users.update_user("dr.alice", disabled=True)
+    assert auth.user_from_token(token) is None  # a disabled account never comes back
+    users.update_user("dr.alice", disabled=False)
+    assert auth.user_from_token(token) is not None
+    auth.log_action("sign_out", user=users.User("dr.alice", "clinician"))
+    assert auth.user_from_token(token) is None and auth.user_from_token(None) is None  # signed out since
+    assert auth.user_from_token(auth.make_token("dr.alice", time.time() + 600)) is not None  # a later sign-in
+
+
+def test_a_new_session_is_restored_from_the_cookie_until_sign_out(local_app, monkeypatch):
+    from dashboard.ui import auth
+
+    users.create_user("dr.alice", PASSWORD, role="clinician")
+    at = _sign_in("dr.alice")
+    token = at.session_state["auth_token"]
+    assert auth.verify_token(token) == "dr.alice"
+    assert any("oncotx_session=" in h.proto.body and "SameSite=Strict" in h.proto.body for h in at.get("html"))
+    monkeypatch.setattr(auth, "browser_cookie", lambda: token)  # what a reload's browser sends
+    again = _run()
+    assert again.title[0].value == "Patient" and not again.exception
+    assert audit.events()["action"].iloc[0] == "session_restored"
+    again.sidebar.button(key="sign_out").click().run()
+    assert again.title[0].value == "Sign in to OncoTx"
+    assert any("Max-Age=0" in h.proto.body for h in again.get("html"))  # the page clears the cookie
+    assert _run().title[0].value == "Sign in to OncoTx"  # the signed-out token no longer signs anyone in
+    monkeypatch.setattr(auth, "browser_cookie", lambda: token[:-3] + "abc")
+    assert _run().title[0].value == "Sign in to OncoTx"

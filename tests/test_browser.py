@@ -121,10 +121,11 @@ def test_patient_upload_and_cohort_page(page, server, upload_files):
         .locator('input[type="file"]')
     )
     expression_input.set_input_files(str(patient))
+    page.get_by_role("button", name="Check files").click()  # the uploaders sit in a form
     page.get_by_text("Validation passed").wait_for()
     page.get_by_role("heading", name="Clinical fields").wait_for()
     page.locator('[data-testid="stNumberInput"]').first.wait_for()
-    page.locator('[data-testid="stDataFrame"]').first.wait_for()
+    page.get_by_role("button", name="Analyse").wait_for()
     assert page.get_by_text("Validation failed").count() == 0
     # Analyse: first use trains METABRIC's treatment-effect model and builds the cohort map (progress shown),
     # then S(5y)/S(10y) with intervals and the options
@@ -134,6 +135,7 @@ def test_patient_upload_and_cohort_page(page, server, upload_files):
     _shot(page, "patient_validation.png")
 
     expression_input.set_input_files(str(bad))
+    page.get_by_role("button", name="Check files").click()
     page.get_by_text("Validation failed").wait_for()
     assert page.get_by_text("Validation passed").count() == 0
     _shot(page, "patient_invalid.png")

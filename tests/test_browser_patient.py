@@ -1,8 +1,10 @@
 """The Patient dashboard end to end in a real browser, on the synthetic demo cohort (no data folder needed).
 
-Upload a patient's expression file and clinical record, analyse, see the options table, the survival-curve
-chart and the explanation chart, download the PDF report, save the analysis, and reopen it from the History
-page (the reopened charts must hold the same numbers). Screenshots of each step go to test-artifacts/.
+The first step a new user takes: one click on "Try an example patient", Analyse, the options table; then save it
+with a note and find it again in History by searching that note. And the upload path: a patient's expression file
+and clinical record checked in the upload form, analysed, the options table, the survival-curve chart and the
+explanation chart, the PDF report, saved and reopened from the History page (the reopened charts must hold the same
+numbers). Screenshots of each step go to test-artifacts/.
 """
 from __future__ import annotations
 
@@ -72,14 +74,17 @@ def _to_top(locator) -> None:
 
 
 def upload_pair(page, expression: Path, record: Path) -> None:  # noqa: F811
-    """Choose the expression file, then the record, each after the page has validated the one before."""
+    """Choose the expression file and the record in the upload form, then press "Check files"."""
     uploaders = page.locator('[data-testid="stFileUploader"]')
     uploaders.filter(has_text="Expression profile").locator('input[type="file"]').set_input_files(str(expression))
-    page.get_by_text("Validation passed").wait_for()
     uploaders.filter(has_text="Clinical record").locator('input[type="file"]').set_input_files(str(record))
-    _settled(page)
+    for name, path in (("Expression profile", expression), ("Clinical record", record)):  # both staged in the form
+        uploaders.filter(has_text=name).get_by_text(re.compile(re.escape(path.suffix) + "$")).wait_for()
+    assert page.get_by_text("Validation passed").count() == 0  # nothing is read before "Check files"
+    page.get_by_role("button", name="Check files").click()
     page.get_by_text("Validation passed").wait_for()
     page.get_by_role("heading", name="Clinical fields").wait_for()
+    _settled(page)
 
 
 def analyse(page, log: Path, *, timeout_s: float) -> None:  # noqa: F811
@@ -93,8 +98,10 @@ def analyse(page, log: Path, *, timeout_s: float) -> None:  # noqa: F811
 
 
 def _figures(page) -> dict[str, dict]:  # noqa: F811
-    """{title without its caption and markup: figure}."""
-    return {re.sub(r"<[^>]+>", "", f["title"].split("<br>")[0]): f for f in page.evaluate(FIGURES_JS)}
+    """{title without its caption and markup: figure} (a long title is wrapped over lines; its caption lines are
+    the grey spans after it)."""
+    return {re.sub(r"<[^>]+>", "", f["title"].split("<br><span")[0].replace("<br>", " ")): f
+            for f in page.evaluate(FIGURES_JS)}
 
 
 def test_patient_dashboard_upload_to_history(page, demo_server, patient_files):  # noqa: F811
@@ -182,3 +189,63 @@ def test_patient_dashboard_upload_to_history(page, demo_server, patient_files): 
     assert page.evaluate(BENEFIT_JS) == benefit_before
     assert page.get_by_text(NOTICE).count() == 1
     _shot(page, "patient_08_history_reopened.png")
+
+
+def test_example_patient_first_step_then_found_by_its_note(page, demo_server):  # noqa: F811
+    """One click on the primary "Try an example patient", Analyse, the options; saved with a note, found again in
+    History by searching the note, and opened from there."""
+    url, log = demo_server
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    page.get_by_role("heading", name="Patient").wait_for()
+    start = page.get_by_role("button", name="Try an example patient")
+    start.wait_for()
+    assert start.get_attribute("data-testid") == "stBaseButton-primary"  # the first step nobody can miss
+    _settled(page)
+    _shot(page, "patient_example_01_start.png")
+
+    start.click()  # the first time the demo treatment model is trained: a spinner says so meanwhile
+    page.get_by_text("Validation passed").wait_for(timeout=ANALYSIS_S * 1000)
+    page.get_by_role("heading", name="Clinical fields").wait_for()
+    page.get_by_text("Which model will answer", exact=False).wait_for()
+    assert page.locator('[data-testid="stSelectbox"]').filter(has_text="Example patient").count() == 1
+    _settled(page)
+    _no_exception(page)
+    _shot(page, "patient_example_02_loaded.png")
+
+    analyse(page, log, timeout_s=ANALYSIS_S)
+    options = page.locator('[data-testid="stDataFrame"]').filter(has_text="Regimen")
+    expect(options.first).to_be_visible()
+    _to_top(page.get_by_role("heading", name="Treatment options"))
+    page.screenshot(path=str(ARTIFACTS / "patient_example_03_options.png"))
+
+    note = "tumour board example 17"
+    box = page.get_by_role("textbox", name="Note for the history (optional)")
+    box.fill(note)
+    box.press("Enter")
+    _settled(page)
+    page.get_by_role("button", name="Save to history").click()
+    page.get_by_text("Saved to history as", exact=False).wait_for()
+    saved_text = page.get_by_text("Saved to history as", exact=False).inner_text()
+    assert note in saved_text and "PT-" in saved_text, saved_text  # named by patient, date and note
+    assert not re.search(r"[0-9a-f]{32}", saved_text)  # never by a hash
+    _no_exception(page)
+
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="History").click()
+    page.get_by_role("heading", name="History").wait_for()
+    search = page.get_by_role("textbox", name="Search")
+    search.fill("board example")
+    search.press("Enter")
+    _settled(page)
+    listing = page.locator('[data-testid="stDataFrame"]').first
+    expect(listing).to_be_visible()
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Open a saved analysis").click()
+    found = page.get_by_role("option").filter(has_text=note)
+    expect(found).to_have_count(1)
+    assert page.get_by_role("option").count() == 1  # the search left only this one
+    found.click()
+    page.get_by_role("heading", name="Treatment options").wait_for()
+    _settled(page)
+    _no_exception(page)
+    assert page.get_by_text(note, exact=False).count() >= 1
+    _shot(page, "patient_example_04_history_found.png")

@@ -55,8 +55,9 @@ def _sign_in(page, url: str, name: str) -> None:
 def _upload(page, expression, record) -> None:
     uploaders = page.locator('[data-testid="stFileUploader"]')
     uploaders.filter(has_text="Expression profile").locator('input[type="file"]').set_input_files(str(expression))
-    page.get_by_text("Validation passed").wait_for()
     uploaders.filter(has_text="Clinical record").locator('input[type="file"]').set_input_files(str(record))
+    page.get_by_role("button", name="Check files").click()  # the uploaders sit in a form
+    page.get_by_text("Validation passed").wait_for()
     _settled(page)
     page.get_by_role("heading", name="Clinical fields").wait_for()
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,13 +13,24 @@ import pytest
 from dashboard.patient.charts import (
     benefit_figure,
     contributions_figure,
+    default_regimens,
     embedding_figure,
     risk_percentile,
     risk_percentile_figure,
     similar_patients_figure,
     survival_curves_figure,
 )
-from dashboard.patient.figure_parts import MARGIN_LABEL, NOT_AVAILABLE, NOT_ENOUGH, feature_display, regimen_colour
+from dashboard.patient.figure_parts import (
+    BASELINE_COLOUR,
+    NOT_AVAILABLE,
+    NOT_ENOUGH,
+    READING_COLOURS,
+    ROLE_COLOURS,
+    feature_display,
+    reading_class,
+    regimen_colour,
+    wrap_text,
+)
 from genomics.regimens import regimen_label
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "charts"
@@ -42,21 +54,26 @@ def _curves(regimens=REGIMENS, *, bands: bool = True) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _options() -> pd.DataFrame:
+def _options(*, old_codes: bool = False) -> pd.DataFrame:
     b = {"none": -0.06, "chemotherapy": 0.01, "radio_therapy": 0.045, "chemotherapy+hormone_therapy": 0.03,
          "chemotherapy+radio_therapy": -0.01, "hormone_therapy+radio_therapy": 0.08,
          "chemotherapy+hormone_therapy+radio_therapy": 0.05, BASELINE: 0.0}
     evidence = {"chemotherapy+radio_therapy": "thin", "chemotherapy": "none"}
-    readings = {"none": "possible harm", "chemotherapy": NOT_ENOUGH, "radio_therapy": "uncertain",
+    readings = {"none": "likely harm", "chemotherapy": NOT_ENOUGH, "radio_therapy": "small benefit",
                 "chemotherapy+hormone_therapy": "uncertain", "chemotherapy+radio_therapy": NOT_ENOUGH,
-                "hormone_therapy+radio_therapy": "likely benefit",
-                "chemotherapy+hormone_therapy+radio_therapy": "likely benefit", BASELINE: "reference"}
+                "hormone_therapy+radio_therapy": "worthwhile benefit",
+                "chemotherapy+hormone_therapy+radio_therapy": "no worthwhile benefit", BASELINE: "reference"}
+    old = {"likely harm": "possible harm", "worthwhile benefit": "likely benefit", "small benefit": "uncertain",
+           "no worthwhile benefit": "no expected benefit"}
+    thresholds = {"chemotherapy": 0.03, "radio_therapy": 0.01, "none": 0.0}  # T against the Hormone baseline
     rows = []
     for regimen, value in b.items():
+        code = old.get(readings[regimen], readings[regimen]) if old_codes else readings[regimen]
+        t = max(thresholds.get(p, 0.0) for p in regimen.split("+"))
         rows.append({
             "regimen": regimen, "S120": 0.7 + value, "B120": value, "B120_lo": value - 0.035, "B120_hi": value + 0.02,
             "evidence": evidence.get(regimen, "ok"), "is_baseline": regimen == BASELINE,
-            "reading": readings[regimen],
+            "reading": code, **({} if old_codes else {"reading120": code, "min_benefit": t}),
         })
     frame = pd.DataFrame(rows)
     frame.loc[frame["is_baseline"], ["B120", "B120_lo", "B120_hi"]] = 0.0
@@ -131,16 +148,54 @@ def test_feature_display():
 # --------------------------------------------------------------------------- 1. survival curves
 
 
-def test_survival_curves_one_line_and_band_per_regimen():
-    fig = survival_curves_figure(_curves(), baseline=BASELINE, horizons=[60.0, 120.0], caption="METABRIC · n=1")
+def _visible_lines(fig: go.Figure) -> list:
+    return [t for t in fig.data if t.mode == "lines" and t.fill is None and t.visible is not False
+            and t.visible != "legendonly"]
+
+
+def test_default_regimens_baseline_current_and_two_best():
+    options = _options()
+    assert default_regimens(options, baseline=BASELINE, current="none") == [
+        BASELINE, "none", "hormone_therapy+radio_therapy", "radio_therapy"]  # worthwhile, then small benefit
+    # no current regimen (or the current one is the baseline): the baseline and the two best
+    assert default_regimens(options, baseline=BASELINE, current=BASELINE) == [
+        BASELINE, "hormone_therapy+radio_therapy", "radio_therapy"]
+    assert default_regimens(options.to_dict("records"), baseline=BASELINE, current=None) == [
+        BASELINE, "hormone_therapy+radio_therapy", "radio_therapy"]
+    # the class wins over the point: an uncertain +9 pp ranks below a small benefit of +4.5 pp
+    bigger = options.assign(B120=np.where(options["regimen"] == "chemotherapy+hormone_therapy", 0.09, options["B120"]))
+    assert default_regimens(bigger, baseline=BASELINE, current=None)[1:] == [
+        "hormone_therapy+radio_therapy", "radio_therapy"]
+    # within a class, the largest point first
+    same = options.assign(reading120="uncertain", reading="uncertain")
+    assert default_regimens(same, baseline=BASELINE, current="chemotherapy")[2:] == [
+        "hormone_therapy+radio_therapy", "chemotherapy+hormone_therapy+radio_therapy"]
+    # old saved analyses (likely benefit / possible harm codes, no reading120): still ranked
+    old = default_regimens(_options(old_codes=True), baseline=BASELINE, current=None)
+    assert old[:2] == [BASELINE, "hormone_therapy+radio_therapy"] and len(old) == 3
+    assert default_regimens([], baseline="none", current="chemotherapy") == ["none", "chemotherapy"]
+
+
+def test_survival_curves_default_view_has_at_most_four_regimens():
+    options = _options()
+    fig = survival_curves_figure(_curves(), baseline=BASELINE, horizons=[60.0, 120.0], caption="METABRIC · n=1",
+                                 options=options, current="none")
     lines = [t for t in fig.data if t.mode == "lines" and t.fill is None]
     bands = [t for t in fig.data if t.fill == "toself"]
-    assert len(lines) == 8 and len(bands) == 8
-    assert lines[0].name == "Hormone (baseline)" and lines[0].line.dash == "dash"
-    assert all(t.line.dash == "solid" for t in lines[1:])
-    assert {t.name for t in lines[1:]} >= {"Chemo + Hormone + Radio", "None (no treatment)"}
-    assert all(t.line.color == regimen_colour(t.legendgroup) for t in lines)
-    # years on x, percent on y, dotted horizon lines at 5 and 10 years
+    assert len(lines) == 8 and len(bands) == 8  # every regimen is there, as a legend toggle at least
+    visible = _visible_lines(fig)
+    assert [t.legendgroup for t in visible] == [BASELINE, "none", "hormone_therapy+radio_therapy", "radio_therapy"]
+    visible_bands = [t for t in bands if t.visible is True]
+    assert sorted(t.legendgroup for t in visible_bands) == sorted(t.legendgroup for t in visible)
+    assert all(t.visible == "legendonly" for t in lines if t not in visible)
+    # colours: dark grey dashed baseline, blue current, then the best options; at most four strong colours
+    assert visible[0].name == "Hormone (baseline)" and visible[0].line.dash == "dash"
+    assert visible[0].line.color == BASELINE_COLOUR
+    assert visible[1].name == "None (no treatment) (current)" and visible[1].line.color == ROLE_COLOURS[0]
+    assert [t.line.color for t in visible[2:]] == list(ROLE_COLOURS[1:])
+    assert len({t.line.color for t in visible}) == 4
+    assert not {t.line.color for t in lines if t not in visible} & {t.line.color for t in visible}
+    # years on x, percent on y, dotted horizon lines at 5 and 10 years, legend below
     assert max(lines[0].x) == pytest.approx(15.0)
     assert max(lines[0].y) == pytest.approx(100.0)
     assert fig.layout.xaxis.title.text == "Years since diagnosis"
@@ -148,7 +203,15 @@ def test_survival_curves_one_line_and_band_per_regimen():
     assert sorted(s.x0 for s in fig.layout.shapes) == [5.0, 10.0]
     assert all(s.line.dash == "dot" for s in fig.layout.shapes)
     assert fig.layout.legend.orientation == "h" and fig.layout.legend.y < 0
-    assert "METABRIC · n=1" in fig.layout.title.text
+    assert "METABRIC · n=1" in fig.layout.title.text and "legend" in fig.layout.title.text
+
+
+def test_survival_curves_old_call_signature_still_limits_the_default_view():
+    fig = survival_curves_figure(_curves(), baseline=BASELINE, horizons=[60.0, 120.0], caption="c",
+                                 highlight=["hormone_therapy+radio_therapy"])
+    visible = _visible_lines(fig)
+    assert len(visible) <= 4
+    assert [t.legendgroup for t in visible[:2]] == [BASELINE, "hormone_therapy+radio_therapy"]
 
 
 def test_survival_curves_hover_text():
@@ -157,63 +220,136 @@ def test_survival_curves_hover_text():
     fig = survival_curves_figure(curves, baseline=BASELINE, horizons=[120.0], caption="c")
     line = next(t for t in fig.data if t.name == "Hormone (baseline)")
     assert "Hormone (baseline): 78% (71–84%) at 10 y" in line.text
+    assert all(t.visible is True for t in fig.data)  # two regimens: both shown, nothing to toggle
+    assert "legend" not in fig.layout.title.text
 
 
-def test_survival_curves_highlight_and_missing_bands():
+def test_survival_curves_missing_bands():
     fig = survival_curves_figure(_curves(bands=False), baseline=BASELINE, horizons=[120.0], caption="c",
-                                 highlight=["hormone_therapy+radio_therapy"])
+                                 options=_options(), current="chemotherapy")
     assert not [t for t in fig.data if t.fill == "toself"]
     lines = {t.legendgroup: t for t in fig.data}
-    assert lines["hormone_therapy+radio_therapy"].line.width > lines["chemotherapy"].line.width
-    assert lines["chemotherapy"].opacity < 1
-    assert "(" not in lines["chemotherapy"].text[0]  # no interval in the hover when there is none
+    assert lines["chemotherapy"].visible is True and lines["chemotherapy+radio_therapy"].visible == "legendonly"
+    assert lines["hormone_therapy+radio_therapy"].line.width > lines["chemotherapy+radio_therapy"].line.width
+    assert lines["chemotherapy"].text[0] == "Chemo (current): 100% at 0 y"  # no interval when there is none
 
 
 # --------------------------------------------------------------------------- 2. benefit
 
 
+def _bars(fig: go.Figure) -> dict[str, tuple]:
+    """{regimen label: (x, y position, colour)} from the benefit figure's bars and their label annotations."""
+    labels = {round(a.y - 0.22, 6): re.sub(r"<[^>]+>|■", "", a.text).strip().split("  ")[0]
+              for a in fig.layout.annotations if a.yref == "y"}
+    return {labels[round(y, 6)]: (x, y, bar.marker.color) for bar in fig.data if isinstance(bar, go.Bar)
+            for x, y in zip(bar.x, bar.y, strict=True)}
+
+
 def test_benefit_excludes_baseline_and_sorts():
-    options = _options()
-    fig = benefit_figure(options, horizon=120.0, caption="vs hormone")
-    bars = [t for t in fig.data if isinstance(t, go.Bar)]
-    labels = [y for t in bars for y in t.y]
-    assert "Hormone" not in labels
-    assert len(labels) == 5  # 8 regimens - baseline - 2 with not enough evidence
-    values = dict(zip(labels, [x for t in bars for x in t.x], strict=True))
-    order = [c for c in fig.layout.yaxis.categoryarray if c in values]
-    assert [values[c] for c in order] == sorted(values.values())  # bottom to top: ascending benefit
-    assert values["Hormone + Radio"] == pytest.approx(8.0)
+    fig = benefit_figure(_options(), horizon=120.0, caption="vs hormone")
+    bars = _bars(fig)
+    assert "Hormone" not in bars
+    assert len(bars) == 7  # 8 regimens - baseline; not-enough-evidence ones are drawn too (pale, hatched)
+    weak = {"Chemo", "Chemo + Radio"}
+    ranked = sorted((y, x) for label, (x, y, _) in bars.items() if label not in weak)
+    assert [x for _, x in ranked] == sorted(x for _, x in ranked)  # bottom to top: ascending benefit
+    assert max(bars[label][1] for label in weak) < min(y for y, _ in ranked)  # not enough evidence at the bottom
+    assert bars["Hormone + Radio"][0] == pytest.approx(8.0)
+    assert fig.layout.yaxis.showticklabels is False  # the labels sit above the bars, not beside them
+    assert all(a.xanchor == "left" and a.x == 0 for a in fig.layout.annotations if a.yref == "y")
 
 
 def test_benefit_error_bars_are_asymmetric_in_points():
     options = _options().set_index("regimen")
     fig = benefit_figure(options.reset_index(), horizon=120, caption="c")
+    by_position = {y: label for label, (_, y, _) in _bars(fig).items()}
     for bar in (t for t in fig.data if isinstance(t, go.Bar)):
-        for label, x, plus, minus in zip(bar.y, bar.x, bar.error_x.array, bar.error_x.arrayminus, strict=True):
-            row = options.loc[next(r for r in options.index if regimen_label(r) == label)]
+        for y, x, plus, minus in zip(bar.y, bar.x, bar.error_x.array, bar.error_x.arrayminus, strict=True):
+            row = options.loc[next(r for r in options.index if regimen_label(r) == by_position[y])]
             assert x == pytest.approx(100 * row["B120"])
             assert plus == pytest.approx(100 * (row["B120_hi"] - row["B120"]))
             assert minus == pytest.approx(100 * (row["B120"] - row["B120_lo"]))
             assert plus != pytest.approx(minus)
 
 
-def test_benefit_colours_margin_and_not_enough_evidence():
-    fig = benefit_figure(_options(), horizon=120.0, caption="c", margin=0.02)
-    by_name = {t.name: t for t in fig.data}
-    assert by_name["likely benefit"].marker.color == "#2ca02c"
-    assert by_name["possible harm"].marker.color == "#d62728"
-    marker = by_name[NOT_ENOUGH]
-    assert isinstance(marker, go.Scatter) and list(marker.text) == [NOT_ENOUGH, NOT_ENOUGH]
-    assert set(marker.y) == {"Chemo", "Chemo + Radio"} and set(marker.x) == {0.0}
-    band = next(s for s in fig.layout.shapes if s.type == "rect")
-    assert (band.x0, band.x1) == (pytest.approx(-2.0), pytest.approx(2.0))
-    assert any(MARGIN_LABEL in (a.text or "") for a in fig.layout.annotations)
+def test_benefit_colour_per_reading_and_no_margin_band():
+    fig = benefit_figure(_options(), horizon=120.0, caption="c", margin=0.02)  # margin: accepted, ignored
+    bars = _bars(fig)
+    assert bars["Hormone + Radio"][2] == READING_COLOURS["worthwhile benefit"]
+    assert bars["Radio"][2] == READING_COLOURS["small benefit"]
+    assert bars["None (no treatment)"][2] == READING_COLOURS["likely harm"]
+    assert bars["Chemo + Hormone"][2] == READING_COLOURS["uncertain"]
+    assert bars["Chemo + Hormone + Radio"][2] == READING_COLOURS["no worthwhile benefit"]
+    assert bars["Chemo"][2] == READING_COLOURS[NOT_ENOUGH]
+    assert len({bars[k][2] for k in ("Hormone + Radio", "Radio", "None (no treatment)", "Chemo + Hormone")}) == 4
+    pale = next(t for t in fig.data if t.name == "Not enough evidence")
+    assert pale.marker.pattern.shape == "/"
+    names = {t.name for t in fig.data}
+    assert {"Worthwhile benefit", "Small benefit", "Likely harm", "Uncertain", "No worthwhile benefit"} <= names
+    assert not [s for s in fig.layout.shapes if s.type == "rect"]  # no ±2 pp band any more
+    assert not any("±" in (a.text or "") for a in fig.layout.annotations)
+
+
+def test_benefit_reading_at_the_shown_horizon():
+    options = _options().rename(columns=lambda c: c.replace("120", "60"))
+    options["reading"] = "uncertain"  # the last horizon's reading; the 5-year one must colour the 5-year bars
+    fig = benefit_figure(options, horizon=60.0, caption="c")
+    assert _bars(fig)["Hormone + Radio"][2] == READING_COLOURS["worthwhile benefit"]
+    # without reading<h>, the plain reading is used; old codes get the nearest colour
+    old = benefit_figure(_options(old_codes=True), horizon=120.0, caption="c")
+    assert _bars(old)["Hormone + Radio"][2] == READING_COLOURS["worthwhile benefit"]
+    assert _bars(old)["None (no treatment)"][2] == READING_COLOURS["likely harm"]
+    assert reading_class("uncertain (no interval: single model)") == "uncertain"
+
+
+def test_benefit_threshold_marks_each_regimen_at_its_min_benefit():
+    options = _options()
+    fig = benefit_figure(options, horizon=120.0, caption="c")
+    ticks = next(t for t in fig.data if t.name == "Worthwhile threshold")
+    assert ticks.marker.symbol == "line-ns"
+    positions = {label: y for label, (_, y, _) in _bars(fig).items()}
+    by_y = dict(zip(ticks.y, ticks.x, strict=True))
+    expected = {regimen_label(r): 100 * t for r, t, base in zip(options["regimen"], options["min_benefit"],
+                                                                options["is_baseline"], strict=True) if not base}
+    assert {label: by_y[positions[label]] for label in expected} == pytest.approx(expected)
+    assert by_y[positions["Chemo + Hormone"]] == pytest.approx(3.0)  # chemotherapy's 3 pp in the combination
+    assert by_y[positions["Radio"]] == pytest.approx(1.0)
+    # no min_benefit column (an old saved analysis): no ticks, no error
+    assert "Worthwhile threshold" not in {t.name for t in benefit_figure(
+        options.drop(columns="min_benefit"), horizon=120.0, caption="c").data}
+
+
+def test_benefit_regimen_colours_match_the_survival_chart():
+    options = _options()
+    survival = survival_curves_figure(_curves(), baseline=BASELINE, horizons=[120.0], caption="c",
+                                      options=options, current="none")
+    colours = {regimen_label(t.legendgroup): t.line.color for t in _visible_lines(survival)}
+    benefit = benefit_figure(options, horizon=120.0, caption="c", current="none")
+    swatches = {re.sub(r"<[^>]+>|■", "", a.text).strip().split("  ")[0]: re.search(r"color:(#\w+)", a.text).group(1)
+                for a in benefit.layout.annotations if "■" in (a.text or "")}
+    assert swatches == {k: v for k, v in colours.items() if k != "Hormone"}
 
 
 def test_benefit_other_horizon_and_missing_column():
     options = _options().rename(columns=lambda c: c.replace("B120", "B60"))
     assert any(isinstance(t, go.Bar) for t in benefit_figure(options, horizon=60.0, caption="c").data)
     assert _has_not_available(benefit_figure(options, horizon=120.0, caption="c"))
+
+
+# --------------------------------------------------------------------------- legibility at 390 px
+
+
+def test_titles_wrap_for_a_phone():
+    long = "METABRIC (synthetic) · model 0123456789abcdef · bands: 90% intervals · tap a regimen in the legend"
+    assert all(len(line) <= 54 for line in wrap_text(long, 54).split("<br>"))
+    for name, fig in _all_figures().items():
+        title = fig.layout.title
+        lines = [re.sub(r"<[^>]+>", "", line) for line in title.text.split("<br>")]
+        assert max(len(line) for line in lines) <= 54, name
+        assert title.xanchor == "left" and title.font.size >= 11
+        assert fig.layout.font.size >= 11 and fig.layout.margin.r <= 20 and fig.layout.margin.l <= 48, name
+        if fig.layout.showlegend is not False and len(fig.data) > 1:
+            assert fig.layout.legend.orientation == "h" and fig.layout.legend.y < 0, name
 
 
 # --------------------------------------------------------------------------- 3. contributions
@@ -272,7 +408,8 @@ def test_embedding_numeric_colour_scale_and_downsampling():
     fig = embedding_figure(cohort, patient=None, neighbours=None, colour="risk", caption="METABRIC", max_points=1000)
     (points,) = fig.data
     assert len(points.x) == 1000 and points.marker.colorscale is not None
-    assert "1,000 of 2,500" in fig.layout.title.text and "downsampled" in fig.layout.title.text
+    caption = fig.layout.title.text.replace("<br>", " ")
+    assert "1,000 of 2,500" in caption and "downsampled" in caption
     again = embedding_figure(cohort, patient=None, neighbours=None, colour="risk", caption="METABRIC", max_points=1000)
     assert list(again.data[0].x) == list(points.x)  # seeded
 
@@ -295,7 +432,8 @@ def test_risk_percentile_figure():
     assert isinstance(fig.data[0], go.Histogram) and len(fig.data[0].x) == 101
     (line,) = fig.layout.shapes
     assert line.x0 == pytest.approx(0.72)
-    assert any("higher risk than 72% of the cohort" in (a.text or "") for a in fig.layout.annotations)
+    assert any("higher risk than 72% of the cohort" in (a.text or "").replace("<br>", " ")
+               for a in fig.layout.annotations)
 
 
 # --------------------------------------------------------------------------- 6. similar patients
@@ -341,9 +479,10 @@ def _all_figures() -> dict[str, go.Figure]:
     cohort = _cohort(3000)
     return {
         "survival_curves": survival_curves_figure(_curves(), baseline=BASELINE, horizons=[60.0, 120.0],
-                                                  caption="METABRIC (synthetic) · predicted for this patient",
-                                                  highlight=["hormone_therapy+radio_therapy"]),
-        "benefit": benefit_figure(_options(), horizon=120.0, caption="vs Hormone · ensemble percentile intervals"),
+                                                  caption="METABRIC (synthetic) · model 0123456789ab · bands: 90% "
+                                                  "intervals", options=_options(), current="none"),
+        "benefit": benefit_figure(_options(), horizon=120.0, caption="vs Hormone · ensemble percentile intervals",
+                                  current="none"),
         "contributions": contributions_figure(_contributions(), base=-0.4, title="What drives this patient's risk",
                                               caption="SHAP values, log hazard"),
         "embedding": embedding_figure(cohort, patient={"x": 0.2, "y": 0.1}, neighbours=cohort.iloc[:15],
@@ -386,12 +525,66 @@ def test_inputs_read_back_from_json_with_none_for_nan():
     assert len(fig.data) == 2
     options = _options().astype({"B120_lo": object, "B120_hi": object})
     options.loc[options["regimen"] == "radio_therapy", ["B120_lo", "B120_hi"]] = None
-    options.loc[options["regimen"] == "radio_therapy", "reading"] = "uncertain (no interval: single model)"
+    options.loc[options["regimen"] == "radio_therapy", ["reading", "reading120"]] = \
+        "uncertain (no interval: single model)"
     fig = benefit_figure(options, horizon=120.0, caption="c")
-    radio = next(t for t in fig.data if "Radio" in list(t.y or []) and isinstance(t, go.Bar))
-    assert radio.marker.color == "#f0a202"
+    assert _bars(fig)["Radio"][2] == READING_COLOURS["uncertain"]
     km = _km(30, 0.004).astype({"upper": object})
     km.loc[0, "upper"] = None
     fig = similar_patients_figure({"none": km}, caption="c")
     assert fig.data[-1].name == "None (no treatment) (n=30)"
     json.loads(fig.to_json())
+
+
+# --------------------------------------------------------------------------- the PDF's charts (matplotlib)
+
+
+def _pdf_analysis(*, old_codes: bool = False):
+    from tests.test_report import make_analysis  # noqa: PLC0415 (lazy: the report tests' realistic analysis)
+
+    analysis = make_analysis()  # current regimen: Hormone + Radio; baseline: None
+    if not old_codes:
+        codes = {"chemotherapy": "worthwhile benefit", "hormone_therapy": "small benefit",
+                 "radio_therapy": "uncertain", "chemotherapy+hormone_therapy": "no worthwhile benefit",
+                 "chemotherapy+radio_therapy": "likely harm", "hormone_therapy+radio_therapy": "uncertain",
+                 "chemotherapy+hormone_therapy+radio_therapy": NOT_ENOUGH, "none": "reference"}
+        for row in analysis.options:
+            row["reading"] = row["reading120"] = codes[row["regimen"]]
+            row["min_benefit"] = 0.0 if row["is_baseline"] else (0.03 if "chemo" in row["regimen"] else 0.01)
+    return analysis
+
+
+def test_pdf_survival_chart_draws_the_default_set_in_the_screen_colours():
+    from dashboard.patient.report.charts import survival_chart, survival_figure  # noqa: PLC0415 (lazy: matplotlib)
+
+    analysis = _pdf_analysis()
+    fig = survival_figure(analysis)
+    lines = {line.get_label(): line.get_color() for line in fig.axes[0].get_lines()
+             if not line.get_label().startswith("_")}
+    assert list(lines) == ["None (no treatment) (baseline)", "Hormone + Radio (current)", "Chemo", "Hormone"]
+    assert list(lines.values()) == [BASELINE_COLOUR, *ROLE_COLOURS]
+    assert "4 other regimens" in fig.axes[0].get_title()
+    png, ratio = survival_chart(analysis)
+    assert png.startswith(b"\x89PNG") and 0.4 < ratio < 1
+    old = survival_figure(_pdf_analysis(old_codes=True))  # old codes: still four curves, no error
+    assert len([line for line in old.axes[0].get_lines() if not line.get_label().startswith("_")]) == 4
+
+
+def test_pdf_benefit_chart_colours_by_reading_and_marks_thresholds():
+    from matplotlib.colors import to_hex  # noqa: PLC0415 (lazy: matplotlib only here)
+
+    from dashboard.patient.report.charts import benefit_chart, benefit_figure  # noqa: PLC0415 (lazy: matplotlib)
+
+    analysis = _pdf_analysis()
+    ax = benefit_figure(analysis).axes[0]
+    label_at = {round(float(y)): t.get_text() for y, t in zip(ax.get_yticks(), ax.get_yticklabels(), strict=True)}
+    colours = {label_at[round(p.get_y() + p.get_height() / 2)]: to_hex(p.get_facecolor()) for p in ax.patches}
+    assert colours["Chemo"] == READING_COLOURS["worthwhile benefit"]
+    assert colours["Hormone"] == READING_COLOURS["small benefit"]
+    assert colours["Chemo + Radio"] == READING_COLOURS["likely harm"]
+    assert colours["Chemo + Hormone + Radio"] == READING_COLOURS[NOT_ENOUGH]
+    (ticks,) = ax.collections[-1:]
+    xs = sorted(round(float(x), 6) for x, _ in ticks.get_offsets())
+    assert xs == sorted([3.0] * 4 + [1.0] * 3)  # each regimen's own threshold in points
+    assert benefit_chart(analysis)[0].startswith(b"\x89PNG")
+    assert benefit_chart(_pdf_analysis(old_codes=True))[0].startswith(b"\x89PNG")

@@ -17,7 +17,19 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dashboard.patient.presentation import caveat_lines, option_summary, options_table, reading_words
+from dashboard.patient.presentation import (
+    READING_TITLES,
+    baseline_note,
+    caveat_lines,
+    evidence_text,
+    history_summary,
+    interval_note,
+    lopsided,
+    option_summary,
+    options_table,
+    reading_at,
+    reading_words,
+)
 from dashboard.patient.record import PatientAnalysis
 from dashboard.platform import store
 from dashboard.text import plain
@@ -78,6 +90,7 @@ def start() -> AppTest:
 
 def upload(at: AppTest, content: bytes, name: str = "patient.csv") -> AppTest:
     at.file_uploader(key="expression_file").set_value((name, content, "text/csv"))
+    at.button(key="check_files").click()  # the uploaders sit in a form: nothing is read before it is submitted
     at.run()
     return healthy(at)
 
@@ -139,7 +152,7 @@ def test_valid_upload_gives_options_and_charts(demo_genes):
     assert "OS at 5 years" in metric_labels and "OS at 10 years" in metric_labels
     assert any("Options, not directives" in w.value for w in at.warning)  # the caveat next to the options
     assert any("Observational data" in m.value for m in at.markdown)  # the caveat box
-    assert [d.label for d in at.get("download_button")] == ["PDF report", "Options (CSV)", "Analysis (JSON)"]
+    assert [d.label for d in at.get("download_button")][-3:] == ["PDF report", "Options (CSV)", "Analysis (JSON)"]
 
     # another horizon: the table and the benefit chart follow, nothing is recomputed
     at.segmented_control(key="patient_horizon").set_value(60.0).run()
@@ -160,7 +173,11 @@ def test_invalid_upload_shows_only_the_validation_report():
 
 def test_low_gene_coverage_is_answered_by_a_companion_model(demo_genes):
     """30% of the model's genes: a companion model fitted on those genes answers, and the page says so."""
-    at = analyse(upload(start(), csv_of(demo_genes.iloc[[11], :300])))
+    at = upload(start(), csv_of(demo_genes.iloc[[11], :300]))
+    confirm = [c for c in at.checkbox if c.key == "coverage_confirm"]
+    for c in confirm:  # below the coverage floor the page asks for an explicit confirmation
+        c.check()
+    at = analyse(at)
     assert not at.error, texts(at.error)
     assert is_warned(at, "companion model on the shared genes", "300 genes")  # which model, on which genes
     assert "Molecular profile" in subheaders(at)
@@ -192,10 +209,11 @@ def test_save_then_reopen_from_history_shows_the_same_numbers(demo_genes):
     at.button(key="patient_save").click().run()
     healthy(at)
     [saved] = [s.value for s in at.success if "Saved to history as" in s.value]
-    analysis_id = saved.rsplit(" ", 1)[-1]
     assert not [b for b in at.button if b.key == "patient_save"]  # saved once, no second copy
     [row] = store.list_analyses(user="demo").itertuples()
-    assert row.id == analysis_id
+    analysis_id = row.id
+    assert row.label and row.label.replace("-", "\\-") in saved  # named by its label (escaped), never by the id
+    assert analysis_id not in saved
 
     at.switch_page(HISTORY).run()
     healthy(at)
@@ -219,9 +237,8 @@ def test_example_patient_is_a_held_back_patient():
     from genomics.cohorts import list_cohorts
 
     at = start()
-    at.segmented_control(key="patient_source").set_value("example").run()
+    at.button(key="try_example").click().run()
     healthy(at)
-    assert not at.file_uploader
     choices = at.selectbox(key="example_patient").options
     spec = list_cohorts()[0]
     held_back = set(model_cache.treatment_bundle(spec).card.test_patient_ids)
@@ -251,7 +268,8 @@ def test_history_lists_only_the_users_own():
     at.selectbox(key="history_choice").set_value(mine).run()
     healthy(at)
     assert [h.value for h in at.header] == ["Patient PT\\-mine"]
-    assert [s.value for s in at.success if "Saved to history as" in s.value] == [f"Saved to history as {mine}"]
+    [saved] = [s.value for s in at.success if "Saved to history as" in s.value]
+    assert "PT" in saved and mine not in saved  # named by patient and date, never by the id
 
 
 def test_history_deep_link_to_another_users_analysis_opens_nothing():
@@ -293,11 +311,11 @@ def test_render_hand_made_analysis_escapes_data_text():
     chemo = table.set_index("Regimen").loc["Chemo"]
     assert chemo["Survival at 10 years"] == (f"{100 * row['S120']:.0f}% ({100 * row['S120_lo']:.0f}–"
                                              f"{100 * row['S120_hi']:.0f}%)")
-    assert chemo["Reading"] == {"likely benefit": "Likely benefit", "uncertain": "Uncertain",
-                                               "no expected benefit": "No expected benefit"}[row["reading"]]
+    assert chemo["Reading"] == {"likely benefit": "Likely benefit", "uncertain": "Uncertain",  # an old saved code
+                                "no expected benefit": "No expected benefit"}[row["reading"]]
     assert "Cancer-specific" in table.columns
     assert at.segmented_control(key="t_horizon").options == ["5 years", "10 years"]
-    assert at.selectbox(key="t_benefit_regimen").value == "chemotherapy"  # the first option read as a benefit
+    assert at.selectbox(key="t_benefit_regimen").value == "Chemo"  # the first option read as a benefit
     assert at.button(key="t_save")
 
 
@@ -318,17 +336,63 @@ def test_render_empty_analysis_says_what_is_missing():
 
 
 def test_readings_are_options_never_directives():
-    row = {"regimen": "chemotherapy", "B120": 0.051, "B120_lo": 0.021, "B120_hi": 0.08, "reading": "likely benefit",
-           "min_benefit": 0.03, "is_baseline": False}
+    row = {"regimen": "hormone_therapy", "B120": 0.005, "B120_lo": 0.001, "B120_hi": 0.039, "reading120": "small benefit",
+           "reading": "small benefit", "min_benefit": 0.01, "interval_level": 0.9, "is_baseline": False}
     text = reading_words(row, horizon=120.0, baseline="none")
-    assert text.startswith("An option to discuss: about 5 more in 100") and "10 years" in text
-    small = reading_words({**row, "B120": 0.025}, horizon=120.0, baseline="none")
-    assert "Smaller than the 3 points" in small
-    for reading in ("possible harm", "no expected benefit", "uncertain", "not enough evidence",
-                    "uncertain (no interval: single model)", "reference"):
-        words = reading_words({**row, "reading": reading}, horizon=120.0, baseline="none").lower()
+    assert text.startswith("Likely small benefit: +0.5 pp (90%: +0.1 to +3.9) at 10 years")  # issue 17's example
+    assert "below the 1-point worthwhile threshold for Hormone" in text
+    chemo = {**row, "regimen": "chemotherapy", "B120": 0.051, "B120_lo": 0.031, "B120_hi": 0.08, "min_benefit": 0.03,
+             "reading120": "worthwhile benefit"}
+    assert "at or above the 3-point worthwhile threshold for Chemo" in reading_words(chemo, horizon=120.0,
+                                                                                     baseline="none")
+    for code in ("likely harm", "no worthwhile benefit", "uncertain", "not enough evidence",
+                 "uncertain (no interval: single model)", "reference", "likely benefit", "possible harm",
+                 "no expected benefit", "something new"):
+        words = reading_words({**row, "reading120": code}, horizon=120.0, baseline="none").lower()
         assert words and not any(d in words for d in ("you should", "must", "recommended", "give "))
     assert years_label(60.0) == "5 years" and years_label(12.0) == "1 year" and years_label(18.0) == "1.5 years"
+
+
+def test_options_table_reads_at_the_shown_horizon():
+    analysis = make_analysis(codes="current")
+    for h in analysis.horizons:
+        table = options_table(analysis, h)
+        for row, (_, shown) in zip(analysis.options, table.iterrows(), strict=True):
+            code = reading_at(row, h)
+            assert shown["Reading"] == READING_TITLES[code]
+            assert (shown["NNT"] != "–") == (code in ("worthwhile benefit", "small benefit"))
+            assert f"at {years_label(h)}" in shown["In plain words"] or code in ("reference", "not enough evidence")
+    # an analysis saved before readings per horizon: its one reading, worded where it was read (the last horizon)
+    old = options_table(make_analysis(), 60.0)
+    assert old.iloc[1]["Reading"] == "Likely benefit" and "at 10 years" in old.iloc[1]["In plain words"]
+
+
+def test_evidence_phrase_flags_a_low_propensity_and_a_thin_baseline():
+    row = {"evidence": "ok", "evidence_n": 12, "evidence_k": 100, "propensity": 0.031}
+    assert evidence_text(row) == "adequate (12 of 100 similar patients), rarely given to similar patients (propensity 3%)"
+    assert evidence_text({**row, "evidence": "thin", "evidence_n": 3, "propensity": 0.2}) == \
+        "thin (3 of 100 similar patients)"
+    assert evidence_text({"evidence": "none", "evidence_n": 0, "propensity": 0.0}) == "none (0 of the most similar patients)"
+    analysis = make_analysis(codes="current")
+    assert baseline_note(analysis) is None
+    thin = replace(analysis, options=[{**analysis.options[0], "evidence": "thin", "evidence_n": 4}, *analysis.options[1:]])
+    note = baseline_note(thin)
+    assert "every benefit here is measured against a thinly supported reference" in note
+    assert note in caveat_lines(thin)
+
+
+def test_lopsided_intervals_are_explained():
+    assert lopsided(0.787, 0.453, 0.868) == "below" and lopsided(0.1, 0.09, 0.2) == "above"
+    assert lopsided(0.5, 0.4, 0.6) is None and lopsided(0.5, 0.48, 0.54) is None  # 3x but the long arm under 5 pp
+    analysis = make_analysis(codes="current")
+    assert interval_note(analysis) is None
+    rows = [dict(r) for r in analysis.options]
+    rows[2].update(S120=0.787, S120_lo=0.453, S120_hi=0.868)
+    note = interval_note(replace(analysis, options=rows))
+    assert "Hormone, survival at 10 years: 79% (45–87%)" in note and "ensemble members or bootstrap refits" in note
+    assert note in caveat_lines(replace(analysis, options=rows))
+    rows[2].update(B120_lo=rows[2]["B120"] - 0.08)
+    assert "lopsided" in reading_words(rows[2], horizon=120.0, baseline="none")
 
 
 def test_options_table_without_intervals_or_css():
@@ -349,13 +413,24 @@ def test_caveats_name_coverage_filled_fields_and_distance():
     assert "out of distribution" in text
 
 
-def test_option_summary_names_an_option_only_for_a_likely_benefit():
-    analysis = make_analysis()
-    likely = [r["regimen"] for r in analysis.options if r["reading"] == "likely benefit"]
-    assert likely and option_summary(analysis).startswith("**Options to discuss:**")
-    assert option_summary(replace(analysis, risk={**analysis.risk, "recommended": likely[0]})).startswith(
-        "**An option to discuss:**")
-    unclear = [{**r, "reading": "uncertain"} if not r["is_baseline"] else r for r in analysis.options]
+def test_option_summary_follows_the_readings():
+    analysis = make_analysis(codes="current")
+    assert option_summary(analysis).startswith("**Options to discuss\\:** Hormone, Chemo \\+ Hormone")
+    assert "A small benefit" in option_summary(analysis) and "Chemo\\." in option_summary(analysis)
+    assert option_summary(replace(analysis, risk={**analysis.risk, "recommended": "hormone_therapy"})).startswith(
+        "**An option to discuss\\:** Hormone")
+    only_small = [{**r, "reading120": "small benefit"} if r["regimen"] == "radio_therapy" else
+                  ({**r, "reading120": "uncertain"} if not r["is_baseline"] else r) for r in analysis.options]
+    text = option_summary(replace(analysis, options=only_small))
+    assert text.startswith("**A small benefit over None \\(no treatment\\) at 10 years\\:** Radio")
+    assert "no option shows a benefit" not in text.lower()
+    unclear = [{**r, "reading120": "uncertain"} if not r["is_baseline"] else r for r in analysis.options]
     text = option_summary(replace(analysis, options=unclear, risk={**analysis.risk, "recommended": "chemotherapy"}))
-    assert text.startswith("**No option shows a likely benefit over None \\(no treatment\\) at 10 years:**")
-    assert "Chemo (reading: uncertain)" in text
+    assert text.startswith("**No option shows a benefit over None \\(no treatment\\) at 10 years\\:**")
+    assert "7 uncertain" in text and plain("Chemo (reading: uncertain)") in text
+    assert option_summary(analysis, 60.0).startswith("**Options to discuss\\:**")  # at another horizon
+    assert history_summary(analysis) == ("vs None (no treatment): 2 worthwhile, 1 small, 1 likely harm, 2 uncertain, "
+                                         "1 not enough evidence")
+    old = make_analysis()  # saved before the rule: old codes, still summarised
+    assert option_summary(old).startswith("**Options to discuss\\:**") and "likely benefit" in option_summary(old)
+    assert history_summary(old).startswith("vs None (no treatment): 3 likely benefit")

@@ -54,8 +54,9 @@ def test_interface():
 def test_reference_needs_the_data_folder(monkeypatch):
     monkeypatch.delenv("ONCOTX_DATA", raising=False)
     monkeypatch.setenv("ONCOTX_CONFIG", "/nonexistent.toml")
-    with pytest.raises(InputError, match="ONCOTX_DATA"):
+    with pytest.raises(InputError, match="SCAN-B RNA-seq reference cohort is not available") as err:
         pf.platform_reference("scanb")
+    assert "ONCOTX" not in str(err.value) and "ONCOTX_DATA" in err.value.detail
     with pytest.raises(InputError, match="No platform reference 'tcga'"):
         pf.platform_reference("tcga")
 

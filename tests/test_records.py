@@ -312,7 +312,7 @@ def test_tsv_long_with_header() -> None:
     assert record.patient_ref == "MB-9002"
     assert (record.facts["layout"], record.facts["delimiter"]) == ("long", "tab")
     errors, warnings = check_record(record)
-    assert errors == [] and warnings == ["Missing clinical fields: lymph_nodes_positive."]
+    assert errors == [] and warnings == ["Missing clinical fields: Positive lymph nodes."]
 
 
 def test_csv_long_without_header_semicolons() -> None:
@@ -407,7 +407,7 @@ def test_unreadable_values_name_the_field_never_the_value() -> None:
         read_records(data, name="r.tsv")
     message = str(info.value)
     assert "JaneSecret" not in message and "maybe" not in message
-    assert {p.split(":")[0] for p in info.value.problems} == {"age_at_diagnosis", "tumor_size_mm", "chemotherapy"}
+    assert {p.split(":")[0] for p in info.value.problems} == {"Age at diagnosis", "Tumour size", "Chemotherapy"}
     assert "decimal commas" in message
 
 
@@ -429,23 +429,24 @@ def test_check_record_flags_out_of_range_and_unknown_categories() -> None:
         unknown=(), warnings=(), facts={}, patient_ref=None,
     )
     errors, warnings = check_record(record)
-    named = {e.split(" ")[0] for e in errors}
-    assert named == {"age_at_diagnosis", "tumor_size_mm", "grade", "lymph_nodes_positive", "er_status",
-                     "menopausal_state", "chemotherapy", "ki67", "tumor_stage"}
-    assert "age_at_diagnosis must be between 0 and 120 years." in errors
-    assert "lymph_nodes_positive must be a whole number." in errors
-    assert "er_status is not one of Positive, Negative." in errors
+    named = {e.split(" must ")[0].split(" is not ")[0] for e in errors}  # fields in words (what a page shows)
+    assert named == {"Age at diagnosis", "Tumour size", "Grade", "Positive lymph nodes", "ER status",
+                     "Menopausal state", "Chemotherapy", "KI67", "Stage"}
+    assert "Age at diagnosis must be between 0 and 120 years." in errors
+    assert "Positive lymph nodes must be a whole number." in errors
+    assert "ER status is not one of Positive, Negative." in errors
     assert not any("Smith" in e or "130" in e or "Peri" in e for e in errors)
-    assert any(w.startswith("tnm_t does not look like") for w in warnings)
-    assert any(w.startswith("shoe_size is not a field") for w in warnings)
-    assert any(w.startswith("Missing clinical fields: pr_status, her2_status") for w in warnings)
+    assert any(w.startswith("TNM t does not look like") for w in warnings), warnings
+    assert any(w.startswith("Shoe size is not a field") for w in warnings), warnings
+    assert any(w.startswith("Missing clinical fields: PR status, HER2 status") for w in warnings)
 
 
 def test_out_of_range_values_read_fine_and_fail_the_check() -> None:
     record = read_records(b"age_at_diagnosis,tumor_size_mm,er_status\n130,-4,Perhaps\n", name="r.csv")
     assert record.values["er_status"] == "Perhaps"  # kept as given so the check can name the field
     errors, _ = check_record(record)
-    assert [e.split(" ")[0] for e in errors] == ["age_at_diagnosis", "tumor_size_mm", "er_status"]
+    assert [e.split(" must ")[0].split(" is not ")[0] for e in errors] == ["Age at diagnosis", "Tumour size",
+                                                                           "ER status"]
 
 
 @pytest.mark.realdata

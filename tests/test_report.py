@@ -15,6 +15,8 @@ from dashboard.patient.record import PatientAnalysis
 from dashboard.patient.report.exports import report_csv, report_filename, report_json
 from dashboard.patient.report.pdf import report_pdf
 from dashboard.text import RESEARCH_NOTICE
+from models.decision import BENEFIT_READINGS, REFERENCE, worthwhile_threshold
+from models.decision import reading as decision_reading
 
 TREATMENTS = ("chemotherapy", "hormone_therapy", "radio_therapy")
 REGIMENS = ["none", "chemotherapy", "hormone_therapy", "radio_therapy", "chemotherapy+hormone_therapy",
@@ -26,8 +28,12 @@ CAVEAT = ("Options, not directives. These estimates come from observational data
 
 
 def make_analysis(*, patient_id: str = "PT-Ünïcødé–01", user: str = "dr.alice",
-                  created: str = "2026-03-14T09:26:53+00:00") -> PatientAnalysis:
-    """A realistic analysis: 8 regimens, horizons 5/10 years, curves 0..180 months, explanations, a model card."""
+                  created: str = "2026-03-14T09:26:53+00:00", codes: str = "old") -> PatientAnalysis:
+    """A realistic analysis: 8 regimens, horizons 5/10 years, curves 0..180 months, explanations, a model card.
+
+    ``codes="old"``: option rows as saved before the per-treatment thresholds (one reading, the ±2-point codes);
+    ``codes="current"``: rows as :func:`models.treatment.treatment_options` writes them now (min_benefit,
+    reading<h> per horizon by :func:`models.decision.reading`, NNT only for a benefit reading)."""
     horizons = [60.0, 120.0]
     multipliers = [1.0, 0.85, 0.75, 0.97, 0.65, 1.2, 1.0, 0.6]  # hazard ratio of each regimen against none
     options, curves = [], []
@@ -48,6 +54,16 @@ def make_analysis(*, patient_id: str = "PT-Ünïcødé–01", user: str = "dr.al
                    if lo >= -0.02 and hi <= 0.02 else "uncertain")
         row.update(evidence_n=40 - 4 * j, propensity=round(0.3 - 0.03 * j, 3), evidence=evidence,
                    is_baseline=j == 0, reading=reading)
+        if codes == "current":
+            threshold = worthwhile_threshold(regimen, "none", TREATMENTS)
+            row.update(min_benefit=threshold, evidence_k=100, interval_level=0.9)
+            for h in horizons:
+                tag = f"{h:g}"
+                code = REFERENCE if j == 0 else decision_reading(row[f"B{tag}_lo"], row[f"B{tag}_hi"], evidence,
+                                                                 threshold=threshold)
+                row[f"reading{tag}"] = code
+                row[f"nnt{tag}"] = math.ceil(1 / row[f"B{tag}"] - 1e-9) if code in BENEFIT_READINGS else None
+            row["reading"] = row["reading120"]
         options.append(row)
         for month in range(0, 181, 6):
             s = math.exp(-hazard * month)
@@ -242,8 +258,49 @@ def test_pdf_notice_on_every_page_and_audit_trail(pdf_bytes):
     a = make_analysis()
     for needle in (a.patient_id, a.user, a.model_id, a.bundle_sha256, a.inputs_sha256["expression"],
                    a.inputs_sha256["records"], a.caveat, "2026-03-1409:26UTC", "LumA", "Held-backC-index",
-                   "0.683[0.651,0.714]", "Chemo+Hormone+Radio", "likelybenefit", INJECTION, "Résumé±2–check≥5%"):
+                   "0.683[0.651,0.714]", "Chemo+Hormone+Radio", "Likelybenefit", INJECTION, "Résumé±2–check≥5%"):
         assert _squash(needle) in everything, needle
+
+
+def test_pdf_options_speak_as_the_screen_does():
+    """The same reading titles, evidence phrase, NNT, words and summary line as the page's options table."""
+    from dashboard.patient.presentation import (
+        baseline_note,
+        interval_note,
+        options_table,
+        summary_text,
+    )
+
+    a = make_analysis(codes="current")
+    a.options[0].update(evidence="thin", evidence_n=3, propensity=0.03)  # a thinly supported baseline
+    a.options[1].update(B120_lo=a.options[1]["B120"] - 0.09)  # a lopsided benefit interval (9 pp below, 2 above)
+    pages = [_squash(t).replace(_squash(RESEARCH_NOTICE), "") for t in page_texts(report_pdf(a, compress=False))]
+    everything = re.sub(r"OncoTx·patient.*?·page\d+/\d+", "", "".join(pages))  # text runs on across pages
+    for h in a.horizons:
+        table = options_table(a, h)
+        for column in ("Reading", "Evidence"):
+            for text in table[column]:
+                assert _squash(text) in everything, text
+    last = options_table(a, a.horizons[-1])
+    for words in last["In plain words"]:
+        assert _squash(words) in everything, words
+    for nnt in last["NNT"]:
+        assert nnt == "–" or _squash(nnt) in everything
+    for needle in (summary_text(a), baseline_note(a), interval_note(a), "rarely given to similar patients (propensity 3%)",
+                   "thin (3 of 100 similar patients)", "the 3-point worthwhile threshold for Chemo"):
+        assert needle and _squash(needle) in everything, needle
+    assert "ok(n=" not in everything and "p=0." not in everything  # the old PDF-only evidence words are gone
+
+
+def test_csv_has_readings_per_horizon_and_thresholds():
+    a = make_analysis(codes="current")
+    rows = list(csv.DictReader(io.StringIO(report_csv(a).decode("utf-8"))))
+    assert [r["reading60"] for r in rows] == [o["reading60"] for o in a.options]
+    assert [r["reading120"] for r in rows] == [r["reading"] for r in rows]
+    assert [float(r["min_benefit"]) for r in rows] == pytest.approx([o["min_benefit"] for o in a.options])
+    assert rows[7]["evidence_words"] == "thin (12 of 100 similar patients)"
+    old = list(csv.DictReader(io.StringIO(report_csv(make_analysis()).decode("utf-8"))))  # saved before the rule
+    assert [r["reading120"] for r in old] == [r["reading"] for r in old] and {r["reading60"] for r in old[1:]} == {""}
 
 
 def test_pdf_compressed_default_is_smaller_and_valid(pdf_bytes):

@@ -71,10 +71,10 @@ def test_explorer_survival_demo(demo_env):
     at.selectbox(key="ex_group").set_value("age_at_diagnosis").run()
     at.radio(key="ex_split").set_value("quartiles").run()
     at.selectbox(key="ex_endpoint").set_value("RFS").run()
-    at.number_input(key="ex_landmark").set_value(24.0).run()
+    at.number_input(key="ex_landmark").set_value(2.0).run()
     assert_healthy(at)
     [fig] = plotly_figures(at)
-    assert len(km_curves(fig)) == 4 and "RFS" in figure_title(fig) and "landmark 24 months" in figure_title(fig)
+    assert len(km_curves(fig)) == 4 and "RFS" in figure_title(fig) and "landmark 2 years" in figure_title(fig)
     assert "HR per SD" in texts(at.caption)
 
 
@@ -129,7 +129,7 @@ def test_explorer_embedding_demo(demo_env):
 def test_overview_unchanged_demo(demo_env):
     """The Overview tab is the page as it was (the assertions of test_app_pages hold), and links to the tabs."""
     at = open_page(run_app(), COHORT)
-    assert [s.value for s in at.subheader] == ["Endpoints", "Default model · OS", "Treatments", "Clinical fields"]
+    assert [s.value for s in at.subheader] == ["Endpoints", "Model · OS", "Treatments", "Clinical fields"]
     assert "The Survival tab compares groups" in texts(at.caption)
 
 
@@ -153,7 +153,7 @@ def test_model_lab_trains_compares_and_chooses_demo(demo_env):
     assert table.loc[0, "status"] == "done" and table.loc[0, "model"] == "xgb"
 
     at = view(at, "Compare", key="lab_view")
-    assert [s.value for s in at.subheader] == ["Side by side", "Calibration at 120 months", "By subgroup",
+    assert [s.value for s in at.subheader] == ["Side by side", "Calibration at 10 years", "By subgroup",
                                                "Model used on the Patient page"]
     figures = plotly_figures(at)
     assert len(figures) == 4
@@ -165,7 +165,7 @@ def test_model_lab_trains_compares_and_chooses_demo(demo_env):
     assert set(downloads(at)) == {"Metrics (CSV)", "Calibration (CSV)", "Subgroup metrics (CSV)"}
     at.select_slider(key="lab_horizon").set_value(60.0).run()
     assert_healthy(at)
-    assert "Calibration at 60 months" in [s.value for s in at.subheader]
+    assert "Calibration at 5 years" in [s.value for s in at.subheader]
 
     assert preferences.preferred_bundle("demo", "OS") is None
     at.button(key="lab_set_preferred").click().run()

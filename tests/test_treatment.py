@@ -14,7 +14,7 @@ import torch
 from genomics.demo import make_demo_cohort
 from genomics.errors import InputError
 from genomics.regimens import regimen_flags, regimen_labels, regimens
-from genomics.spec import spec_of
+from genomics.spec import CohortSpec, spec_of
 from models.cli import main
 from models.effects import TreatmentEffectModel
 from models.evidence import RegimenEvidence
@@ -22,16 +22,25 @@ from models.features import FeatureBuilder, survival_target
 from models.registry import ModelCard, load_bundle, save_bundle
 from models.training import split_patients
 from models.treatment import (
+    BENEFIT_READINGS,
     CAVEAT,
+    HARM,
     NO_INTERVAL,
+    NO_WORTHWHILE,
     NOT_ENOUGH,
     REFERENCE,
+    SMALL,
+    UNCERTAIN,
+    WORTHWHILE,
     choose_regimen,
     e_value,
+    flagged_patients,
     min_benefit,
     reading,
+    readings,
     recommend_table,
     treatment_options,
+    worthwhile_threshold,
 )
 
 torch.set_num_threads(1)
@@ -118,24 +127,69 @@ def test_current_baseline_is_the_patients_own_regimen(bundle, held_out, evidence
     assert (base[["B120", "B120_lo", "B120_hi", "B60"]].to_numpy() == 0.0).all()
 
 
-def test_readings_follow_thresholds(options):
-    assert reading(0.021, 0.08, "ok") == "likely benefit"
-    assert reading(0.02, 0.08, "ok") == "likely benefit"
-    assert reading(-0.08, -0.02, "ok") == "possible harm"
-    assert reading(-0.019, 0.019, "ok") == "no expected benefit"
-    assert reading(-0.01, 0.05, "ok") == "uncertain"
-    assert reading(0.05, 0.08, "thin") == NOT_ENOUGH
-    assert reading(np.nan, np.nan, "ok") == NO_INTERVAL
-    t = options.table[~options.table["is_baseline"]]
-    expected = [reading(lo, hi, ev) for lo, hi, ev in zip(t["B120_lo"], t["B120_hi"], t["evidence"], strict=True)]
-    assert list(t["reading"]) == expected
-    assert (t.loc[t["evidence"] != "ok", "reading"] == NOT_ENOUGH).all()
-    likely = t["reading"] == "likely benefit"
-    assert (t.loc[likely, "nnt120"] == np.ceil(1 / t.loc[likely, "B120"] - 1e-9)).all()
-    assert t.loc[t["B120_lo"] <= 0, "nnt120"].isna().all()
+def test_reading_rule_scalar_and_vectorised():
+    # T = 3 points (chemotherapy over none)
+    assert reading(0.03, 0.08, "ok", threshold=0.03) == WORTHWHILE  # lo >= T
+    assert reading(0.001, 0.039, "ok", threshold=0.03) == SMALL  # 0 < lo < T
+    assert reading(-0.08, -0.001, "ok", threshold=0.03) == HARM  # hi < 0
+    assert reading(-0.01, 0.029, "ok", threshold=0.03) == NO_WORTHWHILE  # lo <= 0, hi < T
+    assert reading(0.0, 0.02, "ok", threshold=0.03) == NO_WORTHWHILE  # lo = 0 is not above zero
+    assert reading(-0.01, 0.03, "ok", threshold=0.03) == UNCERTAIN  # lo <= 0, hi >= T
+    assert reading(0.001, 0.02, "ok", threshold=-0.02) == WORTHWHILE  # T floored at 0
+    assert reading(0.0, 0.02, "ok", threshold=0.0) == UNCERTAIN  # a benefit needs the whole interval above zero
+    assert reading(0.05, 0.08, "thin", threshold=0.03) == NOT_ENOUGH
+    assert reading(np.nan, np.nan, "ok", threshold=0.03) == NO_INTERVAL
+    rng = np.random.default_rng(0)
+    lo = rng.normal(0, 0.03, 5000)
+    hi = lo + rng.exponential(0.03, 5000)
+    ev = rng.choice(["ok", "ok", "thin", "none"], 5000)
+    t = rng.choice([-0.02, 0.0, 0.01, 0.03, np.nan], 5000)
+    lo[::97] = np.nan
+    lo[1::5], lo[2::7] = 0.0, np.nan_to_num(t[2::7])  # exactly at zero and at the threshold, where readings turn
+    hi[3::11] = np.nan_to_num(t[3::11])
+    hi = np.maximum(hi, lo)
+    expected = [reading(a, b, e, threshold=th) for a, b, e, th in zip(lo, hi, ev, t, strict=True)]
+    assert list(readings(lo, hi, ev, threshold=t)) == expected
+
+
+def test_readings_follow_each_rows_threshold(options):
+    t = options.table
+    treatments = ("chemotherapy", "hormone_therapy", "radio_therapy")
+    expected_t = [worthwhile_threshold(r, "none", treatments) for r in t["regimen"]]
+    assert np.allclose(t["min_benefit"], expected_t) and (t["min_benefit"] >= 0).all()
+    others = t[~t["is_baseline"]]
+    for h in options.horizons:
+        tag = f"{h:g}"
+        want = [reading(lo, hi, ev, threshold=th) for lo, hi, ev, th in
+                zip(others[f"B{tag}_lo"], others[f"B{tag}_hi"], others["evidence"], others["min_benefit"], strict=True)]
+        assert list(others[f"reading{tag}"]) == want
+        benefit = others[f"reading{tag}"].isin(BENEFIT_READINGS)
+        assert (others[f"nnt{tag}"].notna() == benefit).all()  # NNT exactly where the reading is a benefit
+        assert (others.loc[benefit, f"nnt{tag}"] == np.ceil(1 / others.loc[benefit, f"B{tag}"] - 1e-9)).all()
+        assert (t.loc[t["is_baseline"], f"reading{tag}"] == REFERENCE).all()
+    assert (t["reading"] == t["reading120"]).all()  # the plain reading is the last horizon's
+    assert (others.loc[others["evidence"] != "ok", "reading"] == NOT_ENOUGH).all()
+    assert others["reading120"].isin(BENEFIT_READINGS).any()  # the demo's hormone benefit reads as one
     levels = t.apply(lambda r: "none" if r.evidence_n == 0 else "thin" if r.evidence_n < 5 or r.propensity < 0.02
                      else "ok", axis=1)
     assert (levels == t["evidence"]).all()
+    assert (t["evidence_k"] == 100).all() and (t["interval_level"] == 0.9).all()
+
+
+def test_thresholds_come_from_the_caller_then_the_cohort_spec(bundle, cohort, held_out, evidence):
+    few = held_out[:10]
+    own = treatment_options(bundle, few, cohort=evidence, thresholds={"hormone_therapy": 0.05}).table
+    assert np.allclose(own.loc[own["regimen"] == "hormone_therapy", "min_benefit"], 0.05)
+    spec = dataclasses.replace(spec_of(cohort), worthwhile_benefit={"chemotherapy": 0.06})
+    assert CohortSpec.from_dict(json.loads(spec.to_json())) == spec  # the field round-trips
+    strict = cohort.copy()
+    strict.uns["oncotx"] = {**strict.uns["oncotx"], "spec": spec.to_json()}
+    ev = RegimenEvidence().fit(bundle.features, strict)
+    table = treatment_options(bundle, few, cohort=ev).table
+    assert np.allclose(table.loc[table["regimen"] == "chemotherapy", "min_benefit"], 0.06)
+    assert np.allclose(table.loc[table["regimen"] == "radio_therapy", "min_benefit"], 0.01)  # default kept
+    default = treatment_options(bundle, few, cohort=evidence).table
+    assert np.allclose(default.loc[default["regimen"] == "chemotherapy", "min_benefit"], 0.03)
 
 
 def test_regimen_nobody_received_is_not_enough_evidence(bundle, cohort, held_out):
@@ -206,13 +260,15 @@ def test_cli_recommend_writes_the_contract(bundle, held_out, tmp_path, capsys):
     for r in names:
         for prefix in ("S5", "S10", "B5", "B10"):
             assert {f"{prefix}_{r}", f"{prefix}_{r}_lo", f"{prefix}_{r}_hi"} <= set(table.columns)
-        assert {f"evidence_{r}", f"reading10_{r}"} <= set(table.columns)
+        assert {f"evidence_{r}", f"reading5_{r}", f"reading10_{r}"} <= set(table.columns)
     assert {"risk", "recommended", "recommendation_note", "gene_coverage"} <= set(table.columns)
     assert table["recommended"].isin(names).all() and table["recommendation_note"].str.contains("not a directive").all()
     own = regimen_labels(few.obs, spec_of(few).treatments).to_numpy()
     for i, r in enumerate(own):
         assert table.loc[i, f"B10_{r}"] == 0.0 and table.loc[i, f"reading10_{r}"] == REFERENCE
-    assert "confounded" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "confounded" in captured.err
+    assert f"{flagged_patients(table)} with an option read as 'worthwhile benefit'" in captured.out
 
 
 def test_cli_recommend_single_patient_with_record(bundle, held_out, tmp_path):

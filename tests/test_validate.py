@@ -419,3 +419,64 @@ def test_report_is_a_frozen_value():
     with pytest.raises(AttributeError):
         report.errors = ()  # type: ignore[misc]
     assert not report.ok and report.lines() == ["ERROR: x"]
+
+
+# --- the coverage floor -----------------------------------------------------------------------------
+
+
+def _demo_profile(n_genes: int) -> tuple[bytes, list[str], object]:
+    """A one-sample profile of the demo cohort's first patient on its first ``n_genes`` genes (symbols)."""
+    from genomics.cohorts import load_cohort
+    from genomics.spec import spec_of
+
+    demo = load_cohort("demo")
+    frame = pd.DataFrame({"gene": demo.var_names[:n_genes], "value": np.asarray(demo.X[0, :n_genes]).ravel()})
+    return frame.to_csv(sep="\t", index=False).encode(), list(demo.var_names), spec_of(demo)
+
+
+@pytest.fixture()
+def symbols_as_given(monkeypatch, tmp_path):
+    """A data folder without the gene-identifier table: symbols are used as given (every demo gene counts)."""
+    monkeypatch.setenv("ONCOTX_DATA", str(tmp_path))
+
+
+@pytest.mark.parametrize("n_genes, level", [(52, "low"), (499, "low"), (500, "ok"), (1000, "ok")])
+def test_coverage_floor_asks_for_confirmation_below_half_the_genes(n_genes, level, symbols_as_given):
+    from genomics.coverage import COVERAGE_FLOOR, LOW_COVERAGE_FRACTION
+
+    data, reference, spec = _demo_profile(n_genes)
+    result = check_upload(data, name="p.tsv", spec=spec, reference_genes=reference)
+    assert result.report.ok, result.report.errors  # never refused for coverage alone above 10 genes
+    assert result.report.facts["coverage floor"] == COVERAGE_FLOOR and LOW_COVERAGE_FRACTION == 0.5
+    assert result.needs_confirmation is (level == "low") is result.report.needs_confirmation
+    assert result.report.to_dict()["needs_confirmation"] is (level == "low")
+    if level == "low":
+        sentence = result.report.confirmation
+        assert f"{n_genes} of the 1,000" in sentence and "confirm to analyse it anyway" in sentence
+        assert sentence in result.report.warnings and "_" not in sentence and "ONCOTX" not in sentence
+    else:
+        assert result.report.confirmation == ""
+
+
+def test_coverage_floor_refuses_below_ten_genes_and_survives_a_record(symbols_as_given):
+    import json
+
+    data, reference, spec = _demo_profile(8)
+    refused = check_upload(data, name="p.tsv", spec=spec, reference_genes=reference)
+    assert not refused.report.ok and not refused.needs_confirmation
+    data, reference, spec = _demo_profile(52)
+    with_record = check_upload(data, name="p.tsv", spec=spec, reference_genes=reference,
+                               records=json.dumps({"age_at_diagnosis": 52}).encode(), records_name="r.json")
+    assert with_record.needs_confirmation and with_record.report.confirmation  # kept through the record merge
+    from genomics.coverage import coverage_floor
+
+    assert coverage_floor(None, recognised=300).level == "ok"
+    assert coverage_floor(None, recognised=3).level == "refused"
+
+
+def test_missing_gene_map_is_said_in_plain_words(monkeypatch, tmp_path):
+    monkeypatch.setenv("ONCOTX_DATA", str(tmp_path))  # a data folder without the gene-identifier table
+    frame = pd.DataFrame({"gene": [f"ENSG0000014{i:04d}" for i in range(30)], "value": np.arange(30.0)})
+    result = check_upload(frame.to_csv(sep="\t", index=False).encode(), name="ids.tsv")
+    text = " ".join([*result.report.errors, *result.report.warnings])
+    assert "ONCOTX" not in text and "configured" not in text

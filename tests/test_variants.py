@@ -220,3 +220,46 @@ def test_bundle_trained_on_a_path_recommends_without_flags(tmp_path, metabric):
     assert len(pd.read_csv(tmp_path / "o.csv")) == demo.n_obs
     path.unlink()  # the cohort moved away: a clear message naming what is needed
     assert main(["recommend", "--model", str(out), "--records", str(MCODE), "--out", str(tmp_path / "p.csv")]) == 2
+
+
+# --- which variant will answer, said before any fit (light: no model is fitted) ----------------------
+
+
+def _fake_bundle(n_genes: int = 300):
+    from types import SimpleNamespace
+
+    features = SimpleNamespace(genes_=[f"G{i}" for i in range(n_genes)], numeric_=["age_at_diagnosis"],
+                               categorical_=["er_status"])
+    return SimpleNamespace(features=features)
+
+
+@pytest.mark.parametrize("n_shared, variant", [(300, "full"), (240, "full"), (239, "companion"), (52, "companion"),
+                                               (10, "companion"), (9, "clinical"), (0, "clinical")])
+def test_planned_variant_follows_the_one_rule(n_shared, variant):
+    from models.features import MIN_GENE_COVERAGE
+    from models.variants import MIN_COMPANION_GENES, choose_variant, planned_variant
+
+    bundle = _fake_bundle()
+    genes = [f"G{i}" for i in range(n_shared)] + ["NOT_IN_MODEL"]
+    plan = planned_variant(bundle, genes, ["age_at_diagnosis"])
+    assert plan["variant"] == variant == choose_variant(n_shared / 300, n_shared)
+    assert MIN_GENE_COVERAGE == 0.8 and MIN_COMPANION_GENES == 10
+    assert len(plan["genes_missing"]) == 300 - n_shared and "NOT_IN_MODEL" not in plan["genes_used"]
+    assert plan["genes_used"] == ([] if variant == "clinical" else genes[:n_shared])
+    assert plan["fields_missing"] == ["er_status"] and plan["label"]
+    sentence = plan["sentence"]
+    assert {"full": "The full model will answer", "companion": f"A companion model on the {n_shared} genes",
+            "clinical": "The clinical-only model will answer"}[variant] in sentence
+    assert "_" not in sentence.replace("NOT_IN_MODEL", "") and "ONCOTX" not in sentence
+    if variant != "full":
+        assert "ER status" in sentence  # the missing field, in words
+
+
+def test_answer_uses_planned_variant():
+    """answer() takes its automatic choice from planned_variant (one rule), read from the source."""
+    import inspect
+
+    from models import variants
+
+    source = inspect.getsource(variants.answer)
+    assert "planned_variant(" in source and "choose_variant(" not in source

@@ -1,4 +1,5 @@
-"""CPU time of the server process and of the whole machine, from Linux /proc (None elsewhere)."""
+"""CPU time of the server process and of the whole machine, from Linux /proc (None elsewhere); the cores a run
+is pinned to."""
 from __future__ import annotations
 
 import contextlib
@@ -37,3 +38,22 @@ def machine_busy_seconds() -> float | None:
         return None
     idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def pin_cores(n: int | None) -> list[int] | None:
+    """Run this process, and every process it starts from now on (the server, the browser), on its first ``n``
+    allowed cores (Linux); the cores chosen, or None when not pinned (``n`` falsy, or no affinity support)."""
+    if not n or not hasattr(os, "sched_setaffinity"):
+        return None
+    chosen = sorted(os.sched_getaffinity(0))[:n]
+    os.sched_setaffinity(0, chosen)
+    return chosen
+
+
+def allowed_cores() -> set[int] | None:
+    return set(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+
+
+def restore_cores(cores: set[int] | None) -> None:
+    if cores and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, cores)

@@ -54,16 +54,17 @@ def temporary_environ(values: dict[str, str | None]):
                 os.environ[k] = v
 
 
-def make_patients(folder: Path, n: int, *, warmup: bool, key: str) -> list[Patient]:
+def make_patients(folder: Path, n: int, *, warmup: bool, key: str, prefix: str = "", offset: int = 0) -> list[Patient]:
     """N (+1 warm-up) different demo patients as a clinic sends them (expression TSV, genes as rows; JSON record),
-    each with a clinician account. The warm-up patient, if any, comes first."""
+    each with a clinician account (``clin-<prefix><i>``). The warm-up patient, if any, comes first. Calls with
+    different ``offset`` values take different cohort rows."""
     cohort = load_cohort("demo")
-    labels = (["warmup"] if warmup else []) + [str(i) for i in range(n)]
+    labels = (["warmup"] if warmup else []) + [f"{prefix}{i}" for i in range(n)]
     step = max(cohort.n_obs // (len(labels) + 1), 1)
     folder.mkdir(parents=True, exist_ok=True)
     patients = []
     for k, label in enumerate(labels):
-        row_index = (7 + k * step) % cohort.n_obs
+        row_index = (7 + offset + k * step) % cohort.n_obs
         row = cohort[row_index]
         # distinctive file names, so that the audit check can look for them
         expression = folder / f"expr_{label}_{secrets.token_hex(3)}.tsv"

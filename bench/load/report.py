@@ -36,10 +36,38 @@ def summarise(n: int, cold: SessionResult | None, results: list[SessionResult], 
         "cold_s": {k: round(v, 2) for k, v in cold.times.items()} if cold is not None else None,
         "db_problems": db_problems,
         "db_ok": not db_problems,
+        "dropped_uploads": sum(r.dropped for r in results),
     }
     result["ok"] = (len(ok) == n and not errors and not result["cross_talk"] and not db_problems
                     and (cold is None or cold.ok))
     return result
+
+
+# the issue's speed targets: (what, the measured value's path, the limit)
+TARGETS = (
+    ("(a) warm single user: Analyse -> all charts, p50", "analyse_p50", 1.0),
+    ("(b) reload -> page usable, p50", "reload_p50", 2.0),
+    ("(c) parallel users: upload -> all charts, p95", "parallel_p95", 5.0),
+    ("(c) dropped uploads (never reached the validation report)", "dropped", 0),
+)
+
+
+def targets(result: dict) -> list[dict]:
+    """Each target with its measured value and PASS or SHORT (SHORT too when it could not be measured, or when a
+    parallel session failed: a p95 over the survivors would flatter)."""
+    single = result.get("single_user") or {}
+    lat = result["latency_s"].get("upload_to_charts", {})
+    measured = {
+        "analyse_p50": _stats(single.get("analyse_s", []))["p50"],
+        "reload_p50": _stats(single.get("reload_s", []))["p50"],
+        "parallel_p95": lat.get("p95") if result["successes"] == result["sessions"] else None,
+        "dropped": result["dropped_uploads"],
+    }
+    counts = {"analyse_p50": len(single.get("analyse_s", [])), "reload_p50": len(single.get("reload_s", [])),
+              "parallel_p95": result["successes"], "dropped": result["sessions"]}
+    return [{"target": what, "value": measured[key], "limit": limit, "n": counts[key],
+             "verdict": "PASS" if measured[key] is not None and measured[key] <= limit else "SHORT"}
+            for what, key, limit in TARGETS]
 
 
 def print_report(result: dict) -> None:
@@ -60,5 +88,20 @@ def print_report(result: dict) -> None:
     for p in result["db_problems"]:
         lines.append(f"DB    {p}")
     lines.append("database checks: " + ("ok" if result["db_ok"] else f"{len(result['db_problems'])} problems"))
+    cores = result.get("cores_used")
+    lines.append(f"cores: {len(cores) if cores else result.get('cpu_count')} used "
+                 f"({'pinned to ' + ','.join(map(str, cores)) if cores else 'not pinned'}; "
+                 f"{result.get('cpu_count')} on this machine)")
+    single = result.get("single_user") or {}
+    if single:
+        lines.append(f"single user: Analyse -> all charts {single['analyse_s']} s (first, not counted: "
+                     f"{single['first_analyse_s']} s); reload -> usable {single['reload_s']} s")
+    if "upload_to_charts" in result["latency_s"]:
+        s = result["latency_s"]["upload_to_charts"]
+        lines.append(f"{result['sessions']} parallel users: upload -> all charts p50 {s['p50']} s, p95 {s['p95']} s "
+                     f"({result['successes']} of {result['sessions']} sessions finished)")
+    for t in result.get("targets", []):
+        value = "not measured" if t["value"] is None else f"{t['value']}"
+        lines.append(f"TARGET {t['target']}: {value} (limit {t['limit']}, n={t['n']}) {t['verdict']}")
     lines.append("RESULT " + ("ok" if result["ok"] else "FAILED"))
     print("\n".join(lines), flush=True)

@@ -17,8 +17,9 @@ import tempfile
 from pathlib import Path
 
 from bench.load.checks import check_database
+from bench.load.cpu import allowed_cores, pin_cores, restore_cores
 from bench.load.patients import make_patients, temporary_environ
-from bench.load.report import print_report, summarise
+from bench.load.report import print_report, summarise, targets
 from bench.load.session import run_all
 from bench.serve import streamlit_app
 from dashboard.platform import db
@@ -33,16 +34,29 @@ def _forget_engine(url: str) -> None:
         db._ENGINES.pop(url).dispose()
 
 
-def run_load(sessions: int = 8, *, cold: bool = False, keep_artifacts: Path | None = None,
-             shots: Path | None = ARTIFACTS, deadline_s: float = 1500.0) -> dict:
-    """Start the server, run the load and the checks; return the result dict (``result["ok"]``)."""
+def run_load(sessions: int = 16, *, cold: bool = False, repeats: int = 5, reloads: int = 5, cores: int | None = 2,
+             keep_artifacts: Path | None = None, shots: Path | None = ARTIFACTS, deadline_s: float = 1500.0) -> dict:
+    """Start the server, run the load and the checks; return the result dict (``result["ok"]``, and
+    ``result["targets"]``: the issue's speed targets, each PASS or SHORT). ``cores`` pins the run (this process,
+    the server and the browser) to that many cores; ``repeats``/``reloads`` size the single-user measurement."""
     if sessions < 1:
         raise ValueError("--sessions must be at least 1")
+    before = allowed_cores()
+    pinned = pin_cores(cores)
+    try:
+        return _run_load(sessions, cold=cold, repeats=repeats, reloads=reloads, pinned=pinned,
+                         keep_artifacts=keep_artifacts, shots=shots, deadline_s=deadline_s)
+    finally:
+        restore_cores(before)
+
+
+def _run_load(sessions: int, *, cold: bool, repeats: int, reloads: int, pinned: list[int] | None,
+              keep_artifacts: Path | None, shots: Path | None, deadline_s: float) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="oncotx-load-"))
     key = secrets.token_hex(16)
     database = f"sqlite:///{tmp / 'oncotx.sqlite'}"
     server_env = {"ONCOTX_AUTH": "local", "ONCOTX_PSEUDONYM_KEY": key, "ONCOTX_DATABASE_URL": database,
-                  "ONCOTX_WARMUP": "0", "ONCOTX_SESSION_MINUTES": "60"}
+                  "ONCOTX_WARMUP": "0" if cold else "1", "ONCOTX_SESSION_MINUTES": "60"}
     mine = {"ONCOTX_DATA": None, "ONCOTX_HOME": str(tmp / "home"), "ONCOTX_CONFIG": str(tmp / "no-such.toml"),
             "ONCOTX_DATABASE_URL": database, "ONCOTX_PSEUDONYM_KEY": key}
     fail_shots = keep_artifacts or shots
@@ -51,13 +65,25 @@ def run_load(sessions: int = 8, *, cold: bool = False, keep_artifacts: Path | No
             everyone = make_patients(tmp / "patients", sessions, warmup=not cold, key=key)
             warmup = None if cold else everyone[0]
             patients = everyone if cold else everyone[1:]
-            with streamlit_app(tmp, data=None, env=server_env) as (url, log):
+            # the single user's patients: other cohort rows; one more than measured (the first is not counted)
+            single = [] if cold or repeats < 1 else make_patients(tmp / "single", repeats + 1, warmup=False, key=key,
+                                                                   prefix="a", offset=3)
+            with streamlit_app(tmp, data=None, env=server_env, warm_start=not cold) as (url, log):
                 load_before = os.getloadavg()[0]
-                run = run_all(url, warmup, patients, shots=shots, fail_shots=fail_shots, deadline_s=deadline_s)
-                first, results, wall, cpu = asyncio.run(run)
+                run = run_all(url, warmup, patients, shots=shots, fail_shots=fail_shots, deadline_s=deadline_s,
+                              single=single, reloads=reloads)
+                first, results, wall, cpu, alone = asyncio.run(run)
             db_problems = check_database(patients, results, everyone=everyone)
             _forget_engine(database)
         result = summarise(sessions, first, results, wall, db_problems, cold_mode=cold)
+        result["single_user"] = None if alone is None else {
+            "analyse_s": [round(v, 2) for v in alone.analyse_s], "reload_s": [round(v, 2) for v in alone.reload_s],
+            "first_analyse_s": None if alone.discarded_s is None else round(alone.discarded_s, 2),
+            "error": alone.error}
+        if alone is not None and alone.error:
+            result["errors"].append(f"single user: {alone.error}")
+            result["ok"] = False
+        result["cores_used"] = pinned
         # where the time went: one Streamlit process serves every session (near 1 core used: bound by its
         # interpreter lock); the machine's busy cores include the browser and whatever else runs on it
         for name, used in cpu.items():
@@ -65,6 +91,7 @@ def run_load(sessions: int = 8, *, cold: bool = False, keep_artifacts: Path | No
             result[f"{name}_cores_busy"] = None if used is None else round(used / max(wall, 1e-9), 2)
         result["load_average_before"] = round(load_before, 2)
         result["cpu_count"] = os.cpu_count()
+        result["targets"] = targets(result)
         server_log = log.read_text(errors="replace")
         result["server_log_tracebacks"] = server_log.count("Traceback")
         if result["server_log_tracebacks"]:
@@ -89,7 +116,12 @@ def _terminated(signum, _frame):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=8, help="parallel user sessions (default 8)")
+    parser.add_argument("--sessions", type=int, default=16, help="parallel user sessions (default 16)")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="single-user analyses measured, one patient each (default 5; 0: none)")
+    parser.add_argument("--reloads", type=int, default=5, help="single-user reloads measured (default 5)")
+    parser.add_argument("--cores", type=int, default=2,
+                        help="pin the run (server and browser) to this many cores (default 2; 0: no pinning)")
     parser.add_argument("--cold", action="store_true",
                         help="no warm-up session: the N sessions meet a cold server (first analysis trains the model)")
     parser.add_argument("--keep-artifacts", type=Path, default=None,
@@ -98,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds allowed for each session (default 1500)")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _terminated)  # so that `timeout` still stops the server and cleans up
-    result = run_load(args.sessions, cold=args.cold, keep_artifacts=args.keep_artifacts, deadline_s=args.deadline)
+    result = run_load(args.sessions, cold=args.cold, repeats=args.repeats, reloads=args.reloads, cores=args.cores,
+                      keep_artifacts=args.keep_artifacts, deadline_s=args.deadline)
     print_report(result)
     print(json.dumps(result, indent=1, default=str))
     return 0 if result["ok"] else 1

@@ -11,15 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from bench.load import steps
 from bench.load.cpu import cpu_seconds, machine_busy_seconds, server_pid
 from bench.load.patients import Patient
 from bench.serve import CHROMIUM_ARGS, VIEWPORT
 
-PHASES = ("sign_in", "upload", "analyse", "save", "history", "total")
+PHASES = ("sign_in", "upload", "analyse", "upload_to_charts", "save", "history", "total")
 PAGE_TIMEOUT_S = 300  # any single wait: 8+ sessions share 2 cores
 ANALYSIS_TIMEOUT_S = 900  # the first analysis of a cold server trains the model (minutes when cores are shared)
-CHIP_TIMEOUT_S = 60  # a chosen file shows as a chip at once, even before its upload ends
-RECORD_REF = re.compile(r"\bload-(\d+|warmup)\b")
+RECORD_REF = re.compile(r"\bload-([a-z]*\d+|warmup)\b")
 SETTLED_JS = """() => document.querySelectorAll('[data-testid="stSkeleton"]').length === 0
                       && !document.querySelector('[data-testid="stStatusWidget"]')"""
 HEIGHT_JS = """() => Math.max(
@@ -43,6 +43,7 @@ class SessionResult:
     websockets: list[float] = field(default_factory=list)
     http_errors: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
+    dropped: bool = False  # the files were chosen, the validation report never came
 
 
 async def _settled(page) -> None:
@@ -60,15 +61,6 @@ async def _shot(page, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(path), full_page=True)
     await page.set_viewport_size(VIEWPORT)
-
-
-async def _choose(box, path: Path) -> None:
-    """Choose a file in one st.file_uploader; AssertionError when the browser drops the choice (no file chip)."""
-    await box.locator('input[type="file"]').set_input_files(str(path))
-    try:
-        await box.locator('[data-testid="stFileChip"]').wait_for(timeout=CHIP_TIMEOUT_S * 1000)
-    except Exception as exc:  # noqa: BLE001
-        raise AssertionError(f"the file chosen was dropped by the page (no upload within {CHIP_TIMEOUT_S} s)") from exc
 
 
 def _short(exc: BaseException) -> str:
@@ -121,49 +113,19 @@ async def run_session(browser, url: str, p: Patient, everyone: list[Patient], *,
     start, shooting = time.monotonic(), 0.0
     try:
         res.phase = "sign_in"
-        await page.goto(url)
-        await page.get_by_role("heading", name="Sign in to OncoTx").wait_for()
-        await page.get_by_label("User name", exact=True).fill(p.username)
-        await page.get_by_label("Password", exact=True).fill(p.password)
-        t = time.monotonic()
-        await page.get_by_role("button", name="Sign in").click()
-        await page.get_by_role("heading", name="Patient", exact=True).wait_for()
-        res.times["sign_in"] = time.monotonic() - t
+        res.times["sign_in"] = await steps.sign_in(page, url, p)
 
         res.phase = "upload"
-        t = time.monotonic()
-        # expression first, then the record, each once the server has dealt with the one before. A file chosen
-        # while the rerun that the other uploader triggered is starting is silently dropped under load (Streamlit
-        # 1.67: the server clears its outgoing queue when a script run starts, file_urls_response included, so
-        # the browser never gets an upload URL: no upload, no chip, no error); a person picking files one after
-        # the other at human speed rarely hits it, so the harness waits and the report says it exists
-        uploaders = page.locator('[data-testid="stFileUploader"]')
-        await _choose(uploaders.filter(has_text="Expression profile"), p.expression)
-        await page.get_by_text("Validation passed").wait_for()
-        await _settled(page)
-        await _choose(uploaders.filter(has_text="Clinical record"), p.record)
-        er = page.locator('[data-testid="stSelectbox"]').filter(has_text="ER status").locator("input")
-        await expect(er).to_have_value(str(p.clinical["er_status"]))  # the form is now filled from this record
-        await _settled(page)
-        await page.get_by_role("button", name="Analyse").wait_for()
-        res.times["upload"] = time.monotonic() - t
-        if await page.get_by_text("Validation failed").count():
-            raise AssertionError("validation failed")
+        try:
+            res.times["upload"] = await steps.upload(page, p)
+        except steps.DroppedUpload:
+            res.dropped = True
+            raise
 
         res.phase = "analyse"
-        t = time.monotonic()
-        await page.get_by_role("button", name="Analyse").click()
-        ready = page.get_by_role("heading", name="Treatment options")
-        failed = page.get_by_text("The analysis could not be completed").or_(
-            page.locator('[data-testid="stException"]'))
-        await ready.or_(failed).first.wait_for(timeout=ANALYSIS_TIMEOUT_S * 1000)  # fail fast on an error
-        if await failed.count():
-            alert = page.locator('[data-testid="stAlert"]').filter(has_text=re.compile("analysis|failed|error", re.I))
-            shown = (await alert.all_inner_texts())[:1]
-            raise AssertionError(f"the app says: {shown[0][:200] if shown else 'analysis failed'}")
-        await page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for()
+        res.times["analyse"] = await steps.analyse(page, ANALYSIS_TIMEOUT_S)
+        res.times["upload_to_charts"] = res.times["upload"] + res.times["analyse"]
         await _settled(page)
-        res.times["analyse"] = time.monotonic() - t
         headings = await page.get_by_role("heading", name=re.compile(r"^Patient PT-")).all_inner_texts()
         res.shown_pseudonym = ",".join(h.removeprefix("Patient ").strip() for h in headings)
         if headings != [f"Patient {p.expected}"]:
@@ -188,10 +150,11 @@ async def run_session(browser, url: str, p: Patient, everyone: list[Patient], *,
         saved = page.get_by_text("Saved to history as", exact=False)
         await saved.wait_for()
         res.times["save"] = time.monotonic() - t
-        found = re.search(r"[0-9a-f]{32}", await saved.inner_text())
-        res.saved_id = found.group(0) if found else ""
-        if not res.saved_id:
-            raise AssertionError("no saved analysis id shown")
+        # the saved analysis' id: in the message, or in the link to it in History (the page names it by its label)
+        link = page.get_by_role("link", name=re.compile("in History", re.I))
+        href = (await link.first.get_attribute("href") or "") if await link.count() else ""
+        found = re.search(r"[0-9a-f]{32}", href) or re.search(r"[0-9a-f]{32}", await saved.inner_text())
+        res.saved_id = found.group(0) if found else ""  # none shown: the database check still finds it
 
         res.phase = "history"
         t = time.monotonic()
@@ -244,8 +207,11 @@ async def _bounded(run, p: Patient, deadline_s: float) -> SessionResult:
 
 
 async def run_all(url: str, warmup: Patient | None, patients: list[Patient], *, shots: Path | None,
-                  fail_shots: Path | None, deadline_s: float
-                  ) -> tuple[SessionResult | None, list[SessionResult], float, dict[str, float | None]]:
+                  fail_shots: Path | None, deadline_s: float, single: list[Patient] | None = None, reloads: int = 0
+                  ) -> tuple[SessionResult | None, list[SessionResult], float, dict[str, float | None],
+                             steps.SingleUser | None]:
+    """The warm-up session (if any), then the single user alone (``single``: they sign in as the first and analyse
+    each patient in turn, then reload ``reloads`` times), then every session of ``patients`` at once."""
     from playwright.async_api import async_playwright  # lazy: optional dependency (browser runs only)
 
     executable = shutil.which("chromium")
@@ -260,6 +226,10 @@ async def run_all(url: str, warmup: Patient | None, patients: list[Patient], *, 
                 # the screenshots come from the warm-up session: taking them in the parallel run would slow it
                 cold = await _bounded(run_session(browser, url, warmup, everyone, shots=shots, fail_shots=fail_shots),
                                       warmup, deadline_s)
+            alone = None
+            if single and (cold is None or cold.ok):
+                alone = await steps.single_user(browser, url, single[0], single, reloads=reloads,
+                                                timeout_s=min(deadline_s, PAGE_TIMEOUT_S))
             pid = server_pid(url)
             cpu0, busy0, t = cpu_seconds(pid), machine_busy_seconds(), time.monotonic()
             if cold is not None and not cold.ok:  # the app is broken or the machine too slow: do not pile on
@@ -276,4 +246,4 @@ async def run_all(url: str, warmup: Patient | None, patients: list[Patient], *, 
             await browser.close()
     cpu = {"server": None if cpu0 is None or cpu1 is None else cpu1 - cpu0,
            "machine": None if busy0 is None or busy1 is None else busy1 - busy0}
-    return cold, list(results), wall, cpu
+    return cold, list(results), wall, cpu, alone

@@ -13,8 +13,13 @@ BAND = "rgba(31, 119, 180, 0.18)"
 LINE = "#1f77b4"
 
 
-def km_figure(km: pd.DataFrame, *, title: str, caption: str, time_unit: str = "months") -> go.Figure:
-    """Kaplan-Meier step curve with its confidence band; ``caption`` names cohort, endpoint, n and events."""
+MONTHS_PER_YEAR = 12.0
+
+
+def km_figure(km: pd.DataFrame, *, title: str, caption: str, time_unit: str = "years") -> go.Figure:
+    """Kaplan-Meier step curve with its confidence band; ``caption`` names cohort, endpoint, n and events.
+    ``km`` times are in months (as stored); they are drawn in years unless ``time_unit`` is ``months``."""
+    km = km.assign(time=km["time"] / (MONTHS_PER_YEAR if time_unit == "years" else 1.0))
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(x=km["time"], y=km["upper"], line_shape="hv", mode="lines", line_width=0, showlegend=False,
@@ -27,7 +32,7 @@ def km_figure(km: pd.DataFrame, *, title: str, caption: str, time_unit: str = "m
     fig.add_trace(
         go.Scatter(
             x=km["time"], y=km["survival"], line_shape="hv", mode="lines", line_color=LINE, name="Kaplan-Meier",
-            customdata=km["at_risk"], hovertemplate="%{x:.0f} " + time_unit + ": %{y:.1%} (at risk %{customdata})<extra></extra>",
+            customdata=km["at_risk"], hovertemplate="%{x:.1f} " + time_unit + ": %{y:.1%} (at risk %{customdata})<extra></extra>",
         )
     )
     fig.update_layout(
@@ -67,7 +72,7 @@ def p_text(p: float) -> str:
 
 
 def km_groups_figure(
-    result, *, title: str, caption: str, time_unit: str = "months", max_points: int = 1000, show_ci: bool = True,
+    result, *, title: str, caption: str, time_unit: str = "years", max_points: int = 1000, show_ci: bool = True,
     min_band: int = 10,
 ) -> go.Figure:
     """Kaplan-Meier curves by group with the number-at-risk table under the plot (one figure, one download).
@@ -76,7 +81,9 @@ def km_groups_figure(
     ratio against the reference; the log-rank p is printed on the plot. Curves longer than ``max_points``
     are drawn at that many time points (exact values at the points kept), and the caption says so. Groups
     under ``min_band`` patients get no confidence band (it would cover the plot); the caption says so too.
+    Times (in months in ``result``) are drawn in years unless ``time_unit`` is ``months``.
     """
+    per = MONTHS_PER_YEAR if time_unit == "years" else 1.0
     groups = list(result.summary["group"])
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.8, 0.2], vertical_spacing=0.1)
     thinned = False
@@ -85,6 +92,7 @@ def km_groups_figure(
         full = result.curves[result.curves["group"] == row.group]
         curve = thin_curve(full, max_points)
         thinned |= len(curve) < len(full)
+        curve = curve.assign(time=curve["time"] / per)
         if row.group == result.reference and len(groups) > 1:
             ratio = " · reference"
         elif row.hr == row.hr and row.hr_lo == row.hr_lo:
@@ -102,11 +110,11 @@ def km_groups_figure(
         fig.add_trace(go.Scatter(
             x=curve["time"], y=curve["survival"], line_shape="hv", mode="lines", line={"color": colour, "width": 2},
             name=name, legendgroup=row.group, meta="km-curve", customdata=curve["at_risk"],
-            hovertemplate=f"{row.group}<br>%{{x:.0f}} {time_unit}: %{{y:.1%}} (at risk %{{customdata}})<extra></extra>",
+            hovertemplate=f"{row.group}<br>%{{x:.1f}} {time_unit}: %{{y:.1%}} (at risk %{{customdata}})<extra></extra>",
         ), row=1, col=1)
         counts = result.at_risk.loc[row.group]
         fig.add_trace(go.Scatter(
-            x=[float(c) for c in result.at_risk.columns], y=[row.group] * len(counts), text=[f"{v:,}" for v in counts],
+            x=[float(c) / per for c in result.at_risk.columns], y=[row.group] * len(counts), text=[f"{v:,}" for v in counts],
             mode="text", textfont={"color": colour, "size": 11}, showlegend=False, hoverinfo="skip", meta="at-risk",
         ), row=2, col=1)
     if len(groups) > 1:
@@ -124,7 +132,7 @@ def km_groups_figure(
             margin={"t": 90, "l": 90, "r": 20, "b": 40})
     fig.update_yaxes(title_text="Survival probability", range=[0, 1.02], tickformat=".0%", row=1, col=1)
     fig.update_yaxes(autorange="reversed", showgrid=False, tickfont={"size": 11}, row=2, col=1)
-    ticks = [float(c) for c in result.at_risk.columns]  # the plot's ticks line up with the at-risk columns
+    ticks = [float(c) / per for c in result.at_risk.columns]  # the plot's ticks line up with the at-risk columns
     fig.update_xaxes(tickvals=ticks, title_text=f"Time ({time_unit})", row=2, col=1)
     fig.update_xaxes(tickvals=ticks, showticklabels=True, row=1, col=1)
     return fig

@@ -20,37 +20,61 @@ import plotly.graph_objects as go
 
 from dashboard.patient.figure_parts import (
     CATEGORY_COLOURS,
-    MARGIN_LABEL,
+    FONT_SIZE,
     MISSING_COLOUR,
     NOT_ENOUGH,
-    OTHER_READING_COLOUR,
-    READING_COLOURS,
+    READING_ORDER,
     RISK_DOWN,
     RISK_UP,
+    THRESHOLD,
     TOTAL_COLOUR,
+    default_regimens,
     empty_figure,
     feature_display,
     has_columns,
     is_finite,
+    legend_below,
+    patient_layout,
+    reading_class,
+    reading_code_at,
+    reading_colour,
+    reading_title,
     regimen_colour,
-    title_text,
+    regimen_colours,
     truthy,
     words,
+    wrap_text,
     years_text,
 )
-from dashboard.plotly_style import TEMPLATE, rgba
+from dashboard.plotly_style import rgba
 from genomics.regimens import regimen_label
+
+SHORT_LABEL = 24  # characters of a waterfall's tick label
+
+__all__ = ["benefit_figure", "contributions_figure", "default_regimens", "embedding_figure", "risk_percentile",
+           "risk_percentile_figure", "similar_patients_figure", "survival_curves_figure"]
 
 # --------------------------------------------------------------------------- 1. predicted survival per regimen
 
 
+def _fallback_shown(data: pd.DataFrame, order: list[str], baseline: str, current: str | None,
+                    highlight: Sequence[str]) -> list[str]:
+    """Without the options: baseline, current, highlighted, then the highest final survival, four at most."""
+    final = data.sort_values("month").groupby(data["regimen"].astype(str))["S"].last()
+    by_final = sorted(order, key=lambda r: -float(final.get(r, -1.0)))
+    return list(dict.fromkeys([baseline, *([current] if current else []), *map(str, highlight), *by_final]))[:4]
+
+
 def survival_curves_figure(curves: pd.DataFrame, *, baseline: str, horizons: Sequence[float], caption: str,
-                           highlight: Sequence[str] = ()) -> go.Figure:
+                           highlight: Sequence[str] = (), options: pd.DataFrame | Sequence[Mapping] | None = None,
+                           current: str | None = None) -> go.Figure:
     """Predicted survival under each regimen: one line (and its interval band, where known) per regimen.
 
-    ``curves`` has columns regimen, month, S, S_lo, S_hi (probabilities 0–1; S_lo/S_hi NaN → no band).
-    The baseline is dashed; ``highlight`` regimens are drawn thick and the others thin and muted; dotted
-    vertical lines mark the ``horizons`` (months). The x axis is in years, the y axis in percent.
+    ``curves`` has columns regimen, month, S, S_lo, S_hi (probabilities 0–1; S_lo/S_hi NaN → no band). Shown
+    by default: :func:`default_regimens` of ``options`` (baseline, ``current``, the two best options; without
+    ``options``: baseline, current, ``highlight``, then the highest survival, four at most); every other regimen
+    is a legend toggle (``visible="legendonly"``). The baseline is dashed dark grey; dotted vertical lines mark the
+    ``horizons`` (months). The x axis is in years, the y axis in percent.
     """
     title = "Predicted survival under each regimen"
     if not has_columns(curves, ("regimen", "month", "S")):
@@ -65,25 +89,21 @@ def survival_curves_figure(curves: pd.DataFrame, *, baseline: str, horizons: Seq
     if data.empty:
         return empty_figure(title, caption)
 
-    order = list(dict.fromkeys(str(r) for r in data["regimen"]))
-    if baseline in order:
-        order.remove(baseline)
-        order.insert(0, baseline)
-    highlighted = {str(h) for h in highlight}
+    present = list(dict.fromkeys(str(r) for r in data["regimen"]))
+    last = max((float(h) for h in horizons if is_finite(h)), default=None)
+    rows_given = options is not None and len(options) > 0
+    shown = default_regimens(options, baseline=baseline, current=current, horizon=last) if rows_given \
+        else _fallback_shown(data, present, baseline, current, highlight)
+    shown = [r for r in shown if r in present]
+    order = shown + [r for r in present if r not in shown]
+    colours = regimen_colours(order, baseline=baseline, current=current, shown=shown)
     fig = go.Figure()
     for regimen in order:
         rows = data[data["regimen"].astype(str) == regimen].sort_values("month")
-        colour = regimen_colour(regimen)
-        label = regimen_label(regimen) + (" (baseline)" if regimen == baseline else "")
+        colour = colours[regimen]
         is_base = regimen == baseline
-        if not highlighted:
-            width, opacity, band_alpha = 2.2, 1.0, 0.10
-        elif regimen in highlighted:
-            width, opacity, band_alpha = 3.6, 1.0, 0.16
-        elif is_base:
-            width, opacity, band_alpha = 2.2, 0.9, 0.06
-        else:
-            width, opacity, band_alpha = 1.2, 0.45, 0.04
+        label = regimen_label(regimen) + (" (baseline)" if is_base else " (current)" if regimen == current else "")
+        visible = True if regimen in shown else "legendonly"
         x = rows["month"].to_numpy() / 12.0
         s, lo, hi = (rows[c].to_numpy(dtype=float) for c in ("S", "S_lo", "S_hi"))
         band = np.isfinite(lo) & np.isfinite(hi)
@@ -91,7 +111,7 @@ def survival_curves_figure(curves: pd.DataFrame, *, baseline: str, horizons: Seq
             xb = x[band]
             fig.add_trace(go.Scatter(
                 x=np.concatenate([xb, xb[::-1]]), y=np.concatenate([hi[band], lo[band][::-1]]) * 100.0,
-                fill="toself", fillcolor=rgba(colour, band_alpha), line={"width": 0}, mode="lines",
+                fill="toself", fillcolor=rgba(colour, 0.13), line={"width": 0}, mode="lines", visible=visible,
                 hoverinfo="skip", showlegend=False, legendgroup=regimen, name=f"{label} interval",
             ))
         text = [
@@ -100,124 +120,129 @@ def survival_curves_figure(curves: pd.DataFrame, *, baseline: str, horizons: Seq
             for si, li, hi_, m in zip(s, lo, hi, rows["month"], strict=True)
         ]
         fig.add_trace(go.Scatter(
-            x=x, y=s * 100.0, mode="lines", name=label, legendgroup=regimen, opacity=opacity,
-            line={"color": colour, "width": width, "dash": "dash" if is_base else "solid"},
+            x=x, y=s * 100.0, mode="lines", name=label, legendgroup=regimen, visible=visible,
+            line={"color": colour, "width": 2.8 if regimen in shown else 1.8, "dash": "dash" if is_base else "solid"},
             text=text, hovertemplate="%{text}<extra></extra>",
         ))
     for horizon in horizons:
         if is_finite(horizon):
             fig.add_vline(x=float(horizon) / 12.0, line_dash="dot", line_color="#555555", line_width=1,
                           annotation_text=years_text(float(horizon)), annotation_position="top")
-    n_rows = math.ceil(len(order) / 3)
-    fig.update_layout(
-        title=title_text(title, caption),
-        template=TEMPLATE,
-        xaxis_title="Years since diagnosis",
-        yaxis={"title": "Predicted survival", "range": [0, 100], "ticksuffix": "%"},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "xanchor": "center", "x": 0.5,
-                "font": {"size": 12}},
-        margin={"t": 90, "l": 60, "r": 20, "b": 80 + 22 * n_rows},
-        height=460 + 22 * n_rows,
+    if len(order) > len(shown):
+        caption = f"{caption} · tap a regimen in the legend to show or hide it" if caption else \
+            "Tap a regimen in the legend to show or hide it"
+    return patient_layout(
+        fig, title=title, caption=caption, height=400 + 20 * math.ceil(len(order) / 2),
+        xaxis_title="Years since diagnosis", yaxis={"title": "Predicted survival", "range": [0, 100],
+                                                    "ticksuffix": "%"},
+        legend=legend_below(y=-0.16), top=14,
     )
-    return fig
 
 
 # --------------------------------------------------------------------------- 2. benefit against the baseline
 
 
-def _reading_colour(reading: str) -> str:
-    if reading in READING_COLOURS:
-        return READING_COLOURS[reading]
-    if reading.startswith("uncertain"):  # "uncertain (no interval: single model)"
-        return READING_COLOURS["uncertain"]
-    return OTHER_READING_COLOUR
-
-
-def benefit_figure(options: pd.DataFrame, *, horizon: float, caption: str, margin: float = 0.02) -> go.Figure:
+def benefit_figure(options: pd.DataFrame, *, horizon: float, caption: str, margin: float | None = None,
+                   current: str | None = None) -> go.Figure:
     """Absolute benefit of each regimen over the baseline at ``horizon`` months, in percentage points.
 
-    ``options`` has one row per regimen with regimen, B<h>, B<h>_lo, B<h>_hi (fractions), evidence,
-    is_baseline and reading (h = f"{horizon:g}"). The baseline row is left out; bars are sorted by benefit
-    and coloured by reading, with asymmetric error bars; a regimen read as "not enough evidence" gets no bar,
-    only a marker at 0 saying so. A shaded band marks ±``margin`` around 0.
+    ``options`` has one row per regimen with regimen, B<h>, B<h>_lo, B<h>_hi (fractions), is_baseline, the
+    reading codes (reading<h>, else reading) and min_benefit (the regimen's worthwhile threshold T, a fraction).
+    The baseline row is left out. One horizontal bar per regimen, its label and value written above it (legible
+    at 390 px), coloured by its reading at ``horizon``, with its interval as whiskers and a black tick at its own
+    threshold T; "not enough evidence" bars are pale and hatched, at the bottom. A coloured square before the
+    label marks the regimens the survival chart shows by default, in their colour there. ``margin`` is accepted
+    for old callers and ignored (the threshold is per regimen now).
     """
+    del margin
     h = f"{horizon:g}"
     key, lo_key, hi_key = f"B{h}", f"B{h}_lo", f"B{h}_hi"
     title = f"Benefit over the baseline at {years_text(float(horizon)).replace(' y', ' years')}"
     if not has_columns(options, ("regimen", key)):
         return empty_figure(title, caption)
-    data = options.copy()
-    for column in (lo_key, hi_key):
-        if column not in data.columns:
-            data[column] = np.nan
-    for column in (key, lo_key, hi_key):
-        data[column] = pd.to_numeric(data[column], errors="coerce")
-    data["reading"] = data["reading"].astype(str) if "reading" in data.columns else ""
-    data["evidence"] = data["evidence"].astype(str) if "evidence" in data.columns else ""
-    base_mask = data["is_baseline"].map(truthy) if "is_baseline" in data.columns else data["reading"] == "reference"
-    baseline = [str(r) for r in data.loc[base_mask, "regimen"]]
+    everything = options.copy()
+    data = everything.copy()
+    for name in (lo_key, hi_key, THRESHOLD):
+        if name not in data.columns:
+            data[name] = np.nan
+    for name in (key, lo_key, hi_key, THRESHOLD):
+        data[name] = pd.to_numeric(data[name], errors="coerce")
+    data["code"] = [reading_code_at(r, horizon) for r in data.to_dict("records")]
+    data["cls"] = [reading_class(c) for c in data["code"]]
+    base_mask = data["is_baseline"].map(truthy) if "is_baseline" in data.columns else data["cls"] == "reference"
+    baseline = next((str(r) for r in data.loc[base_mask.astype(bool), "regimen"]), "")
     data = data[~base_mask.astype(bool)]
     if data.empty:
         return empty_figure(title, caption)
-    data["label"] = [regimen_label(r) for r in data["regimen"]]
-    no_bar = (data["reading"] == NOT_ENOUGH) | ~np.isfinite(data[key])
-    bars = data[~no_bar].sort_values(key, kind="stable")
-    markers = data[no_bar]
-    # horizontal bars: first category at the bottom, so the largest benefit ends on top, the no-evidence rows below
-    category_order = list(markers["label"]) + list(bars["label"])
+    shown = default_regimens(everything, baseline=baseline, current=current)
+    colours = regimen_colours([str(r) for r in everything["regimen"]], baseline=baseline, current=current,
+                              shown=shown)
+    no_value = ~np.isfinite(data[key])
+    data["bottom"] = (data["cls"] == NOT_ENOUGH) | no_value
+    data = data.assign(sort_value=data[key].fillna(-math.inf)).sort_values(["bottom", "sort_value"],
+                                                                           ascending=[False, True], kind="stable")
+    data["pos"] = np.arange(len(data), dtype=float)  # bottom to top: largest benefit on top
+    b, lo, hi, t = (data[c].to_numpy(dtype=float) * 100.0 for c in (key, lo_key, hi_key, THRESHOLD))
 
     fig = go.Figure()
-    fig.add_vrect(x0=-100 * margin, x1=100 * margin, fillcolor="#9e9e9e", opacity=0.18, line_width=0, layer="below")
-    fig.add_annotation(text=f"shaded: ±{100 * margin:g} pp {MARGIN_LABEL}", x=0, y=1.0, xref="x", yref="paper",
-                       yanchor="bottom", showarrow=False, font={"size": 11, "color": "#555555"})
     fig.add_vline(x=0, line_color="#555555", line_width=1)
-    values_text: list[str] = []
-    values_y: list[str] = []
-    for reading, rows in bars.groupby("reading", sort=False):
-        b, lo, hi = (rows[c].to_numpy(dtype=float) * 100.0 for c in (key, lo_key, hi_key))
-        text = [f"{bi:+.1f} pp" for bi in b]
-        hover = [
-            f"{lab}: {bi:+.1f} pp ({li:+.1f} to {hi_:+.1f}) · {reading} · evidence {ev}" if is_finite(li) and is_finite(hi_)
-            else f"{lab}: {bi:+.1f} pp (no interval) · {reading} · evidence {ev}"
-            for lab, bi, li, hi_, ev in zip(rows["label"], b, lo, hi, rows["evidence"], strict=True)
-        ]
+    for cls in [*READING_ORDER, ""]:
+        part = data[(data["cls"] == cls) & np.isfinite(data[key])]
+        if part.empty:
+            continue
+        pb, plo, phi = (part[c].to_numpy(dtype=float) * 100.0 for c in (key, lo_key, hi_key))
+        hover = [f"{regimen_label(r)}: {bi:+.1f} pp" + (f" ({li:+.1f} to {hi_:+.1f})" if is_finite(li)
+                 and is_finite(hi_) else " (no interval)") + f" · {reading_title(code)}"
+                 + (f" · worthwhile threshold {100 * ti:.1f} pp" if is_finite(ti) else "")
+                 for r, bi, li, hi_, code, ti in zip(part["regimen"], pb, plo, phi, part["code"], part[THRESHOLD],
+                                                     strict=True)]
+        pale = cls == NOT_ENOUGH
         fig.add_trace(go.Bar(
-            x=b, y=list(rows["label"]), orientation="h", name=str(reading),
-            marker_color=_reading_colour(str(reading)),
-            error_x={"type": "data", "symmetric": False, "array": hi - b, "arrayminus": b - lo,
-                     "color": "#333333", "thickness": 1.5, "width": 4},
+            x=pb, y=part["pos"], orientation="h", width=0.3, name=reading_title(cls or str(part["code"].iloc[0])),
+            marker={"color": reading_colour(cls), "line": {"color": "#9e9e9e" if pale else reading_colour(cls),
+                                                           "width": 1},
+                    "pattern": {"shape": "/" if pale else "", "fgcolor": "#9e9e9e", "size": 6}},
+            error_x={"type": "data", "symmetric": False, "array": np.nan_to_num(phi - pb),
+                     "arrayminus": np.nan_to_num(pb - plo), "color": "#333333", "thickness": 1.5, "width": 5},
             customdata=hover, hovertemplate="%{customdata}<extra></extra>",
         ))
-        values_text += [f"{t} ({li:+.1f} to {hi_:+.1f})" if is_finite(li) and is_finite(hi_) else t
-                        for t, li, hi_ in zip(text, lo, hi, strict=True)]
-        values_y += list(rows["label"])
-    if not markers.empty:
-        hover = [f"{lab}: {NOT_ENOUGH} (evidence {ev}); no benefit shown"
-                 for lab, ev in zip(markers["label"], markers["evidence"], strict=True)]
+    ticks = np.isfinite(t)
+    if ticks.any():
         fig.add_trace(go.Scatter(
-            x=[0.0] * len(markers), y=list(markers["label"]), mode="markers+text", name=NOT_ENOUGH,
-            marker={"symbol": "circle-open", "size": 11, "color": "#9e9e9e", "line": {"width": 2}},
-            text=[NOT_ENOUGH] * len(markers), textposition="middle right", textfont={"color": "#777777"},
-            customdata=hover, hovertemplate="%{customdata}<extra></extra>",
+            x=t[ticks], y=data["pos"][ticks], mode="markers", name="Worthwhile threshold",
+            marker={"symbol": "line-ns", "size": 14, "line": {"width": 3, "color": "#111111"}},
+            customdata=[f"{regimen_label(r)}: worthwhile from {ti:+.1f} pp" for r, ti in
+                        zip(data["regimen"][ticks], t[ticks], strict=True)],
+            hovertemplate="%{customdata}<extra></extra>",
         ))
-    # the values as a column of text right of the plot (inside the bars they would collide with the error bars)
-    for label, value_text in zip(values_y, values_text, strict=True):
-        fig.add_annotation(text=value_text, x=1.01, xref="paper", y=label, yref="y", xanchor="left",
-                           showarrow=False, font={"size": 12})
-    reference = f" vs {regimen_label(baseline[0])}" if baseline else ""
-    fig.update_layout(
-        title=title_text(title, caption),
-        template=TEMPLATE,
-        xaxis={"title": f"Absolute survival benefit{reference} (percentage points)", "zeroline": False},
-        yaxis={"categoryorder": "array", "categoryarray": category_order, "title": None},
-        barmode="overlay",
-        legend={"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "center", "x": 0.5,
-                "title": {"text": "Reading: "}},
-        margin={"t": 110, "l": 170, "r": 190, "b": 110},
-        height=max(320, 180 + 42 * len(category_order)),
+    if no_value.any():
+        fig.add_trace(go.Scatter(
+            x=[0.0] * int(no_value.sum()), y=data["pos"][no_value.to_numpy()], mode="markers", name="No estimate",
+            marker={"symbol": "circle-open", "size": 10, "color": "#9e9e9e", "line": {"width": 2}},
+            hovertemplate="no benefit estimate<extra></extra>",
+        ))
+    for regimen, pos, bi, li, hi_ in zip(data["regimen"].astype(str), data["pos"], b, lo, hi, strict=True):
+        value = "no estimate" if not is_finite(bi) else f"{bi:+.1f} pp" + (
+            f" ({li:+.1f} to {hi_:+.1f})" if is_finite(li) and is_finite(hi_) else "")
+        swatch = f"<span style='color:{colours[regimen]}'>■</span> " if regimen in shown else ""
+        fig.add_annotation(text=f"{swatch}<b>{regimen_label(regimen)}</b>  {value}", x=0, xref="paper",
+                           xanchor="left", y=pos + 0.22, yref="y", yanchor="bottom", showarrow=False,
+                           font={"size": FONT_SIZE, "color": "#222222"})
+    values = np.concatenate([[0.0], b, lo, hi, t])
+    values = values[np.isfinite(values)]
+    x0, x1 = float(values.min()), float(values.max())
+    pad = 0.08 * ((x1 - x0) or 1.0)
+    reference = f" vs {regimen_label(baseline)}" if baseline else ""
+    if set(shown) & set(data["regimen"].astype(str)):
+        caption = f"{caption} · ■ its colour in the survival chart" if caption else "■ its colour in the survival chart"
+    return patient_layout(
+        # ~58 px a row (label above its bar) and ~100 px for the legend, which wraps to three rows on a phone
+        fig, title=title, caption=caption, height=150 + 58 * len(data),
+        xaxis={"title": f"Benefit{reference} (percentage points)", "zeroline": False, "range": [x0 - pad, x1 + pad]},
+        yaxis={"range": [-0.5, len(data) - 0.25], "showticklabels": False, "showgrid": False, "zeroline": False,
+               "fixedrange": True},
+        barmode="overlay", legend=legend_below(y=-0.1), margin={"l": 12, "b": 40},
     )
-    return fig
-
 
 # --------------------------------------------------------------------------- 3. explanation waterfall
 
@@ -271,7 +296,7 @@ def contributions_figure(contributions: pd.DataFrame, *, base: float, title: str
     # room on both sides for the value labels outside the bars
     running = np.cumsum([base, *values[1:-1]])
     lo_x, hi_x = min(0.0, float(running.min())), max(0.0, float(running.max()))
-    pad = 0.15 * (hi_x - lo_x or 1.0)
+    pad = 0.3 * (hi_x - lo_x or 1.0)  # the value labels need ~45 px on a phone
     fig = go.Figure(go.Waterfall(
         orientation="h", y=labels, x=values, measure=measures, text=text, textposition="outside",
         customdata=hover, hovertemplate="%{customdata}<extra></extra>",
@@ -279,16 +304,15 @@ def contributions_figure(contributions: pd.DataFrame, *, base: float, title: str
         totals={"marker": {"color": TOTAL_COLOUR}}, connector={"line": {"color": "#bbbbbb", "width": 1}},
         name=title,
     ))
-    fig.update_layout(
-        title=title_text(title, caption),
-        template=TEMPLATE,
+    # short tick labels (a phone has ~150 px for them); the full name is in the hover
+    ticks = [label if len(label) <= SHORT_LABEL else label[:SHORT_LABEL - 1] + "…" for label in labels]
+    return patient_layout(
+        fig, title=title, caption=caption, height=max(260, 70 + 28 * len(labels)),
         xaxis={"title": f"Contribution ({unit})", "range": [lo_x - pad, hi_x + pad]},
-        yaxis={"autorange": "reversed", "title": None, "type": "category"},
-        showlegend=False,
-        margin={"t": 90, "l": 200, "r": 40, "b": 50},
-        height=max(320, 130 + 30 * len(labels)),
+        yaxis={"autorange": "reversed", "title": None, "type": "category", "automargin": True,
+               "tickmode": "array", "tickvals": labels, "ticktext": ticks},
+        showlegend=False, margin={"l": 8},
     )
-    return fig
 
 
 # --------------------------------------------------------------------------- 4. cohort embedding
@@ -321,7 +345,8 @@ def embedding_figure(cohort: pd.DataFrame, *, patient: Mapping[str, float] | Non
         fig.add_trace(go.Scattergl(
             x=data["x"], y=data["y"], mode="markers", name="Cohort", showlegend=False,
             marker={"color": values, "colorscale": "Viridis", "size": 5, "opacity": 0.7,
-                    "colorbar": {"title": {"text": legend_title}}},
+                    "colorbar": {"title": {"text": legend_title, "side": "top"}, "orientation": "h", "y": -0.06,
+                                 "yanchor": "top", "thickness": 12, "len": 0.9}},
             customdata=values, hovertemplate=f"{legend_title}: %{{customdata:.3g}}<extra>cohort</extra>",
         ))
     elif colour in data.columns:
@@ -360,16 +385,13 @@ def embedding_figure(cohort: pd.DataFrame, *, patient: Mapping[str, float] | Non
             text=["This patient"], textposition="top center", textfont={"size": 13, "color": "#000000"},
             hovertemplate="This patient<extra></extra>",
         ))
-    fig.update_layout(
-        title=title_text(title, caption),
-        template=TEMPLATE,
+    return patient_layout(
+        fig, title=title, caption=caption, height=500,
         xaxis={"title": "Embedding 1", "showticklabels": False, "zeroline": False},
         yaxis={"title": "Embedding 2", "showticklabels": False, "zeroline": False},
-        legend={"title": {"text": legend_title}, "itemsizing": "constant"},
-        margin={"t": 90, "l": 50, "r": 20, "b": 50},
-        height=560,
+        legend=legend_below(y=-0.08, title={"text": legend_title, "side": "top left"}, itemsizing="constant"),
+        margin={"l": 24, "b": 24},
     )
-    return fig
 
 
 # --------------------------------------------------------------------------- 5. risk percentile
@@ -398,23 +420,17 @@ def risk_percentile_figure(cohort_risks: Sequence[float], *, patient_risk: float
     if is_finite(patient_risk):
         pct = risk_percentile(risks, float(patient_risk))
         fig.add_vline(x=float(patient_risk), line_color="#000000", line_width=2.5)
-        fig.add_annotation(text=f"This patient: higher risk than {pct:.0f}% of the cohort", x=float(patient_risk),
-                           xref="x", y=1.0, yref="paper", yanchor="bottom", xanchor="left" if pct < 60 else "right",
-                           showarrow=False, font={"size": 13})
+        note = wrap_text(f"This patient (black line): higher risk than {pct:.0f}% of the cohort", 44)
     else:
-        fig.add_annotation(text="patient's risk score not available", x=0.5, y=1.0, xref="paper", yref="paper",
-                           showarrow=False, yanchor="bottom")
-    fig.update_layout(
-        title=title_text(title, caption),
-        template=TEMPLATE,
-        xaxis_title="Risk score (higher = worse prognosis)",
-        yaxis_title="Cohort patients",
-        showlegend=False,
-        bargap=0.02,
-        margin={"t": 110, "l": 60, "r": 20, "b": 50},
-        height=380,
+        note = "patient's risk score not available"
+    # above the plot, left aligned: next to the line it would run off a phone's screen
+    fig.add_annotation(text=note, x=0.0, xref="paper", xanchor="left", y=1.0, yref="paper", yanchor="bottom",
+                       yshift=4, showarrow=False, align="left", font={"size": FONT_SIZE + 1})
+    return patient_layout(
+        fig, title=title, caption=caption, height=340, top=40,
+        xaxis_title="Risk score (higher = worse prognosis)", yaxis_title="Cohort patients",
+        showlegend=False, bargap=0.02,
     )
-    return fig
 
 
 # --------------------------------------------------------------------------- 6. similar patients' Kaplan-Meier
@@ -458,13 +474,9 @@ def similar_patients_figure(km_by_regimen: Mapping[str, pd.DataFrame], *, captio
             if scale == 12.0 else f"{label}: %{{y:.0f}}% at %{{x:.1f}} {time_unit} (at risk %{{customdata}})"
             "<extra></extra>",
         ))
-    fig.update_layout(
-        title=title_text(title, caption),
-        template=TEMPLATE,
+    return patient_layout(
+        fig, title=title, caption=caption, height=440,
         xaxis_title="Years since diagnosis" if scale == 12.0 else f"Time ({time_unit})",
-        yaxis={"title": "Observed survival (Kaplan-Meier)", "range": [0, 102], "ticksuffix": "%"},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "xanchor": "center", "x": 0.5},
-        margin={"t": 90, "l": 60, "r": 20, "b": 110},
-        height=460,
+        yaxis={"title": "Observed survival", "range": [0, 102], "ticksuffix": "%"},
+        legend=legend_below(y=-0.16),
     )
-    return fig

@@ -1,9 +1,12 @@
 """The Patient dashboard's words and tables, from one :class:`~dashboard.patient.record.PatientAnalysis`.
 
-Plain data in, plain data out (no Streamlit): the options table at a horizon, a reading in plain words (an
-option to discuss, never a directive), the caveats that apply, the form values of an uploaded patient. The
-Streamlit renderer (:mod:`dashboard.ui.patient_view`) and the tests call these. Text is returned unescaped:
-the renderer passes it through :func:`dashboard.text.plain` before it reaches markdown.
+Plain data in, plain data out (no Streamlit): the options table at a horizon, the summary line and the History
+line, the caveats that apply (the decision rule, a thinly supported baseline, lopsided intervals), the form
+values of an uploaded patient. One option row's reading in words (title, sentence, evidence phrase, NNT) is
+:mod:`dashboard.patient.readings`, re-exported here; every consumer (screen, PDF, History, charts) reads the
+rule of :mod:`models.decision` through these, so they cannot disagree. The Streamlit renderer
+(:mod:`dashboard.ui.patient_view`) and the tests call these. Text is returned unescaped (except
+:func:`option_summary`, markdown): the renderer passes it through :func:`dashboard.text.plain`.
 """
 from __future__ import annotations
 
@@ -14,6 +17,24 @@ from typing import Any
 
 import pandas as pd
 
+from dashboard.patient.readings import (  # noqa: F401  (re-exported: the page, the PDF and the tests read them here)
+    BENEFIT_CODES,
+    EVIDENCE_WORDS,
+    HISTORY_WORDS,
+    READING_TITLES,
+    as_number,
+    benefit_number_text,
+    evidence_text,
+    is_benefit,
+    lopsided,
+    nnt_at,
+    points_text,
+    pp_signed,
+    reading_at,
+    reading_words,
+    threshold_of,
+    threshold_text,
+)
 from dashboard.patient.record import PatientAnalysis, parse_created
 from dashboard.text import field_label, plain
 from genomics.regimens import regimen_label
@@ -21,34 +42,15 @@ from models.columns import (
     BENEFIT,
     CANCER_SPECIFIC,
     LOWER,
-    NNT,
     SURVIVAL,
     UPPER,
     bounded,
     column,
     horizon_years_label,
 )
+from models.decision import LOW_PROPENSITY, MIN_WORTHWHILE_BENEFIT, SMALL, WORTHWHILE
 
-MARGIN = 0.02  # the engine's reading margin (models.treatment.reading), in survival probability
-READING_TITLES = {
-    "reference": "Reference",
-    "likely benefit": "Likely benefit",
-    "possible harm": "Possible harm",
-    "no expected benefit": "No expected benefit",
-    "uncertain": "Uncertain",
-    "not enough evidence": "Not enough evidence",
-}
-EVIDENCE_WORDS = {"ok": "adequate", "thin": "thin", "none": "none"}
 MAX_SIMILAR_DEFAULT = 4
-
-
-def as_number(value: Any) -> float | None:
-    """A finite float, or None (missing, not a number, NaN or infinite)."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def percent_text(value: Any) -> str:
@@ -61,10 +63,6 @@ def percent_interval(lo: Any, hi: Any) -> str | None:
     """(0.81, 0.90) → '81–90%'; None when a bound is missing."""
     a, b = as_number(lo), as_number(hi)
     return None if a is None or b is None else f"{100 * a:.0f}–{100 * b:.0f}%"
-
-
-def _pp(value: float) -> str:
-    return f"{100 * value:+.1f}"
 
 
 def survival_text(row: Mapping[str, Any], key: str) -> str:
@@ -84,64 +82,26 @@ def benefit_text(row: Mapping[str, Any], key: str) -> str:
     if point is None:
         return "–"
     lo, hi = as_number(row.get(bounded(key, LOWER))), as_number(row.get(bounded(key, UPPER)))
-    return f"{_pp(point)} pp" + (f" ({_pp(lo)} to {_pp(hi)})" if lo is not None and hi is not None else "")
-
-
-def reading_words(row: Mapping[str, Any], *, horizon: float, baseline: str) -> str:
-    """The row's reading in plain words, as an option to discuss (never a directive)."""
-    reading = str(row.get("reading") or "")
-    base = regimen_label(baseline)
-    when = horizon_years_label(horizon)
-    b = as_number(row.get(column(BENEFIT, horizon)))
-    lo, hi = as_number(row.get(column(BENEFIT, horizon, LOWER))), as_number(row.get(column(BENEFIT, horizon, UPPER)))
-    per_100 = None if b is None else abs(round(100 * b))
-    interval = (f" (interval {100 * lo:+.0f} to {100 * hi:+.0f} in 100)" if lo is not None and hi is not None
-                else "")
-    if bool(row.get("is_baseline")) or reading == "reference":
-        return "Reference: the other options are compared with this one."
-    if reading == "not enough evidence":
-        n = row.get("evidence_n")
-        among = f" (n={n} among this patient's nearest cohort patients)" if n is not None else ""
-        return (f"Too few comparable cohort patients received this regimen{among}: no benefit is read from the "
-                "model for it.")
-    if reading == "likely benefit":
-        text = (f"An option to discuss: about {per_100} more in 100 patients like this one alive at {when} than "
-                f"with {base}{interval}.")
-        needed = as_number(row.get("min_benefit"))
-        if needed is not None and b is not None and b < needed:
-            text += f" Smaller than the {100 * needed:.0f} points often taken as worth this regimen's burden."
-        return text
-    if reading == "possible harm":
-        return (f"Estimated survival is lower than with {base}: about {per_100} fewer in 100 at {when}"
-                f"{interval}; worth understanding why before considering it.")
-    if reading == "no expected benefit":
-        return f"No meaningful difference from {base} expected (within ±{100 * MARGIN:.0f} in 100){interval}."
-    if reading.startswith("uncertain"):
-        if "no interval" in reading:
-            return "A point estimate only (single model, no interval): too little to judge the benefit."
-        return f"Uncertain: the interval is too wide to say whether it helps{interval}."
-    return plain(reading) if reading else "–"
+    return f"{pp_signed(point)} pp" + (f" ({pp_signed(lo)} to {pp_signed(hi)})" if lo is not None and hi is not None else "")
 
 
 def options_table(analysis: PatientAnalysis, horizon: float) -> pd.DataFrame:
-    """The options as the page shows them at ``horizon`` (months): one row per regimen, text cells."""
-    last = analysis.horizons[-1] if analysis.horizons else horizon
+    """The options as the page shows them at ``horizon`` (months): one row per regimen, text cells. Reading, NNT
+    and the words all follow the reading at ``horizon`` (:func:`reading_at`)."""
     has_css = any(column(CANCER_SPECIFIC, horizon) in row for row in analysis.options)
     rows = []
     for row in analysis.options:
         name = regimen_label(str(row.get("regimen"))) + (" (baseline)" if row.get("is_baseline") else "")
-        evidence = EVIDENCE_WORDS.get(str(row.get("evidence")), str(row.get("evidence") or "–"))
-        if row.get("evidence_n") is not None:
-            evidence += f" (n={row['evidence_n']})"
-        nnt = as_number(row.get(column(NNT, horizon)))
+        code = reading_at(row, horizon)
+        nnt = nnt_at(row, horizon)
         out = {
             "Regimen": name,
             f"Survival at {horizon_years_label(horizon)}": survival_text(row, column(SURVIVAL, horizon)),
             "Benefit (pp)": benefit_text(row, column(BENEFIT, horizon)),
-            "Reading": READING_TITLES.get(str(row.get("reading")), str(row.get("reading") or "–")),
-            "Evidence": evidence,
+            "Reading": READING_TITLES.get(code, code.capitalize() if code else "–"),
+            "Evidence": evidence_text(row),
             "NNT": "–" if nnt is None else f"{nnt:.0f}",
-            "In plain words": reading_words(row, horizon=float(last), baseline=analysis.baseline),
+            "In plain words": reading_words(row, horizon=float(horizon), baseline=analysis.baseline),
         }
         if has_css:
             out["Cancer-specific"] = survival_text(row, column(CANCER_SPECIFIC, horizon))
@@ -160,39 +120,143 @@ def options_frame(analysis: PatientAnalysis) -> pd.DataFrame:
     return pd.DataFrame(analysis.options)
 
 
-def highlighted(analysis: PatientAnalysis) -> list[str]:
-    """Regimens drawn thick in the curves: those read as a likely benefit."""
-    return [str(r["regimen"]) for r in analysis.options if r.get("reading") == "likely benefit"]
+def _last(analysis: PatientAnalysis) -> float | None:
+    return float(analysis.horizons[-1]) if analysis.horizons else None
+
+
+def highlighted(analysis: PatientAnalysis, horizon: float | None = None) -> list[str]:
+    """Regimens read as a benefit at ``horizon`` (default: the last), worthwhile ones first: drawn thick in the
+    curves."""
+    h = _last(analysis) if horizon is None else horizon
+    coded = [(reading_at(r, h), str(r.get("regimen"))) for r in analysis.options]
+    order = {c: i for i, c in enumerate(BENEFIT_CODES)}
+    return [name for code, name in sorted((c for c in coded if is_benefit(c[0])), key=lambda c: order[c[0]])]
 
 
 def similar_default(analysis: PatientAnalysis) -> list[str]:
-    """Regimens whose similar patients are shown first: baseline, current regimen, then likely benefits."""
+    """Regimens whose similar patients are shown first: baseline, current regimen, then benefits."""
     similar = (analysis.explanations or {}).get("similar") or {}
     order = [analysis.baseline, str((analysis.risk or {}).get("regimen") or ""), *highlighted(analysis)]
     return [r for r in dict.fromkeys(order) if r in similar][:MAX_SIMILAR_DEFAULT]
 
 
-def option_summary(analysis: PatientAnalysis) -> str:
-    """One markdown line about the options as a whole (escaped): an option to discuss only where its reading is
-    a likely benefit, else why none stands out."""
-    rows = {str(r.get("regimen")): r for r in analysis.options}
-    base = plain(regimen_label(analysis.baseline))
-    when = horizon_years_label(analysis.horizons[-1]) if analysis.horizons else "the last horizon"
+def _names(regimens: Sequence[str]) -> str:
+    return ", ".join(regimen_label(r) for r in regimens)
+
+
+def _counts_text(codes: Sequence[str]) -> str:
+    counts: dict[str, int] = {}
+    for code in codes:
+        word = HISTORY_WORDS.get(code, code or "no reading")
+        counts[word] = counts.get(word, 0) + 1
+    order = list(dict.fromkeys(HISTORY_WORDS.values()))
+    keys = [k for k in order if k in counts] + sorted(k for k in counts if k not in order)
+    return ", ".join(f"{counts[k]} {k}" for k in keys)
+
+
+def summary_parts(analysis: PatientAnalysis, horizon: float | None = None) -> tuple[str, str]:
+    """The summary line about the options as a whole at ``horizon`` (default: the last) as (lead, rest), plain text:
+    an option to discuss only where its reading is a benefit, else how the options read."""
+    h = _last(analysis) if horizon is None else float(horizon)
+    base = regimen_label(analysis.baseline)
+    when = horizon_years_label(h) if h is not None else "the last horizon"
+    rows = {str(r.get("regimen")): r for r in analysis.options if not bool(r.get("is_baseline"))}
+    codes = {name: reading_at(r, h) for name, r in rows.items()}
+    worthwhile = [n for n, c in codes.items() if c in (WORTHWHILE, "likely benefit")]
+    small = [n for n, c in codes.items() if c == SMALL]
     recommended = str((analysis.risk or {}).get("recommended") or "")
-    likely = highlighted(analysis)
-    if recommended in likely and recommended != analysis.baseline:
-        return (f"**An option to discuss:** {plain(regimen_label(recommended))}: the largest expected benefit over "
-                f"{base} at {when}, net of each treatment's usual burden, among regimens with adequate evidence.")
-    if likely:
-        names = ", ".join(plain(regimen_label(r)) for r in likely)
-        return f"**Options to discuss:** {names} (a likely benefit over {base} at {when})."
-    text = (f"**No option shows a likely benefit over {base} at {when}:** the intervals are too wide or the "
-            "evidence too thin to say.")
-    if recommended in rows and recommended != analysis.baseline:
-        reading = READING_TITLES.get(str(rows[recommended].get("reading")), "–").lower()
-        text += (f" The largest point estimate net of burden is for {plain(regimen_label(recommended))} (reading: "
-                 f"{plain(reading)}).")
-    return text
+    at_last = h is not None and h == _last(analysis)
+    small_text = (f" A small benefit (the whole interval above zero, not all of it above the regimen's worthwhile "
+                  f"threshold): {_names(small)}." if small else "")
+    kind = "worthwhile" if all(codes[n] == WORTHWHILE for n in worthwhile) else "likely"
+    if worthwhile:
+        if at_last and recommended in worthwhile:
+            others = [n for n in worthwhile if n != recommended]
+            rest = (f"{regimen_label(recommended)}: the largest expected benefit over {base} at {when}, net of each "
+                    "treatment's worthwhile threshold, among regimens with adequate evidence."
+                    + (f" Also a {kind} benefit: {_names(others)}." if others else ""))
+            return "An option to discuss:", rest + small_text
+        return "Options to discuss:", f"{_names(worthwhile)} (a {kind} benefit over {base} at {when}).{small_text}"
+    if small:
+        return (f"A small benefit over {base} at {when}:",
+                f"{_names(small)} (the whole interval above zero, not all of it above the regimen's worthwhile "
+                "threshold); no option shows a worthwhile benefit.")
+    if not rows:
+        return f"No option to compare with {base}.", ""
+    rest = f"the options read {_counts_text(list(codes.values()))}."
+    if at_last and recommended in rows:
+        title = READING_TITLES.get(codes[recommended], codes[recommended] or "–").lower()
+        rest += (f" The largest point estimate net of burden is for {regimen_label(recommended)} (reading: "
+                 f"{title}).")
+    return f"No option shows a benefit over {base} at {when}:", rest
+
+
+def summary_text(analysis: PatientAnalysis, horizon: float | None = None) -> str:
+    """:func:`option_summary` as plain text (the PDF's line)."""
+    lead, rest = summary_parts(analysis, horizon)
+    return f"{lead} {rest}".strip()
+
+
+def option_summary(analysis: PatientAnalysis, horizon: float | None = None) -> str:
+    """One markdown line about the options as a whole at ``horizon`` (default: the last), escaped; consistent
+    with every row's reading there (:func:`summary_parts`)."""
+    lead, rest = summary_parts(analysis, horizon)
+    return f"**{plain(lead)}** {plain(rest)}".strip()
+
+
+def history_summary(analysis: PatientAnalysis) -> str:
+    """One short plain line for the History list, at the last horizon: 'vs None (no treatment): 1 worthwhile,
+    2 small, 3 uncertain'."""
+    codes = [reading_at(r, _last(analysis)) for r in analysis.options if not bool(r.get("is_baseline"))]
+    if not codes:
+        return "No treatment options"
+    return f"vs {regimen_label(analysis.baseline)}: {_counts_text(codes)}"
+
+
+def rule_text(analysis: PatientAnalysis) -> str:
+    """The decision rule in one paragraph, with this analysis' minimum worthwhile benefit per treatment."""
+    table = {**MIN_WORTHWHILE_BENEFIT, **((analysis.assumptions or {}).get("worthwhile_benefit") or {})}
+    each = ", ".join(f"{regimen_label(t)} {points_text(float(v))}" for t, v in table.items()
+                     if as_number(v) is not None)
+    return ("How the readings are made: each regimen has a worthwhile threshold, the sum of its treatments' minimum "
+            f"worthwhile benefits in points of survival ({each}) less the baseline's, never below 0. A benefit is "
+            "worthwhile when its whole interval is at or above that threshold, small when the whole interval is "
+            "above zero but not all of it above the threshold; likely harm when the whole interval is below zero; "
+            "no worthwhile benefit when the interval stays below the threshold; uncertain otherwise. A number "
+            "needed to treat is given only for a worthwhile or small benefit.")
+
+
+def baseline_note(analysis: PatientAnalysis) -> str | None:
+    """One sentence when the baseline itself is thinly supported (its evidence not adequate, or rarely given)."""
+    base = next((r for r in analysis.options if bool(r.get("is_baseline"))), None)
+    if base is None:
+        return None
+    prop = as_number(base.get("propensity"))
+    if str(base.get("evidence") or "") == "ok" and (prop is None or prop >= LOW_PROPENSITY):
+        return None
+    return (f"The reference, {regimen_label(analysis.baseline)}, is itself thinly supported (evidence: "
+            f"{evidence_text(base)}): every benefit here is measured against a thinly supported reference.")
+
+
+def interval_note(analysis: PatientAnalysis, *, limit: int = 4) -> str | None:
+    """One sentence naming the lopsided intervals (survival and benefit, every horizon) and why they are."""
+    found: list[str] = []
+    for row in analysis.options:
+        name = regimen_label(str(row.get("regimen")))
+        for h in analysis.horizons:
+            key = column(SURVIVAL, h)
+            if lopsided(row.get(key), row.get(bounded(key, LOWER)), row.get(bounded(key, UPPER))):
+                found.append(f"{name}, survival at {horizon_years_label(h)}: {survival_text(row, key)}")
+            key = column(BENEFIT, h)
+            if not bool(row.get("is_baseline")) and lopsided(row.get(key), row.get(bounded(key, LOWER)),
+                                                             row.get(bounded(key, UPPER))):
+                found.append(f"{name}, benefit at {horizon_years_label(h)}: {benefit_number_text(row, h)}")
+    if not found:
+        return None
+    shown = "; ".join(found[:limit]) + (f"; and {len(found) - limit} more" if len(found) > limit else "")
+    return (f"Some intervals are lopsided ({shown}). The point is the full model's own estimate; the interval is "
+            "the spread of its ensemble members or bootstrap refits, so a point near one edge of its interval means "
+            "most members estimate less (point near the top) or more (point near the bottom) than the full model.")
 
 
 def caveat_lines(analysis: PatientAnalysis) -> list[str]:
@@ -202,6 +266,9 @@ def caveat_lines(analysis: PatientAnalysis) -> list[str]:
         "with each regimen after the recorded factors, and they are confounded by indication and by what the "
         "cohort did not record.",
     ]
+    if analysis.options:
+        lines.append(rule_text(analysis))
+    lines += [note for note in (baseline_note(analysis), interval_note(analysis)) if note]
     coverage = as_number((analysis.assumptions or {}).get("gene_coverage"))
     if coverage is not None:
         lines.append(f"Gene coverage: {coverage:.0%} of the model's genes were in this profile"

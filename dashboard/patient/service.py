@@ -21,10 +21,11 @@ import pandas as pd
 
 from dashboard.patient.record import PatientAnalysis
 from dashboard.platform.privacy import patient_pseudonym
+from dashboard.text import field_label
 from genomics.errors import InputError
 from genomics.preprocess import preprocessed_cohort
 from genomics.reference import ReferenceModel
-from genomics.regimens import regimen_flags, regimen_labels, regimens
+from genomics.regimens import regimen_flags, regimen_label, regimen_labels, regimens
 from genomics.signatures import PERCENTILE_GENES, gene_percentiles, signature_table
 from genomics.spec import CohortSpec
 from genomics.survival import kaplan_meier
@@ -36,6 +37,7 @@ from models.explain import benefit_contributions, gene_sets_for, risk_contributi
 from models.predict_breast import CAVEAT, CITATION, ladder_regimens, patient_inputs, treatment_ladder
 from models.registry import Bundle
 from models.treatment import (
+    MIN_WORTHWHILE_BENEFIT,
     choose_regimen,
     treatment_options,
     under_regimen,
@@ -245,7 +247,8 @@ def analyse(upload: UploadResult, *, context: AnalysisContext, clinical: dict[st
     caveat = ""
     competing = False
     try:
-        options = treatment_options(bundle, chosen.patients, cohort=evidence, baseline=baseline)
+        options = treatment_options(bundle, chosen.patients, cohort=evidence, baseline=baseline,
+                                    thresholds=dict(spec.worthwhile_benefit))
         caveat = options.caveat
         competing = options.competing_risks
         table = options.table.drop(columns=["sample_id"])
@@ -262,7 +265,8 @@ def analyse(upload: UploadResult, *, context: AnalysisContext, clinical: dict[st
                 risk[column(SURVIVAL, h, bound)] = float(g.at[current, column(SURVIVAL, h, bound)])
         thin = [r for r in names if g.at[r, "evidence"] != "ok"]
         if thin:
-            warnings.append(f"Not enough comparable patients received: {', '.join(thin)} (no benefit reading for them).")
+            warnings.append("Not enough comparable patients received: "
+                            f"{', '.join(regimen_label(r) for r in thin)} (no benefit reading for them).")
         say("survival curves and explanations")
         curves = _curves(bundle.model, frame.X.astype(np.float64), names, treatments)
         endpoint = bundle.card.endpoint
@@ -273,7 +277,7 @@ def analyse(upload: UploadResult, *, context: AnalysisContext, clinical: dict[st
     predict = _predict(patient, spec, treatments)
     filled = list(frame.filled.get(frame.sample_ids[0], ()))
     if filled:
-        warnings.append(f"Filled from the cohort (missing in the record): {', '.join(filled)}.")
+        warnings.append(f"Filled from the cohort (missing in the record): {', '.join(field_label(f) for f in filled)}.")
     return PatientAnalysis(
         patient_id=patient_pseudonym(sample_id=str(patient.obs_names[0]), input_sha256=expression_sha,
                                      record_ref=getattr(upload.record, "patient_ref", None)),
@@ -289,7 +293,8 @@ def analyse(upload: UploadResult, *, context: AnalysisContext, clinical: dict[st
                      "expression_mode": frame.expression_mode, "filled": filled, "competing_risks": competing,
                      "clinical": {k: (None if v is None else str(v)) for k, v in clinical.items()},
                      "regimen": current, "platform": chosen.platform, "platform_reference": chosen.reference,
-                     "expression_note": chosen.expression_note},
+                     "expression_note": chosen.expression_note,
+                     "worthwhile_benefit": {**MIN_WORTHWHILE_BENEFIT, **spec.worthwhile_benefit}},
         variant={k: v for k, v in chosen.to_dict().items()}, predict=predict,
         warnings=list(dict.fromkeys(warnings)), molecular=molecular, embedding=embedding, risk=risk,
         options=options_rows, curves=curves, explanations=explanations, model_card=_model_card(bundle),

@@ -28,7 +28,7 @@ from genomics.export import to_safe_csv
 log = logging.getLogger(__name__)
 
 ACTIONS = (
-    "sign_in", "sign_out", "session_expired", "first_admin", "user_created", "user_changed",
+    "sign_in", "sign_out", "session_expired", "session_restored", "first_admin", "user_created", "user_changed",
     "upload", "analysis", "export", "save", "open", "delete", "train", "audit_export", "failure",
 )
 OUTCOMES = ("ok", "refused", "error")

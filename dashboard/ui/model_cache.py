@@ -1,16 +1,24 @@
 """The app's per-process model caches (``st.cache_resource``): default bundles, the treatment-effect model, and
 the analysis context every Patient page analysis of a cohort shares.
 
-What is cached is read-only and holds no patient data. The training and loading are in
+What is cached per process is read-only and holds no patient data; a patient's results are cached only in their
+browser session (:func:`build_analysis`). The training and loading are in
 :mod:`dashboard.modelling.bundles` and :mod:`models.registry`; the analysis in :mod:`dashboard.patient.service`.
 """
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import os
+from collections import OrderedDict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from dashboard.modelling import bundles
 from dashboard.modelling.preferences import preferred_bundle
@@ -18,15 +26,23 @@ from dashboard.patient import service
 from dashboard.patient.record import PatientAnalysis
 from dashboard.ui import loaders
 from genomics.errors import InputError
+from genomics.jsonsafe import json_safe
 from genomics.spec import CohortSpec
 from genomics.validate import UploadResult
 from models.registry import Bundle, load_bundle
+
+RESULTS_KEY, RESULTS_KEPT = "analysis_results", 4  # this session's recent analyses, by analysis_key
 
 
 @st.cache_resource(show_spinner="Loading model…", max_entries=16)
 def _load(path: str, manifest_mtime: float) -> Bundle:
     """A verified bundle, shared read-only across sessions (keyed by its manifest's mtime)."""
     return load_bundle(Path(path))
+
+
+def load_bundle_at(path: Path) -> Bundle:
+    """The bundle in ``path`` (which holds a manifest), through the shared cache."""
+    return _load(str(path), (path / "manifest.json").stat().st_mtime)
 
 
 def existing_bundle(spec: CohortSpec, endpoint: str) -> Bundle | None:
@@ -84,14 +100,59 @@ def analysis_context(spec: CohortSpec, *, progress: service.Progress | None = No
 # ------------------------------------------------------------------------------------------------------
 
 
+def analysis_key(upload: UploadResult, *, spec: CohortSpec, clinical: dict[str, Any], regimen: dict[str, int],
+                 baseline: str, bundle_sha256: str, user: str) -> str:
+    """What an analysis depends on, hashed: the inputs' SHA-256 (expression and record), the sample and its parsed
+    values, the clinical values, the regimen, the baseline, the cohort, the treatment model bundle's SHA-256 and
+    the user."""
+    prov = upload.adata.uns.get("oncotx", {}) if upload.adata is not None else {}
+    record = getattr(upload.record, "facts", {}).get("sha256", "") if upload.record is not None else ""
+    sample, values = "", ""
+    if upload.adata is not None and upload.adata.n_obs:
+        first = upload.adata[:1]  # the analysed sample, as parsed (a different orientation parses differently)
+        sample = str(first.obs_names[0])
+        matrix = first.X.toarray() if hasattr(first.X, "toarray") else np.asarray(first.X)
+        values = hashlib.sha256(np.ascontiguousarray(matrix, dtype=np.float64).tobytes()
+                                + "\x1f".join(map(str, first.var_names)).encode("utf-8")).hexdigest()
+    parts = [str(prov.get("source_sha256", "")), str(record), sample, values, spec.id, bundle_sha256, baseline, user,
+             json.dumps(json_safe(clinical), sort_keys=True, default=str), json.dumps(regimen, sort_keys=True)]
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def _session_results() -> OrderedDict | None:
+    """This browser session's recent analyses (None outside a Streamlit run): they hold patient data, so they
+    live in the session, never in a process-wide cache, and go with it (sign-out clears the session)."""
+    if get_script_run_ctx() is None:
+        return None
+    return st.session_state.setdefault(RESULTS_KEY, OrderedDict())
+
+
 def build_analysis(upload: UploadResult, *, spec: CohortSpec, clinical: dict[str, Any], regimen: dict[str, int],
                    baseline: str = "none", user: str = "demo",
                    progress: service.Progress | None = None) -> PatientAnalysis:
     """:func:`dashboard.patient.service.analyse` with the cached context of ``spec``'s cohort (trains the
-    treatment model on first use)."""
+    treatment model on first use).
+
+    Results are cached per upload hash in this session (:func:`analysis_key`, the last :data:`RESULTS_KEPT`): an
+    identical re-analysis (Analyse pressed again, a baseline switched back) returns the same result without
+    recomputing it, as a shallow copy with a fresh ``created`` time (cheap: no array is copied; the result is
+    read-only for its consumers), since ``created`` says when the analysis was asked for."""
     context = analysis_context(spec, progress=progress)
-    return service.analyse(upload, context=context, clinical=clinical, regimen=regimen, baseline=baseline, user=user,
-                           progress=progress)
+    results = _session_results()
+    key = analysis_key(upload, spec=spec, clinical=clinical, regimen=regimen, baseline=baseline,
+                       bundle_sha256=context.bundle.sha256, user=user)
+    if results is not None and key in results:
+        results.move_to_end(key)
+        if progress is not None:
+            progress("the same inputs were analysed a moment ago in this session: showing that result")
+        return dataclasses.replace(results[key], created=datetime.now(UTC).isoformat(timespec="seconds"))
+    analysis = service.analyse(upload, context=context, clinical=clinical, regimen=regimen, baseline=baseline,
+                               user=user, progress=progress)
+    if results is not None:
+        results[key] = analysis
+        while len(results) > RESULTS_KEPT:
+            results.popitem(last=False)
+    return analysis
 
 
 def example_patients(spec: CohortSpec, n: int = 20) -> list[str]:

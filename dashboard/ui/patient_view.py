@@ -28,7 +28,6 @@ from dashboard.patient.charts import (
     survival_curves_figure,
 )
 from dashboard.patient.presentation import (
-    MARGIN,
     as_number,
     caveat_lines,
     created_text,
@@ -54,16 +53,55 @@ from dashboard.ui import auth
 from genomics.regimens import regimen_label
 from models.columns import LOWER, SURVIVAL, UPPER, column, horizon_years_label
 
-SAVED_KEY = "saved_analyses"  # session: analysis fingerprint → saved id
+SAVED_KEY = "saved_analyses"  # session: analysis fingerprint → (saved id, label)
+FIGURES_KEY, PRINTS_KEY = "analysis_figures", "analysis_fingerprints"  # session: figures per analysis, its print
+KEEP_FIGURES = 3  # analyses whose figures a session keeps
 TOP_FEATURES = 15  # bars in an explanation waterfall (the rest is one bar)
+
+
+# ------------------------------------------------------------------------------------- figures, built once
+
+
+def _fingerprint(a: PatientAnalysis) -> str:
+    """The analysis' fingerprint, computed once per analysis object shown in this session."""
+    prints = st.session_state.setdefault(PRINTS_KEY, {})
+    held = prints.get(id(a))
+    if held is None or held[0] is not a:
+        while len(prints) >= KEEP_FIGURES:
+            prints.pop(next(iter(prints)))
+        held = prints[id(a)] = (a, fingerprint(a))  # the object is held, so its id is never reused meanwhile
+    return held[1]
+
+
+def _figure(a: PatientAnalysis, name: str, build):
+    """The figure ``name`` of this analysis, built on first use and then reused by every rerun."""
+    figures = st.session_state.setdefault(FIGURES_KEY, {})
+    key = _fingerprint(a)
+    if key not in figures:
+        while len(figures) >= KEEP_FIGURES:
+            figures.pop(next(iter(figures)))
+        figures[key] = {}
+    if name not in figures[key]:
+        figures[key][name] = build()
+    return figures[key][name]
+
+
+def _current(a: PatientAnalysis) -> str | None:
+    """The patient's current or planned regimen (as entered)."""
+    current = (a.risk or {}).get("regimen") or (a.assumptions or {}).get("regimen")
+    return str(current) if current else None
 
 
 # ----------------------------------------------------------------------------------------------- sections
 
 
-def render_analysis(analysis: PatientAnalysis, *, key_prefix: str, saved_id: str | None = None) -> None:
+def render_analysis(analysis: PatientAnalysis, *, key_prefix: str, saved_id: str | None = None,
+                    saved_label: str | None = None) -> None:
     """The whole dashboard for one analysis. ``key_prefix`` keeps widget keys apart between pages;
-    ``saved_id`` (History) says the analysis is already saved, so no Save button is offered."""
+    ``saved_id`` (History) says the analysis is already saved (as ``saved_label``), so no Save button is offered.
+
+    The horizon switch with the options, the explanation tabs and Save are fragments: using them reruns only
+    their own part, and every figure is built once per analysis."""
     _header(analysis)
     for warning in analysis.warnings:
         st.warning(plain(warning), icon=":material/warning:")
@@ -74,7 +112,7 @@ def render_analysis(analysis: PatientAnalysis, *, key_prefix: str, saved_id: str
     _predict(analysis)
     _explanations(analysis, key_prefix)
     _caveats(analysis)
-    _exports(analysis, key_prefix, saved_id)
+    _exports(analysis, key_prefix, saved_id, saved_label)
 
 
 def _header(a: PatientAnalysis) -> None:
@@ -236,10 +274,10 @@ def _molecular(a: PatientAnalysis) -> None:
             cohort = cohort.rename(columns={"label": "subtype"})
         neighbours = rows_frame(e.get("neighbours"), ("x", "y"))
         kind = str(e.get("kind") or "UMAP")
-        st.plotly_chart(embedding_figure(cohort, patient=e.get("patient"), neighbours=neighbours, colour="subtype",
-                                         caption=f"{kind} of {a.cohort_name}, coloured by subtype; circles: "
-                                                 "nearest cohort patients"),
-                        width="stretch")
+        st.plotly_chart(_figure(a, "map", lambda: embedding_figure(
+            cohort, patient=e.get("patient"), neighbours=neighbours, colour="subtype",
+            caption=f"{kind} of {a.cohort_name}, coloured by subtype; circles: nearest cohort patients")),
+            width="stretch")
 
 
 def _risk(a: PatientAnalysis) -> None:
@@ -262,14 +300,15 @@ def _risk(a: PatientAnalysis) -> None:
                     help="Share of cohort patients with a lower model risk score.")
     if pct is not None:
         cols[-1].caption(f"higher risk than {pct:.0f}% of the cohort")
-    st.plotly_chart(risk_percentile_figure(risk.get("cohort_risks") or [], patient_risk=as_number(risk.get("risk"))
-                                           if as_number(risk.get("risk")) is not None else float("nan"),
-                                           caption=f"{a.cohort_name} · model risk scores"),
-                    width="stretch")
+    patient_risk = as_number(risk.get("risk"))
+    st.plotly_chart(_figure(a, "risk", lambda: risk_percentile_figure(
+        risk.get("cohort_risks") or [], patient_risk=float("nan") if patient_risk is None else patient_risk,
+        caption=f"{a.cohort_name} · model risk scores")), width="stretch")
     st.caption("An estimate from observational data for research use: it informs options; it does not direct "
                "treatment.")
 
 
+@st.fragment
 def _options(a: PatientAnalysis, key_prefix: str) -> None:
     st.subheader("Treatment options", anchor=False)
     st.warning(plain(a.caveat or "Options, not directives. Research use only."), icon=":material/balance:")
@@ -283,20 +322,22 @@ def _options(a: PatientAnalysis, key_prefix: str) -> None:
     table = options_table(a, horizon)
     st.dataframe(table.drop(columns=["In plain words"]), hide_index=True, width="stretch",
                  key=f"{key_prefix}_options_table")
-    st.markdown(f"**In plain words** (readings at {horizon_years_label(horizons[-1])}):\n\n"
+    st.markdown(f"**In plain words** (readings at {horizon_years_label(horizon)}):\n\n"
                 + "\n".join(f"- **{plain(name)}**: {plain(words)}"
                             for name, words in zip(table["Regimen"], table["In plain words"], strict=True)))
-    st.markdown(option_summary(a))
+    st.markdown(option_summary(a, horizon))
     st.caption(f"Survival: estimated {plain(a.endpoint)} with its 90% interval. Benefit: difference from "
                f"{plain(regimen_label(a.baseline))} in percentage points (pp), with its interval. Reading: at "
-               f"{horizon_years_label(horizons[-1])}. Evidence: how many of this patient's nearest cohort patients received "
-               "the regimen. NNT: patients treated for one more alive (only where the whole interval shows a "
-               "benefit). Cancer-specific: survival counting deaths from the cancer only.")
+               f"{horizon_years_label(horizon)}, against each regimen's worthwhile threshold. Evidence: how many of "
+               "this patient's nearest cohort patients received the regimen. NNT: patients treated for one more "
+               "alive (only for a worthwhile or small benefit). Cancer-specific: survival counting deaths from the cancer only.")
     caption = f"{a.cohort_name} · model {a.model_id} · bands: 90% intervals"
-    st.plotly_chart(survival_curves_figure(curves_frame(a), baseline=a.baseline, horizons=horizons,
-                                           caption=caption, highlight=highlighted(a)), width="stretch")
-    st.plotly_chart(benefit_figure(options_frame(a), horizon=horizon, caption=caption, margin=MARGIN),
-                    width="stretch")
+    current = _current(a)
+    st.plotly_chart(_figure(a, "curves", lambda: survival_curves_figure(
+        curves_frame(a), baseline=a.baseline, horizons=horizons, caption=caption, highlight=highlighted(a),
+        options=options_frame(a), current=current)), width="stretch")
+    st.plotly_chart(_figure(a, f"benefit{horizon:g}", lambda: benefit_figure(
+        options_frame(a), horizon=horizon, caption=caption, current=current)), width="stretch")
 
 
 def _predict(a: PatientAnalysis) -> None:
@@ -314,6 +355,7 @@ def _predict(a: PatientAnalysis) -> None:
     st.caption(plain(f"{p.get('caveat', '')} Source: {p.get('citation', '')}"))
 
 
+@st.fragment
 def _explanations(a: PatientAnalysis, key_prefix: str) -> None:
     st.subheader("What drives these estimates", anchor=False)
     e = a.explanations or {}
@@ -323,11 +365,9 @@ def _explanations(a: PatientAnalysis, key_prefix: str) -> None:
     risk_tab, benefit_tab, similar_tab = st.tabs(["Risk", "Benefit of each option", "Similar patients"])
     with risk_tab:
         base = as_number(e.get("risk_base"))
-        st.plotly_chart(contributions_figure(rows_frame(e.get("risk"), ("feature", "value")), base=base or 0.0,
-                                             title="What drives this patient's risk",
-                                             caption=str(e.get("risk_unit") or "log hazard"), unit="log hazard",
-                                             top=TOP_FEATURES),
-                        width="stretch")
+        st.plotly_chart(_figure(a, "risk_drivers", lambda: contributions_figure(
+            rows_frame(e.get("risk"), ("feature", "value")), base=base or 0.0, title="What drives this patient's risk",
+            caption=str(e.get("risk_unit") or "log hazard"), unit="log hazard", top=TOP_FEATURES)), width="stretch")
         st.caption("Red raises the model's risk, blue lowers it, from the cohort average (base value). These "
                    "describe the model, not causes" + (f"; method: {plain(e['method'])}." if e.get("method") else "."))
         pathways = rows_frame(e.get("pathways_risk"), ("pathway", "value"))
@@ -341,14 +381,15 @@ def _explanations(a: PatientAnalysis, key_prefix: str) -> None:
             st.info("No benefit explanation is available.")
         else:
             default = next((r for r in highlighted(a) if r in choices), choices[0])
-            regimen = st.selectbox("Option", choices, index=choices.index(default), format_func=regimen_label,
-                                   key=f"{key_prefix}_benefit_regimen")
+            named = {regimen_label(r): r for r in choices}  # the widget holds the words shown, never a code
+            regimen = named[st.selectbox("Option", list(named), index=choices.index(default),
+                                         key=f"{key_prefix}_benefit_regimen")]
             base = as_number((e.get("benefit_base") or {}).get(regimen))
-            st.plotly_chart(contributions_figure(
+            st.plotly_chart(_figure(a, f"benefit_drivers:{regimen}", lambda: contributions_figure(
                 rows_frame(benefit.get(regimen), ("feature", "value")), base=base or 0.0,
                 title=f"What drives the effect of {regimen_label(regimen)} vs {regimen_label(a.baseline)}",
                 caption=str(e.get("benefit_unit") or "log hazard ratio, regimen vs baseline"),
-                unit="log hazard ratio", top=TOP_FEATURES), width="stretch")
+                unit="log hazard ratio", top=TOP_FEATURES)), width="stretch")
             st.caption("Below zero the regimen lowers the hazard against the baseline for this patient; each bar "
                        "says how a feature shifts that effect from the cohort average.")
             pathways = rows_frame((e.get("pathways") or {}).get(regimen), ("pathway", "value"))
@@ -361,12 +402,14 @@ def _explanations(a: PatientAnalysis, key_prefix: str) -> None:
             st.info("Too few similar cohort patients with follow-up for any regimen.")
         else:
             names = [str(r["regimen"]) for r in a.options if str(r.get("regimen")) in similar] or list(similar)
-            shown = st.multiselect("Regimens received", names, default=similar_default(a) or names[:1],
-                                   format_func=regimen_label, key=f"{key_prefix}_similar_regimens")
+            named = {regimen_label(r): r for r in names}  # the widget holds the words shown, never a code
+            shown = [named[n] for n in st.multiselect(
+                "Regimens received", list(named), default=[regimen_label(r) for r in similar_default(a) or names[:1]],
+                key=f"{key_prefix}_similar_regimens")]
             km = {r: rows_frame((similar.get(r) or {}).get("km"), ("time", "survival")) for r in shown}
-            st.plotly_chart(similar_patients_figure(km, caption=f"nearest {a.cohort_name} patients who received "
-                                                                 "each regimen · observed, not predicted"),
-                            width="stretch")
+            st.plotly_chart(_figure(a, "similar:" + "|".join(shown), lambda: similar_patients_figure(
+                km, caption=f"nearest {a.cohort_name} patients who received each regimen · observed, not predicted")),
+                width="stretch")
             counts = pd.DataFrame([{"Regimen received": regimen_label(r), "Similar patients": (similar[r] or {})
                                     .get("n"), "Cohort ids": ", ".join(map(str, ((similar[r] or {}).get("ids")
                                                                                  or [])[:10]))}
@@ -392,11 +435,12 @@ def _audit(analysis: PatientAnalysis, action: str, user, *, detail: str = "", su
                     subject=subject or analysis.patient_id, detail=detail)
 
 
-def _save(analysis: PatientAnalysis, key: str, error_key: str, user) -> None:
+def _save(analysis: PatientAnalysis, key: str, error_key: str, note_key: str, user) -> None:
     try:
-        saved = store.save_analysis(analysis)
+        label = store.analysis_label(analysis, st.session_state.get(note_key))
+        saved = store.save_analysis(analysis, label=label)
         _audit(analysis, "save", user, subject=saved)
-        st.session_state.setdefault(SAVED_KEY, {})[key] = saved
+        st.session_state.setdefault(SAVED_KEY, {})[key] = (saved, label)
         st.session_state.pop(error_key, None)
     except (store.StoreError, AuditError) as exc:
         st.session_state[error_key] = str(exc)
@@ -409,7 +453,8 @@ def _exported(render, analysis: PatientAnalysis, kind: str, user) -> bytes:
     return data
 
 
-def _exports(a: PatientAnalysis, key_prefix: str, saved_id: str | None) -> None:
+@st.fragment
+def _exports(a: PatientAnalysis, key_prefix: str, saved_id: str | None, saved_label: str | None) -> None:
     st.subheader("Save and export", anchor=False)
     cols = st.columns(4)
     user = auth.current()  # captured now: a download runs outside this script run
@@ -422,16 +467,21 @@ def _exports(a: PatientAnalysis, key_prefix: str, saved_id: str | None) -> None:
     cols[2].download_button("Analysis (JSON)", functools.partial(_exported, report_json, a, "JSON", user),
                             file_name=report_filename(a, "json"), mime="application/json", key=f"{key_prefix}_json",
                             icon=":material/data_object:", on_click="ignore")
-    key = fingerprint(a)
-    error_key = f"{key_prefix}_save_error"
-    saved = saved_id or (st.session_state.get(SAVED_KEY) or {}).get(key)
+    key = _fingerprint(a)
+    error_key, note_key = f"{key_prefix}_save_error", f"{key_prefix}_save_note"
+    saved, label = (saved_id, saved_label) if saved_id else (st.session_state.get(SAVED_KEY) or {}).get(key, (None, None))
     if saved:
-        st.success(f"Saved to history as {plain(saved)}", icon=":material/bookmark_added:")
+        st.success(f"Saved to history as “{plain(label or 'this analysis')}”", icon=":material/bookmark_added:")
         if not saved_id:
             st.page_link("pages/clinician/history.py", label="Open it in History", icon=":material/history:",
                          query_params={"analysis": saved})
     else:
-        cols[3].button("Save to history", key=f"{key_prefix}_save", icon=":material/bookmark_add:", type="primary",
-                       on_click=_save, args=(a, key, error_key, user))
+        with cols[3]:
+            st.text_input("Note for the history (optional)", key=note_key, max_chars=store.NOTE_MAX,
+                          placeholder="e.g. tumour board 12 March",
+                          help="Saved with the patient and the date as this analysis' name; History finds it by "
+                               "any of them.")
+            st.button("Save to history", key=f"{key_prefix}_save", icon=":material/bookmark_add:", type="primary",
+                      on_click=_save, args=(a, key, error_key, note_key, user))
     if st.session_state.get(error_key):
         st.error(plain(st.session_state[error_key]))

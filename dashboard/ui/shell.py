@@ -20,13 +20,20 @@ def cohort_selector() -> CohortSpec:
     specs = loaders.available_cohorts()
     ids = [s.id for s in specs]
     if st.session_state.get(COHORT_KEY) not in ids:
-        st.session_state[COHORT_KEY] = "metabric" if "metabric" in ids else ids[0]
+        st.session_state[COHORT_KEY] = default_cohort().id
     labels = {s.id: s.display_name for s in specs}
     chosen = st.sidebar.selectbox("Reference cohort", ids, key=COHORT_KEY, format_func=labels.get)
     spec = next(s for s in specs if s.id == chosen)
     if len(ids) == 1:
-        st.sidebar.caption("Only the synthetic demo cohort is available: set ONCOTX_DATA for real cohorts.")
+        st.sidebar.caption("Only the synthetic demo cohort is available on this server: real cohorts appear once the "
+                           "administrator connects a data folder (see the README).")
     return spec
+
+
+def default_cohort() -> CohortSpec:
+    """The cohort a new session starts on: METABRIC when this server has it, else the first available."""
+    specs = loaders.available_cohorts()
+    return next((s for s in specs if s.id == "metabric"), specs[0])
 
 
 def current_cohort() -> CohortSpec:

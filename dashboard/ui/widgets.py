@@ -1,4 +1,5 @@
-"""Streamlit widgets reused across pages: the validation report, the clinical form, a model card."""
+"""Streamlit widgets reused across pages: the validation report, the clinical form (and the plain words for what
+the model fills in), a model card."""
 from __future__ import annotations
 
 import math
@@ -8,9 +9,13 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.text import field_label, plain
+from genomics.demo.examples import EXAMPLES_DIR
 from genomics.export import to_safe_csv
 from genomics.spec import CohortSpec
-from genomics.validate import ValidationReport
+from genomics.validate import UploadResult, ValidationReport, with_clinical
+
+EXAMPLE_KINDS = {"rnaseq": "RNA-seq profile", "array": "Microarray profile"}
+MIME = {".tsv": "text/tab-separated-values", ".csv": "text/csv", ".json": "application/json", ".md": "text/markdown"}
 
 
 def show_report(report: ValidationReport) -> None:
@@ -27,7 +32,8 @@ def show_report(report: ValidationReport) -> None:
                 st.markdown(f"- {plain(warning)}")
     if report.facts:
         facts = pd.DataFrame({"fact": list(report.facts), "value": [str(v) for v in report.facts.values()]})
-        st.dataframe(facts, hide_index=True, width="stretch")
+        with st.expander("What was read from the file", expanded=not report.ok):
+            st.table(facts, hide_index=True)  # a table wraps long values (a data grid would cut them)
 
 
 def _is_missing(value: Any) -> bool:
@@ -57,11 +63,77 @@ def clinical_form(spec: CohortSpec, *, known: dict[str, Any]) -> dict[str, Any]:
                 index = options.index(current) if current in options else 0
                 choice = st.selectbox(label, options, index=index, key=f"clin_{field.name}")
                 values[field.name] = None if choice == "unknown" else choice
-    missing = [k for k, v in values.items() if v is None]
-    if missing:
-        names = ", ".join(field_label(k) for k in missing)
-        st.caption(f"Missing: {plain(names)}. Nothing is assumed: models will say which fields they need.")
     return values
+
+
+def example_downloads(folder=EXAMPLES_DIR) -> None:
+    """Download buttons for the synthetic example files shipped in ``folder`` (nothing when there are none)."""
+    try:
+        files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in MIME)
+    except OSError:
+        return
+    profiles = [p for p in files if p.name.startswith("example-") and not p.stem.endswith("-record")
+                and p.suffix != ".md"]
+    if not profiles:
+        return
+    with st.expander("Example files to download (synthetic)", icon=":material/download:"):
+        st.caption("Synthetic patients, no real data: download a profile and its clinical record (a FHIR R4 "
+                   "Bundle), then upload them here to see the whole flow with your own files.")
+        for profile in profiles:
+            kind = next((w for k, w in EXAMPLE_KINDS.items() if k in profile.stem), "Expression profile")
+            record = profile.with_name(f"{profile.stem}-record.json")
+            cols = st.columns(2)
+            cols[0].download_button(f"{kind} ({profile.name})", profile.read_bytes(), file_name=profile.name,
+                                    mime=MIME[profile.suffix], key=f"example_file_{profile.stem}",
+                                    icon=":material/download:", on_click="ignore")
+            if record.is_file():
+                cols[1].download_button(f"Its clinical record ({record.name})", record.read_bytes(),
+                                        file_name=record.name, mime=MIME[".json"], key=f"example_file_{record.stem}",
+                                        icon=":material/download:", on_click="ignore")
+        readme = folder / "README.md"
+        if readme.is_file():
+            st.download_button("About these files (README)", readme.read_bytes(), file_name="README.md",
+                               mime=MIME[".md"], key="example_file_readme", on_click="ignore")
+
+
+def model_plan(spec: CohortSpec, upload: UploadResult, values: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    """Which model variant will answer this upload with these clinical values (nothing is fitted), and the
+    answering bundle's feature builder: (plan of :func:`models.variants.plan_for_upload`, features)."""
+    from dashboard.ui.model_cache import treatment_bundle  # lazy: start-up cost (models stack)
+    from models.variants import plan_for_upload  # lazy: start-up cost (models stack)
+
+    bundle = treatment_bundle(spec)
+    given = {k: v for k, v in values.items() if not _is_missing(v)}
+    patient = with_clinical(upload.adata[:1].copy(), given) if given else upload.adata[:1]
+    return plan_for_upload(bundle, patient), bundle.features
+
+
+def _number(value: float, unit: str | None) -> str:
+    text = f"{value:.0f}" if unit in ("nodes", "mm", "years") or float(value).is_integer() else f"{value:.1f}"
+    return f"{text} {unit}" if unit else text
+
+
+def filled_lines(spec: CohortSpec, values: dict[str, Any], *, numeric: dict[str, float],
+                 categorical: dict[str, Any], variant: str) -> list[str]:
+    """What happens to each clinical field left blank, in plain words (one line per blank field).
+
+    ``numeric`` / ``categorical``: the answering model's clinical inputs (numeric: field → the training cohort's
+    median it fills in; categorical: field → its levels; an unknown value is its own input there). ``variant``:
+    ``full`` fills as above; a companion or clinical-only model is fitted without the blank fields."""
+    lines = []
+    for f in spec.clinical:
+        if not _is_missing(values.get(f.name)):
+            continue
+        name = field_label(f.name)
+        if f.name not in numeric and f.name not in categorical:
+            lines.append(f"{name}: not used by the model")
+        elif variant != "full":
+            lines.append(f"{name}: left out (the model that answers is fitted without it)")
+        elif f.name in numeric:
+            lines.append(f"{name}: cohort median {_number(numeric[f.name], f.unit)}")
+        else:
+            lines.append(f"{name}: counted as unknown (the model has an input for an unknown value)")
+    return lines
 
 
 METRIC_LABELS = {

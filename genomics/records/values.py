@@ -11,6 +11,25 @@ from genomics.sniff import safe_text
 from genomics.spec import ClinicalField, CohortSpec
 
 _INTEGER_FIELDS = frozenset({"lymph_nodes_positive"})
+#: What people call the breast cohorts' clinical fields and treatments (any other column reads as its words).
+FIELD_WORDS = {
+    "age_at_diagnosis": "Age at diagnosis", "tumor_size_mm": "Tumour size", "grade": "Grade",
+    "lymph_nodes_positive": "Positive lymph nodes", "er_status": "ER status", "pr_status": "PR status",
+    "her2_status": "HER2 status", "menopausal_state": "Menopausal state", "tumor_stage": "Stage",
+    "tumor_size_class": "Tumour size class", "chemotherapy": "Chemotherapy", "hormone_therapy": "Endocrine therapy",
+    "radio_therapy": "Radiotherapy",
+}
+
+
+def field_words(name: str) -> str:
+    """A clinical field's or treatment's column name in words ('age_at_diagnosis' → 'Age at diagnosis', an unknown
+    'er_ihc' → 'ER ihc'), for every message that can reach a page."""
+    name = str(name)
+    if name in FIELD_WORDS:
+        return FIELD_WORDS[name]
+    upper = {"er", "pr", "her2", "npi", "tnm", "ki67"}
+    words = " ".join(t.upper() if t in upper else t for t in name.split("_"))
+    return words[:1].upper() + words[1:]
 _MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "unknown", "not available"})
 _CATEGORY_SYNONYMS = {
     "positive": ("pos", "+", "positive"),
@@ -47,16 +66,16 @@ def check_record(record: ClinicalRecord, *, spec: CohortSpec | None = None) -> t
     for fname, value in record.values.items():
         if fname in schema.treatments:
             if isinstance(value, bool) or not is_number(value) or value not in (0, 1):
-                errors.append(f"{fname} must be 0 (not given) or 1 (given).")
+                errors.append(f"{field_words(fname)} must be 0 (not given) or 1 (given).")
             continue
         field = schema.fields.get(fname)
         if field is None:
-            warnings.append(f"{safe_text(fname)} is not a field of this cohort and will be ignored.")
+            warnings.append(f"{safe_text(field_words(fname))} is not a field of this cohort and will be ignored.")
             continue
         errors.extend(check_value(field, value, warnings))
     missing = [f for f in schema.clinical if f not in record.values]
     if missing:
-        warnings.append("Missing clinical fields: " + ", ".join(missing) + ".")
+        warnings.append("Missing clinical fields: " + ", ".join(map(field_words, missing)) + ".")
     return errors, warnings
 
 
@@ -79,7 +98,7 @@ def _is_numeric_field(field: ClinicalField) -> bool:
 
 
 def check_value(field: ClinicalField, value: Any, warnings: list[str]) -> list[str]:
-    name = field.name
+    name = field_words(field.name)
     unit = f" {field.unit}" if field.unit and field.unit not in ("%",) else field.unit
     if _is_numeric_field(field):
         if not is_number(value) or not math.isfinite(float(value)):
@@ -94,7 +113,7 @@ def check_value(field: ClinicalField, value: Any, warnings: list[str]) -> list[s
                 problems.append(f"{name} must be at least {lo:g}{unit}.")
             else:
                 problems.append(f"{name} must be at most {hi:g}{unit}.")
-        if (name in _INTEGER_FIELDS or field.kind == "ordinal") and not float(v).is_integer():
+        if (field.name in _INTEGER_FIELDS or field.kind == "ordinal") and not float(v).is_integer():
             problems.append(f"{name} must be a whole number.")
         cats = _numeric_categories(field) if field.kind == "ordinal" else None
         if cats and not problems and v not in cats:
@@ -110,7 +129,7 @@ def check_value(field: ClinicalField, value: Any, warnings: list[str]) -> list[s
         return []
     if not isinstance(value, str) or not value.strip():
         return [f"{name} must be text."]
-    if name.startswith("tnm_") and not TNM_RE.match(value):
+    if field.name.startswith("tnm_") and not TNM_RE.match(value):
         warnings.append(f"{name} does not look like a TNM category (e.g. cT2, pN1a, cM0).")
     return []
 
@@ -129,7 +148,7 @@ def is_missing(raw: Any) -> bool:
 
 def _to_float(raw: Any, fname: str, *, percent: bool = False) -> float:
     if isinstance(raw, bool):
-        raise BadValue(f"{fname}: expected a number, got true/false.")
+        raise BadValue(f"{field_words(fname)}: expected a number, got true/false.")
     if isinstance(raw, (int, float)):
         value = float(raw)
     elif isinstance(raw, str):
@@ -137,15 +156,15 @@ def _to_float(raw: Any, fname: str, *, percent: bool = False) -> float:
         if percent and text.endswith("%"):
             text = text[:-1].strip()
         if re.fullmatch(r"[+-]?\d+,\d+", text):
-            raise BadValue(f"{fname}: not a number (decimal commas are not accepted; use a point).")
+            raise BadValue(f"{field_words(fname)}: not a number (decimal commas are not accepted; use a point).")
         try:
             value = float(text)
         except ValueError:
-            raise BadValue(f"{fname}: not a number.") from None
+            raise BadValue(f"{field_words(fname)}: not a number.") from None
     else:
-        raise BadValue(f"{fname}: expected a number.")
+        raise BadValue(f"{field_words(fname)}: expected a number.")
     if not math.isfinite(value):
-        raise BadValue(f"{fname}: not a finite number.")
+        raise BadValue(f"{field_words(fname)}: not a finite number.")
     return value
 
 
@@ -179,12 +198,12 @@ def normalise_value(schema: RecordSchema, fname: str, raw: Any) -> Any:
             return 1
         if token in _FALSE_TOKENS:
             return 0
-        raise BadValue(f"{fname}: expected 0/1 (or yes/no).")
+        raise BadValue(f"{field_words(fname)}: expected 0/1 (or yes/no).")
     field = schema.fields[fname]
     if fname == "tumor_stage":
         stage = parse_stage(raw)
         if stage is None:
-            raise BadValue(f"{fname}: expected a stage 0-4 (or I-IV).")
+            raise BadValue(f"{field_words(fname)}: expected a stage 0-4 (or I-IV).")
         return stage
     if fname == "grade" and isinstance(raw, str) and re.fullmatch(r"(?i)\s*(?:g|grade\s*)[1-4]\s*", raw):
         return float(raw.strip()[-1])

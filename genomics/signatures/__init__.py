@@ -12,7 +12,8 @@ Missing genes are never filled silently: each table reports the genes used, and 
 computed is refused (or NaN with a note in :func:`signature_table`).
 
 The PAM50 centroids and Hallmark sets are read from the data folder (``ONCOTX_DATA``); the Oncotype DX
-formula is a published fact (Paik 2004) and needs no file.
+formula (Paik 2004) and the distribution it is calibrated to (TAILORx, Sparano 2018/2020) are published facts
+and need no file.
 
 Modules: :mod:`~genomics.signatures.resolve` (what the samples are compared with), :mod:`~genomics.signatures.pam50`,
 :mod:`~genomics.signatures.recurrence`, :mod:`~genomics.signatures.modules` (modules, Hallmarks, percentiles) and
@@ -36,11 +37,20 @@ from genomics.signatures.pam50 import (
     pam50_stability,
     pam50_subtype,
 )
-from genomics.signatures.recurrence import RS_CUTOFFS, RS_GENES, RS_GROUPS, RS_LABEL, recurrence_score, rs_from_scaled
+from genomics.signatures.recurrence import (
+    RS_CUTOFFS,
+    RS_GENES,
+    RS_GROUPS,
+    RS_LABEL,
+    TAILORX,
+    calibrate_rs,
+    recurrence_score,
+    rs_from_scaled,
+)
 from genomics.signatures.resolve import MIN_SELF_REFERENCE, Reference
 from genomics.signatures.table import signature_table
 
 __all__ = ["MIN_PAM50_GENES", "MIN_SELF_REFERENCE", "MODULES", "PAM50_GENES", "PAM50_SUBTYPES", "PERCENTILE_GENES",
-           "RS_CUTOFFS", "RS_GENES", "RS_GROUPS", "RS_LABEL", "Reference", "gene_percentiles", "hallmark_scores",
-           "load_hallmark_sets", "load_pam50_centroids", "module_scores", "pam50_stability", "pam50_subtype",
+           "RS_CUTOFFS", "RS_GENES", "RS_GROUPS", "RS_LABEL", "TAILORX", "Reference", "calibrate_rs",
+           "gene_percentiles", "hallmark_scores", "load_hallmark_sets", "load_pam50_centroids", "module_scores", "pam50_stability", "pam50_subtype",
            "recurrence_score", "rs_from_scaled", "signature_table"]

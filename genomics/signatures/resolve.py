@@ -26,7 +26,8 @@ LOG_SCALES = ("log", "zscore")
 def data_folder(data_dir: Path | str | None, what: str) -> Path:
     folder = Path(data_dir) if data_dir is not None else get_settings().data_dir
     if folder is None:
-        raise InputError(f"{what} needs the reference data folder: set ONCOTX_DATA to it.")
+        raise InputError(f"{what} needs the reference data, which are not installed on this server (ask the "
+                         "administrator).", detail="set ONCOTX_DATA to the reference data folder")
     return folder
 
 

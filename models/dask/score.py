@@ -33,7 +33,7 @@ from genomics.sniff import file_sha256
 from genomics.spec import PROVENANCE_KEY, CohortSpec, spec_of
 from models.columns import full_model_columns
 from models.evidence import RegimenEvidence
-from models.treatment import recommend_table, treatment_options
+from models.treatment import flagged_patients, recommend_table, treatment_options
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ def _write_part(scorer: _Scorer, table: pd.DataFrame, number: int, facts: dict[s
         else:
             table.to_parquet(tmp, index=False)
         tmp.replace(path)
-        flagged = int(table.filter(like="reading").eq("likely benefit").any(axis=1).sum())
+        flagged = flagged_patients(table)
     return pd.DataFrame({"partition": [number], "patients": [len(table)], "flagged": [flagged],
                          "mode": [facts["mode"]], "coverage": [facts["coverage"]]})
 

@@ -1,4 +1,5 @@
-"""History page: the user's saved analyses; reopen one exactly as it was saved, or delete it.
+"""History page: the user's saved analyses, named by their label (patient, date, note) and searchable; reopen one
+exactly as it was saved, or delete it.
 
 Thin: rows from dashboard.platform.store (the user's own only), the dashboard from dashboard.ui.patient_view.render_analysis
 on the stored PatientAnalysis (no model is re-run). ``?analysis=<id>`` opens one directly (the Patient page links
@@ -16,6 +17,7 @@ from dashboard.ui import auth
 from dashboard.ui.patient_view import render_analysis
 
 PARAM = "analysis"
+LOADED = "history_loaded"  # session: (id, the analysis opened), so a rerun does not read it again
 
 me = auth.require("history")
 user = auth.store_owner(me)  # None for an administrator: every user's analyses
@@ -24,26 +26,34 @@ whose = "every user (you are an administrator)" if user is None else plain(me.us
 st.caption(f"Analyses saved by {whose}, newest first. Reopening shows an analysis exactly as it was saved: "
            "nothing is recomputed.")
 try:
-    saved = store.list_analyses(user=user)
+    every = store.list_analyses(user=user)
 except store.StoreError as exc:
     st.error(plain(str(exc)))
-    saved = pd.DataFrame(columns=store.LIST_COLUMNS)
+    every = pd.DataFrame(columns=store.LIST_COLUMNS)
 
-if saved.empty:
+if every.empty:
     st.info("No saved analyses yet: analyse a patient on the Patient page and press “Save to history”.")
     st.page_link("pages/clinician/patient.py", label="Go to the Patient page", icon=":material/person:")
 else:
-    ids = [str(i) for i in saved["id"]]
-    labels = {str(r.id): f"{r.created:%Y-%m-%d %H:%M} UTC · {r.patient_id} · {r.cohort_id} · {r.summary}"
-              for r in saved.itertuples()}
-    listing = saved.assign(created=saved["created"].dt.strftime("%Y-%m-%d %H:%M"))[
-        ["created", "user", "patient_id", "cohort_id", "model_id", "summary", "id"]]
-    if user is not None:
-        listing = listing.drop(columns="user")
-    st.dataframe(listing.rename(columns={"created": "Analysed (UTC)", "user": "User", "patient_id": "Patient",
-                                         "cohort_id": "Cohort", "model_id": "Model", "summary": "Summary",
-                                         "id": "Id"}), hide_index=True, width="stretch")
+    query = st.text_input("Search", key="history_search", placeholder="a note, a patient or a date (2026-03)",
+                          help="Finds the saved analyses whose name (patient · date · note), patient, date or "
+                               "summary holds every word typed.", icon=":material/search:")
     wanted = st.query_params.get(PARAM)
+    saved = store.search_analyses(every, query)
+    if wanted and wanted not in set(saved["id"].astype(str)):  # a deep link stays openable whatever is typed
+        saved = pd.concat([every[every["id"].astype(str) == wanted], saved])
+    ids = [str(i) for i in saved["id"]]
+    labels = {str(r.id): f"{store.shown_label(r)} · {r.summary}" for r in saved.itertuples()}
+    names = {str(r.id): store.shown_label(r) for r in every.itertuples()}
+    if saved.empty:
+        st.info("No saved analysis matches this search: try fewer words, a patient or a date.")
+    listing = pd.DataFrame({"Name": [store.shown_label(r) for r in saved.itertuples()],
+                            "Analysed (UTC)": saved["created"].dt.strftime("%Y-%m-%d %H:%M"),
+                            "User": saved["user"], "Patient": saved["patient_id"], "Cohort": saved["cohort_id"],
+                            "Summary": saved["summary"]})
+    if user is not None:
+        listing = listing.drop(columns="User")
+    st.dataframe(listing, hide_index=True, width="stretch")
     chosen = st.selectbox("Open a saved analysis", ids, index=ids.index(wanted) if wanted in ids else None,
                           format_func=labels.get, placeholder="Choose an analysis", key="history_choice")
     if chosen != wanted:
@@ -54,7 +64,12 @@ else:
     if chosen is not None:
         opened = st.session_state.get("history_opened")
         try:
-            analysis = store.load_analysis(chosen, user=user)
+            held = st.session_state.get(LOADED)
+            if held is not None and held[0] == (chosen, user):
+                analysis = held[1]
+            else:
+                analysis = store.load_analysis(chosen, user=user)
+                st.session_state[LOADED] = ((chosen, user), analysis)
             if opened != chosen:  # audit each opening once, not every rerun
                 auth.log_action("open", subject=chosen, cohort_id=analysis.cohort_id, model_id=analysis.model_id,
                                 bundle_sha256=analysis.bundle_sha256,
@@ -69,9 +84,10 @@ else:
             if delete:
                 if store.delete_analysis(chosen, user=user):
                     auth.log_action("delete", subject=chosen, cohort_id=analysis.cohort_id)
+                    st.session_state.pop(LOADED, None)
                     st.query_params.pop(PARAM, None)
                     st.toast("Analysis deleted.")
                     st.rerun()
                 st.error("The analysis could not be deleted (it is no longer there or not yours).")
-            st.caption(f"Saved analysis {plain(chosen)}")
-            render_analysis(analysis, key_prefix="history", saved_id=chosen)
+            st.caption(f"Saved analysis “{plain(names.get(chosen, ''))}”")
+            render_analysis(analysis, key_prefix="history", saved_id=chosen, saved_label=names.get(chosen))

@@ -1,8 +1,11 @@
-"""Patient page: input (upload or example patient) → validation report → clinical form → analysis → dashboard.
+"""Patient page: first step (an example patient, or your own files) → validation report → which model will answer
+→ clinical form → analysis → dashboard.
 
-Thin: the validation report is genomics.validate's, the analysis is dashboard.ui.model_cache.build_analysis
-(run only on valid input, with its progress shown), and the dashboard is dashboard.ui.patient_view.render_analysis,
-drawn from the PatientAnalysis kept in this session (the History page reopens saved ones with the same renderer).
+Thin: the validation report is genomics.validate's, which model answers is models.variants' plan (shown before
+anything is fitted), the analysis is dashboard.ui.model_cache.build_analysis (run only on valid input, with its
+progress shown), and the dashboard is dashboard.ui.patient_view.render_analysis, drawn from the PatientAnalysis
+kept in this session (the History page reopens saved ones with the same renderer). Uploads go through a form with
+its own "Check files" button, so a rerun of the page never drops a file half-way.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from dashboard.text import plain
 from dashboard.ui import auth, loaders
 from dashboard.ui.patient_view import render_analysis
 from dashboard.ui.shell import current_cohort
-from dashboard.ui.widgets import clinical_form, show_report
+from dashboard.ui.widgets import clinical_form, example_downloads, filled_lines, model_plan, show_report
 from genomics.errors import InputError
 from genomics.regimens import regimen_label
 from genomics.validate import UploadResult, check_upload
@@ -28,39 +31,68 @@ log = logging.getLogger(__name__)
 ANALYSIS, ANALYSIS_OWNER = "patient_analysis", "patient_analysis_owner"  # the analysis shown, and whose it is
 UPLOAD, UPLOAD_KEY = "upload", "upload_key"
 INPUTS_OWNER = "patient_inputs_owner"
-SOURCES = {"upload": "Upload files", "example": "Example patient"}
+SOURCE, FIRST_EXAMPLE = "patient_input_source", "patient_first_example"  # "upload" | "example"; pick the first
 BASELINES = {"none": "No treatment", "current": "The current or planned regimen"}
+ORIENTATIONS = {"Detect": "auto", "Rows": "genes_as_rows", "Columns": "genes_as_columns"}  # words shown → reader
+VARIANT_TITLES = {"full": "Full model", "companion": "Companion model", "robust": "Platform-robust model",
+                  "clinical": "Clinical-only model"}
 
 
 def _sha(*parts: bytes) -> str:
     return hashlib.sha256(b"|".join(parts)).hexdigest()
 
 
+def _choose(source: str) -> None:
+    st.session_state[SOURCE] = source
+    if source == "example":
+        st.session_state[FIRST_EXAMPLE] = True
+
+
+def _start(source: str) -> None:
+    """The first step: an example patient in one click, or your own files."""
+    with st.container(border=True):
+        left, right = st.columns(2)
+        with left:
+            st.markdown("**New here? Try an example patient**")
+            st.caption("A held-back patient of the reference cohort (the models never trained on them), with their "
+                       "profile and clinical record: one click, then Analyse.")
+            st.button("Try an example patient", type="primary", icon=":material/person_search:", key="try_example",
+                      on_click=_choose, args=("example",))
+        with right:
+            st.markdown("**Or analyse your own files**")
+            st.caption("An expression profile, a clinical record, or both.")
+            st.button("Upload your own files", icon=":material/upload_file:", key="use_upload",
+                      on_click=_choose, args=("upload",), disabled=source == "upload")
+            example_downloads()
+
+
 def _uploaded(spec) -> tuple[UploadResult, str] | None:
-    expression = st.file_uploader(
-        "Expression profile (CSV, TSV, TXT, gzipped, XLSX or .h5ad; genes as rows or columns)",
-        type=["csv", "tsv", "txt", "gz", "xlsx", "h5ad"], key="expression_file",
-    )
-    records = st.file_uploader("Clinical record (optional: CSV, JSON or FHIR R4 Bundle)", type=["csv", "json", "gz"],
-                               key="records_file")
-    orientation = st.radio(
-        "Where are the genes?", ["auto", "genes_as_rows", "genes_as_columns"], horizontal=True,
-        format_func={"auto": "Detect", "genes_as_rows": "Rows", "genes_as_columns": "Columns"}.get, key="orientation",
-    )
+    with st.form("patient_upload", border=True):
+        expression = st.file_uploader(
+            "Expression profile (CSV, TSV, TXT, gzipped, XLSX or .h5ad; genes as rows or columns)",
+            type=["csv", "tsv", "txt", "gz", "xlsx", "h5ad"], key="expression_file",
+        )
+        records = st.file_uploader("Clinical record (optional: CSV, JSON or FHIR R4 Bundle)",
+                                   type=["csv", "json", "gz"], key="records_file")
+        orientation = ORIENTATIONS[st.radio("Where are the genes in the profile?", list(ORIENTATIONS),
+                                            horizontal=True, key="orientation")]
+        st.form_submit_button("Check files", icon=":material/fact_check:", key="check_files", type="primary")
     if expression is None and records is None:
         st.write("Upload a profile, a clinical record, or both to begin (a record alone is answered by the "
-                 "clinical-only model). The analysis runs only on input that passes validation.")
+                 "clinical-only model), then press Check files. The analysis runs only on input that passes "
+                 "validation.")
         return None
     data = expression.getvalue() if expression is not None else None
     rec = records.getvalue() if records is not None else None
     key = _sha(data or b"", rec or b"", orientation.encode(), spec.id.encode(),
                (expression.name if expression else "").encode(), (records.name if records else "").encode())
     if st.session_state.get(UPLOAD_KEY) != key:
-        result = check_upload(
-            data, name=expression.name if expression else None, records=rec,
-            records_name=records.name if records else None, orientation=orientation, spec=spec,
-            reference_genes=list(loaders.cohort(spec.id).var_names),
-        )
+        with st.spinner("Checking the files…"):
+            result = check_upload(
+                data, name=expression.name if expression else None, records=rec,
+                records_name=records.name if records else None, orientation=orientation, spec=spec,
+                reference_genes=list(loaders.cohort(spec.id).var_names),
+            )
         what = "expression and record" if data is not None and rec else "expression" if data is not None else "record"
         auth.log_action("upload", outcome="ok" if result.report.ok else "refused", cohort_id=spec.id,
                         input_sha256=hashlib.sha256(data if data is not None else rec).hexdigest(), detail=what)
@@ -72,19 +104,20 @@ def _uploaded(spec) -> tuple[UploadResult, str] | None:
 def _example(spec) -> tuple[UploadResult, str] | None:
     from dashboard.ui.model_cache import example_patients, example_upload  # lazy: start-up cost (models stack)
 
-    st.caption("Held-back test patients of the cohort's treatment model: it never trained on them.")
-    with st.spinner("Loading the held-back patients (the first time trains the cohort's treatment model)…"):
+    with st.spinner("Loading the example patients (the first time, the cohort's treatment model is trained: up to "
+                    "a minute)…", show_time=True):
         ids = example_patients(spec)
     if not ids:
-        st.info("This cohort has no held-back example patients.")
+        st.info("This reference cohort has no held-back example patients: upload your own files instead.")
         return None
-    chosen = st.selectbox("Example patient", ids, index=None, placeholder="Choose a held-back patient",
+    if st.session_state.pop(FIRST_EXAMPLE, False) or st.session_state.get("example_patient") not in ids:
+        st.session_state["example_patient"] = ids[0]
+    chosen = st.selectbox("Example patient (held back from the model's training; choose another if you like)", ids,
                           key="example_patient")
-    if chosen is None:
-        return None
     key = _sha(b"example", spec.id.encode(), str(chosen).encode())
     if st.session_state.get(UPLOAD_KEY) != key:
-        st.session_state[UPLOAD] = example_upload(spec, chosen)
+        with st.spinner("Loading the example patient…"):
+            st.session_state[UPLOAD] = example_upload(spec, chosen)
         st.session_state[UPLOAD_KEY] = key
     return st.session_state[UPLOAD], key
 
@@ -98,12 +131,44 @@ def _one_sample(result: UploadResult) -> UploadResult:
     return UploadResult(result.adata[[names.index(chosen)]].copy(), result.report, result.record)
 
 
-def _inputs(spec, result: UploadResult) -> tuple[dict, dict, str, bool]:
+def _entered(spec) -> dict:
+    """The clinical values the form holds now (None: blank)."""
+    values = {}
+    for f in spec.clinical:
+        v = st.session_state.get(f"clin_{f.name}")
+        values[f.name] = None if v is None or v == "unknown" else v
+    return values
+
+
+def _plan(spec, upload: UploadResult) -> tuple[dict, object] | None:
+    """Which model will answer, said before Analyse (the first time, the treatment model is loaded or trained)."""
+    try:
+        with st.spinner("Loading the cohort's treatment model (the first time it is trained: up to a minute)…",
+                        show_time=True):
+            plan, features = model_plan(spec, upload, _entered(spec))
+    except (InputError, ModelError) as exc:
+        st.warning(plain(getattr(exc, "message", None) or str(exc)))
+        return None
+    title = VARIANT_TITLES.get(str(plan.get("variant")), "The model")
+    st.info(f"**Which model will answer: {plain(title)}.** {plain(str(plan.get('sentence') or ''))}",
+            icon=":material/model_training:")
+    return plan, features
+
+
+def _inputs(spec, upload: UploadResult, planned: tuple[dict, object] | None) -> tuple[dict, dict, str, bool, bool]:
     """Clinical fields, current or planned regimen and baseline, entered in one form (analysed on submit)."""
     with st.form("patient_inputs", border=True):
         st.subheader("Clinical fields", anchor=False)
-        st.caption("From the record or the file; fill in what is missing (anything left missing is filled from "
-                   "the cohort and listed with the results).")
+        lines = []
+        if planned is not None:
+            plan, features = planned
+            lines = filled_lines(spec, _entered(spec), numeric=dict(features.numeric_),
+                                 categorical=dict(features.categorical_), variant=str(plan.get("variant")))
+        if lines:
+            st.caption("From the record or the file; fill in what you know. A field still blank when you press "
+                       "Analyse is handled as follows: " + plain("; ".join(lines)) + ".")
+        else:
+            st.caption("From the record or the file; check them, then press Analyse.")
         clinical = clinical_form(spec, known={})  # values from form_values, through the session state
         regimen: dict[str, int] = {}
         if spec.treatments:
@@ -115,8 +180,12 @@ def _inputs(spec, result: UploadResult) -> tuple[dict, dict, str, bool]:
                                           key="patient_baseline")
         else:
             baseline = "none"
+        confirmed = True
+        if upload.needs_confirmation:
+            confirmed = st.checkbox("I have read the low-coverage warning above and want this profile analysed "
+                                    "anyway", key="coverage_confirm")
         submitted = st.form_submit_button("Analyse", type="primary", icon=":material/play_arrow:")
-    return clinical, regimen, baseline, submitted
+    return clinical, regimen, baseline, submitted, confirmed
 
 
 def _analyse(spec, result: UploadResult, owner: str, clinical: dict, regimen: dict, baseline: str) -> None:
@@ -158,8 +227,8 @@ user = auth.require("patient")
 st.title("Patient")
 spec = current_cohort()
 st.caption(f"Reference cohort: {plain(spec.display_name)}")
-source = st.segmented_control("Input", list(SOURCES), format_func=SOURCES.get, default="upload", required=True,
-                              key="patient_source")
+source = st.session_state.setdefault(SOURCE, "upload")
+_start(source)
 try:
     picked = _example(spec) if source == "example" else _uploaded(spec)
 except (InputError, ModelError, StoreError, AuditError) as exc:
@@ -176,9 +245,16 @@ if picked is not None:
             # a new patient: the form starts from its file and record (set through the session state, so that
             # the browser's widgets follow; their defaults stay empty)
             st.session_state.update(form_values(spec, upload.adata.obs.iloc[0].to_dict()))
+            st.session_state.pop("coverage_confirm", None)
             st.session_state[INPUTS_OWNER] = owner
-        clinical, regimen, baseline, submitted = _inputs(spec, upload)
-        if submitted:
+        planned = _plan(spec, upload)
+        if upload.needs_confirmation:
+            st.warning(plain(upload.report.confirmation), icon=":material/warning:")
+        clinical, regimen, baseline, submitted, confirmed = _inputs(spec, upload, planned)
+        if submitted and not confirmed:
+            st.error("This profile is below the coverage floor: tick the confirmation in the form to analyse it "
+                     "anyway.")
+        elif submitted:
             _analyse(spec, upload, owner, clinical, regimen, baseline)
         shown = st.session_state.get(ANALYSIS)
         if shown is not None and st.session_state.get(ANALYSIS_OWNER) == owner:

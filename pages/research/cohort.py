@@ -24,6 +24,7 @@ from dashboard.cohort.charts import (
     volcano_figure,
 )
 from dashboard.cohort.tables import CLUSTER, RISK
+from dashboard.modelling import bundles
 from dashboard.plotly_style import chart_caption
 from dashboard.text import field_label, plain
 from dashboard.ui import auth, loaders, model_cache, widgets
@@ -70,7 +71,7 @@ if tabs["Overview"].open:
         st.dataframe(
             [
                 {"endpoint": ep.name, "description": ep.description, "patients": ep.n, "events": ep.events,
-                 "median follow-up (months)": f"{ep.median_follow_up_months:.1f}",
+                 "median follow-up (years)": f"{ep.median_follow_up_months / 12:.1f}",
                  "5-year survival": f"{ep.survival_5y:.1%}", "10-year survival": f"{ep.survival_10y:.1%}"}
                 for ep in summary.endpoints
             ],
@@ -86,10 +87,16 @@ if tabs["Overview"].open:
         st.caption("The Survival tab compares groups (log-rank, hazard ratios, numbers at risk, landmark); the "
                    "other tabs show the embedding, expression by group and treatment counts by subgroup.")
 
-        st.subheader(f"Default model · {ep.name}")
+        st.subheader(f"Model · {ep.name}")
         bundle = model_cache.existing_bundle(spec, ep.name)
+        patient_model = bundles.page_bundle_path(spec, ep.name) or (
+            bundles.treatment_path(spec) if bundles.treatment_endpoint(spec) == ep.name else None)
+        if bundle is None and patient_model is not None and (patient_model / "manifest.json").is_file():
+            st.caption("The model the Patient page answers with for this endpoint:")
+            bundle = model_cache.load_bundle_at(patient_model)
         if bundle is None:
-            st.write("No model is trained for this endpoint yet. Training runs once and is kept under ONCOTX_HOME.")
+            st.write(f"No model has been trained for {plain(ep.name)} on this server yet. Training takes about a "
+                     "minute and is kept for later visits.")
             if st.button(f"Train the default model for {ep.name}", key="train_default"):
                 bundle = model_cache.train_default(spec, ep.name)
         if bundle is not None:
@@ -128,8 +135,9 @@ if tabs["Survival"].open:
         if st.session_state.get("ex_reference") not in names:
             st.session_state["ex_reference"] = str(sizes.idxmax())
         reference = a.selectbox("Hazard ratios against", names, key="ex_reference")
-        landmark_at = b.number_input("Landmark (months; 0 = none)", min_value=0.0, max_value=600.0, value=0.0,
-                                     step=6.0, format="%.0f", key="ex_landmark")
+        landmark_years = b.number_input("Landmark (years; 0 = none)", min_value=0.0, max_value=50.0, value=0.0,
+                                        step=0.5, format="%.1f", key="ex_landmark")
+        landmark_at = 12.0 * float(landmark_years)  # months, as the cohort stores times
         show_ci = c.toggle("95% confidence bands", value=True, key="ex_ci")
         obs = adata.obs[mask]
         try:
@@ -140,7 +148,7 @@ if tabs["Survival"].open:
             st.stop()
         extra = "; ".join(filter(None, [f"grouped by {group_label}", filters,
                                         f"{result.excluded:,} left out (no group or follow-up)" if result.excluded else "",
-                                        f"landmark {result.landmark:g} months" if result.landmark else ""]))
+                                        f"landmark {result.landmark / 12:g} years" if result.landmark else ""]))
         caption = chart_caption(spec.display_name, endpoint=ep.name, n=result.n, events=result.events, extra=extra)
         p_shown = f"{result.logrank_p:.3g}" if result.logrank_p > 0 else "< 1e-300"
         st.markdown(f"**Log-rank p = {plain(p_shown)}** ({result.logrank_df} df, "
@@ -150,8 +158,11 @@ if tabs["Survival"].open:
         for note in result.notes:
             st.caption(plain(note))
         table = explore.survival_table(result)
+        table = table.assign(median=table["median"] / 12).rename(
+            columns={c: f"at risk @{float(c.removeprefix('at risk @')) / 12:g} y" for c in table.columns
+                     if str(c).startswith("at risk @")})
         st.dataframe(table, hide_index=True, width="stretch", column_config={
-            "median": st.column_config.NumberColumn("median (months)", format="%.1f"),
+            "median": st.column_config.NumberColumn("median (years)", format="%.1f"),
             "hr": st.column_config.NumberColumn("HR", format="%.2f"),
             "hr_lo": st.column_config.NumberColumn("HR 95% low", format="%.2f"),
             "hr_hi": st.column_config.NumberColumn("HR 95% high", format="%.2f"),

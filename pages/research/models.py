@@ -24,6 +24,7 @@ from dashboard.ui.shell import current_cohort
 from dashboard.ui.widgets import show_model_card
 from genomics.errors import InputError
 from models import predict_breast
+from models.columns import horizon_years_label
 from models.errors import ModelError
 from models.registry import ModelCard
 
@@ -97,8 +98,8 @@ if tabs["Compare"].open:
     with tabs["Compare"]:
         a, b, c = st.columns([1.2, 1, 1])
         endpoint = a.selectbox("Endpoint", endpoint_names, key="lab_endpoint", persist_state="page")
-        horizon = b.select_slider("Calibration horizon (months)", HORIZONS, value=120.0, key="lab_horizon",
-                                  format_func=lambda h: f"{h:g} ({h / 12:g} y)")
+        horizon = b.select_slider("Calibration horizon", HORIZONS, value=120.0, key="lab_horizon",
+                                  format_func=horizon_years_label)
         n_boot = c.selectbox("Bootstrap resamples", [100, 200, 500], index=1, key="lab_boot")
         available = bundles.list_bundles(spec.id, endpoint)
         external = bundles.list_bundles(spec.id, endpoint, external=True)
@@ -149,10 +150,10 @@ if tabs["Compare"].open:
                 st.caption(f"{plain(label)}: {plain(note)}")
         csv_button("Metrics (CSV)", metrics, f"lab-metrics-{endpoint}", "dl_lab_metrics")
 
-        st.subheader(f"Calibration at {horizon:g} months")
+        st.subheader(f"Calibration at {horizon_years_label(horizon)}")
         if tables:
-            chart(calibration_figure(tables, horizon=horizon, title=f"Predicted vs observed {endpoint} at {horizon:g} "
-                                     "months, by risk decile", caption=caption), f"lab-calibration-{endpoint}")
+            chart(calibration_figure(tables, horizon=horizon, title=f"Predicted vs observed {endpoint} at "
+                                     f"{horizon_years_label(horizon)}, by risk decile", caption=caption), f"lab-calibration-{endpoint}")
             st.caption(f"{plain(caption)}. Patients in ten equal groups by predicted survival; observed = Kaplan-Meier "
                        "in each group with its 95% interval. On the dashed line, predictions match what happened.")
             csv_button("Calibration (CSV)", pd.concat([t.assign(model=k) for k, t in tables.items()]),
@@ -173,7 +174,7 @@ if tabs["Compare"].open:
             lo=lambda d: d["difference_lo"], hi=lambda d: d["difference_hi"])
         if not d_rows.empty:
             chart(interval_figure(d_rows, x="value", y="row", series="model", horizontal=True,
-                                  title=f"Predicted − observed survival at {horizon:g} months by subgroup",
+                                  title=f"Predicted − observed survival at {horizon_years_label(horizon)} by subgroup",
                                   caption=caption, x_label="difference (positive = survival over-estimated)",
                                   reference=0.0),
                   f"lab-subgroup-calibration-{endpoint}")

@@ -1,7 +1,8 @@
 """The files of one patient analysis besides the PDF: the options table as CSV, the analysis as JSON, and a
 safe download name for each.
 
-The CSV is the options table (one row per regimen) with formula-like cells neutralised
+The CSV is the options table (one row per regimen: reading code per horizon ``reading<h>``, the worthwhile
+threshold ``min_benefit``, the evidence phrase ``evidence_words``) with formula-like cells neutralised
 (:func:`genomics.export.to_safe_csv`); the JSON is the analysis itself, pretty-printed.
 """
 from __future__ import annotations
@@ -13,17 +14,36 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
+from dashboard.patient.presentation import evidence_text, reading_at
 from dashboard.patient.record import PatientAnalysis
 from dashboard.patient.report.wording import created_time
 from genomics.export import to_safe_csv
+from models.columns import READING, column
 
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_-]+")
 
 
+def _with_readings(analysis: PatientAnalysis, row: dict) -> dict:
+    """An option row with its reading code at every horizon (reading<h>; for an analysis saved before readings
+    per horizon, the last horizon's only), its worthwhile threshold (min_benefit, empty where it was not saved)
+    and the evidence phrase shown on screen and in the PDF."""
+    out = dict(row)
+    last = analysis.horizons[-1] if analysis.horizons else None
+    for h in analysis.horizons:
+        key = column(READING, h)
+        if not out.get(key) and (h == last or bool(out.get("is_baseline"))):
+            out[key] = reading_at(row, h)
+        out.setdefault(key, None)
+    out.setdefault("min_benefit", None)
+    out["evidence_words"] = evidence_text(row)
+    return out
+
+
 def export_table(analysis: PatientAnalysis) -> pd.DataFrame:
     """The options table, one row per regimen, led by patient_id, model_id, created; warnings and caveat last."""
-    columns = list(dict.fromkeys(k for row in analysis.options for k in row)) or ["regimen"]
-    frame = pd.DataFrame(analysis.options, columns=columns)
+    rows = [_with_readings(analysis, row) for row in analysis.options]
+    columns = list(dict.fromkeys(k for row in rows for k in row)) or ["regimen"]
+    frame = pd.DataFrame(rows, columns=columns)
     lead = {"patient_id": analysis.patient_id, "model_id": analysis.model_id, "created": analysis.created}
     for position, (name, value) in enumerate(lead.items()):
         if name in frame.columns:

@@ -17,6 +17,17 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
+from dashboard.patient.presentation import (
+    READING_TITLES,
+    baseline_note,
+    evidence_text,
+    interval_note,
+    nnt_at,
+    reading_at,
+    reading_words,
+    rule_text,
+    summary_text,
+)
 from dashboard.patient.record import PatientAnalysis
 from dashboard.patient.report.charts import benefit_chart, risk_chart, survival_chart
 from dashboard.patient.report.wording import (
@@ -40,7 +51,7 @@ from dashboard.patient.report.wording import (
 )
 from dashboard.text import RESEARCH_NOTICE, field_label
 from genomics.regimens import regimen_label
-from models.columns import BENEFIT, SURVIVAL, column, horizon_short_label
+from models.columns import BENEFIT, SURVIVAL, column, horizon_short_label, horizon_years_label
 
 FALLBACK_CAVEAT = (  # printed only for an analysis saved without its caveat (the engine's is models.treatment.CAVEAT)
     "Options, not directives. These estimates come from observational data, confounded by indication and by "
@@ -184,34 +195,52 @@ def _audit_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
     pdf.key_values(pairs)
 
 
-def _options_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
-    pdf.heading("Treatment options")
-    if not a.options:
-        pdf.unavailable("Treatment options")
-        return
+def options_rows(a: PatientAnalysis) -> tuple[list[str], list[list[str]]]:
+    """The PDF's options table (header, rows): the same reading titles, evidence phrase and NNT rule as the page
+    (:mod:`dashboard.patient.presentation`), with survival, benefit and reading at every horizon, NNT at the last."""
+    last = a.horizons[-1] if a.horizons else None
     header = (["Regimen"] + [f"Survival {horizon_short_label(h)}" for h in a.horizons]
-              + [f"Benefit {horizon_short_label(h)}" for h in a.horizons] + ["Evidence", "Reading"])
-    fixed = {"Regimen": 32.0, "Evidence": 24.0, "Reading": 24.0}
-    share = (pdf.content_width - sum(fixed.values())) / max(2 * len(a.horizons), 1)
-    widths = [fixed["Regimen"]] + [share] * (2 * len(a.horizons)) + [fixed["Evidence"], fixed["Reading"]]
+              + [f"Benefit {horizon_short_label(h)}" for h in a.horizons]
+              + [f"Reading {horizon_short_label(h)}" for h in a.horizons]
+              + ([f"NNT {horizon_short_label(last)}"] if last is not None else []) + ["Evidence"])
     rows = []
     for row in a.options:
         baseline = is_baseline(a, row)
         name = regimen_label(str(row.get("regimen")))
-        evidence = printable(row.get("evidence") or MISSING)
-        if (n := row.get("evidence_n")) is not None:
-            evidence += f" (n={any_text(n)}"
-            prop = finite_number(row.get("propensity"))
-            evidence += f", p={prop:.2f})" if prop is not None else ")"
+        titles = [READING_TITLES.get(code, code or MISSING) for code in (reading_at(row, h) for h in a.horizons)]
+        nnt = nnt_at(row, last) if last is not None else None
         rows.append([name + (" (baseline)" if baseline else "")]
                     + [survival_cell(row, column(SURVIVAL, h)) for h in a.horizons]
                     + ["reference" if baseline else benefit_cell(row, column(BENEFIT, h)) for h in a.horizons]
-                    + [evidence, printable(row.get("reading") or MISSING)])
-    pdf.table_rows(header, rows, widths=widths, size=7.0)
+                    + titles + ([MISSING if nnt is None else f"{nnt:.0f}"] if last is not None else [])
+                    + [evidence_text(row)])
+    return header, rows
+
+
+def _options_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
+    """The options as on screen (:func:`options_rows`), the summary line, the words, the rule and its notes."""
+    pdf.heading("Treatment options")
+    if not a.options:
+        pdf.unavailable("Treatment options")
+        return
+    last = a.horizons[-1] if a.horizons else None
+    header, rows = options_rows(a)
+    fixed = {"Regimen": 25.0, "NNT": 10.0 if last is not None else 0.0, "Evidence": 31.0}
+    share = (pdf.content_width - sum(fixed.values())) / max(3 * len(a.horizons), 1)
+    widths = ([fixed["Regimen"]] + [share] * (3 * len(a.horizons)) + ([fixed["NNT"]] if last is not None else [])
+              + [fixed["Evidence"]])
+    pdf.table_rows(header, rows, widths=widths, size=6.8)
+    pdf.para(summary_text(a), size=8, style="B")
+    if last is not None:
+        pdf.subheading(f"In plain words (at {horizon_years_label(last)})")
+        pdf.bullets([f"{regimen_label(str(row.get('regimen')))}: "
+                     f"{reading_words(row, horizon=last, baseline=a.baseline)}" for row in a.options], size=7.5)
+    notes = [rule_text(a), *(note for note in (baseline_note(a), interval_note(a)) if note)]
     pdf.para(f"Survival: estimated probability of {printable(a.endpoint)} survival with its interval (%). Benefit: "
-             f"difference from {regimen_label(a.baseline)} in percentage points (pp), with its interval. Evidence: "
-             "how many comparable cohort patients received the regimen (n) and its propensity (p). "
-             "Readings are at the last horizon.", size=7, colour=(80, 80, 80))
+             f"difference from {regimen_label(a.baseline)} in percentage points (pp), with its interval. NNT: "
+             "patients treated for one more alive, only for a worthwhile or small benefit. Evidence: how many of "
+             "this patient's most similar cohort patients received the regimen. " + " ".join(notes),
+             size=7, colour=(80, 80, 80))
     similar = a.explanations.get("similar") or {}
     if isinstance(similar, dict) and similar:
         counts = ", ".join(f"{regimen_label(str(r))}: {any_text(v.get('n')) if isinstance(v, dict) else MISSING}"
