@@ -26,7 +26,9 @@ def _usable_reference(adata: ad.AnnData, reference: Reference, notes: list[str])
     scale, ref_scale = scale_of(adata), scale_of(reference)
     why = None
     if scale != ref_scale:
-        why = f"the sample is on the {scale} scale, the cohort on {ref_scale}"
+        words = {"log": "log-scale values", "zscore": "per-gene z-scores", "tpm": "linear TPM-like values",
+                 "counts": "raw counts"}
+        why = f"the sample holds {words.get(scale, scale)}, the cohort {words.get(ref_scale, ref_scale)}"
     else:
         mine, theirs = detect_platform(adata).platform, detect_platform(reference).platform
         if "unknown" not in (mine, theirs) and mine != theirs:
