@@ -238,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         for problem in exc.problems:
             print(f"ERROR: {problem}", file=sys.stderr)
+        if getattr(exc, "detail", ""):
+            print(f"  to fix: {exc.detail}", file=sys.stderr)  # the technical fix: the command line only
         return EXIT_INVALID
     except ModelError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
