@@ -105,3 +105,13 @@ def readings(lo: np.ndarray, hi: np.ndarray, evidence: np.ndarray, *, threshold:
         conditions = [np.asarray(evidence) != "ok", ~finite, (lo >= t) & (lo > 0), lo > 0, hi < 0, hi < t]
     choices = [NOT_ENOUGH, NO_INTERVAL, WORTHWHILE, SMALL, HARM, NO_WORTHWHILE]
     return np.select(conditions, choices, default=UNCERTAIN).astype(object)
+
+
+def number_needed_to_treat(benefit: np.ndarray | float) -> np.ndarray:
+    """Patients to treat for one more survivor: ``ceil(1 / b)`` where ``b > 0`` and that is a finite number,
+    NaN elsewhere (no benefit, or one so small that its reciprocal overflows). Callers give it only where the
+    reading is a benefit (:data:`BENEFIT_READINGS`)."""
+    b = np.asarray(benefit, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        n = np.ceil(1.0 / b - 1e-9)
+    return np.where((b > 0) & np.isfinite(n), n, np.nan)

@@ -64,6 +64,7 @@ from models.decision import (  # noqa: F401  (re-exported: the rule's codes and 
     UNCERTAIN,
     WORTHWHILE,
     min_benefit,
+    number_needed_to_treat,
     reading,
     readings,
     worthwhile_threshold,
@@ -299,8 +300,7 @@ def _long_table(sample_ids: Sequence[str], names: Sequence[str], grid: np.ndarra
         columns[column(BENEFIT, horizon, UPPER)] = b_hi
         read[horizon] = np.where(baseline_row, REFERENCE, readings(b_lo, b_hi, evidence, threshold=threshold))
         worth = np.isin(read[horizon], BENEFIT_READINGS) & (b > 0)  # b >= lo > 0 there: the interval holds the point
-        with np.errstate(divide="ignore", invalid="ignore"):
-            columns[column(NNT, horizon)] = np.where(worth, np.ceil(1.0 / b - 1e-9), np.nan)
+        columns[column(NNT, horizon)] = np.where(worth, number_needed_to_treat(b), np.nan)
     if log_hr is not None:
         columns["log_hr"] = flat(np.asarray(log_hr, dtype=np.float64))
         columns["e_value"] = np.where(is_base.reshape(-1), np.nan, e_values(columns["log_hr"]))

@@ -40,6 +40,7 @@ from models.decision import (
     SMALL,
     UNCERTAIN,
     WORTHWHILE,
+    number_needed_to_treat,
     reading,
     worthwhile_threshold,
 )
@@ -164,7 +165,7 @@ def option_rows(draw) -> PatientAnalysis:
                                                      hi if has_interval else math.nan, evidence, threshold=t)
             row.update({f"B{tag}": b, f"B{tag}_lo": lo if has_interval else None,
                         f"B{tag}_hi": hi if has_interval else None, f"reading{tag}": code,
-                        f"nnt{tag}": math.ceil(1 / b - 1e-9) if code in BENEFIT_READINGS else math.nan})
+                        f"nnt{tag}": float(number_needed_to_treat(b)) if code in BENEFIT_READINGS else math.nan})
         row["reading"] = row["reading120"]
         rows.append(row)
     recommended = draw(st.sampled_from(chosen))

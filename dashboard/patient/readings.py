@@ -25,6 +25,7 @@ from models.decision import (
     SMALL,
     UNCERTAIN,
     WORTHWHILE,
+    number_needed_to_treat,
 )
 
 #: The title of every reading code (models.decision), and of the codes of analyses saved before it.
@@ -239,7 +240,7 @@ def nnt_at(row: Mapping[str, Any], horizon: float) -> float | None:
     nnt = as_number(row.get(column(NNT, horizon)))
     if nnt is None:
         b = as_number(row.get(column(BENEFIT, _read_horizon(row, horizon))))
-        nnt = math.ceil(1.0 / b - 1e-9) if b is not None and b > 0 else None
-    return nnt
+        nnt = float(number_needed_to_treat(b)) if b is not None else None
+    return None if nnt is None or not math.isfinite(nnt) else nnt
 
 
