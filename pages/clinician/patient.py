@@ -20,6 +20,7 @@ from dashboard.platform.store import StoreError
 from dashboard.text import plain
 from dashboard.ui import auth, loaders
 from dashboard.ui.patient_view import render_analysis
+from dashboard.ui.preload import preload_result_elements
 from dashboard.ui.shell import current_cohort
 from dashboard.ui.widgets import clinical_form, example_downloads, filled_lines, model_plan, show_report
 from genomics.errors import InputError
@@ -238,6 +239,7 @@ except (InputError, ModelError, StoreError, AuditError) as exc:
 if picked is not None:
     upload, upload_key = picked
     show_report(upload.report)
+    preload_result_elements()  # the charts' browser code loads while the user reads the form
     if upload.report.ok and upload.adata is not None:
         upload = _one_sample(upload)
         owner = _sha(upload_key.encode(), str(upload.adata.obs_names[0]).encode())  # this upload and sample
