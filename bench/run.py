@@ -4,6 +4,7 @@
     python bench/run.py --quick    # CI-sized
     python bench/run.py --case projection-2000   # one case
     python bench/run.py --list     # the case names
+    python bench/run.py --only score-throughput   # floor, 200k and 1M patients, single and Dask (issue 20)
     python -m bench.run ...        # the same
 
 Cases: patient upload to dashboard analysis (cold process, warm), projection, cohort preprocessing (in memory and
@@ -174,8 +175,12 @@ CASES.update({
     "train-ensemble-metabric-dask": (_scale("case_training"), {"kind": "ensemble", "dask": True}),
     "train-torch-metabric": (_scale("case_training"), {"kind": "torch"}),
     **{f"score-{n}-{mode}": (_scale("case_scoring"), {"n_patients": n, "mode": mode})
-       for n in (2_000, 100_000, 1_000_000) for mode in ("single", "dask")},
+       for n in (2_000, 100_000, 200_000, 1_000_000) for mode in ("single", "dask")},
+    "score-floor-200000": (_scale("case_model_floor"), {"n_patients": 200_000}),
 })
+# issue 20's throughput table in one run: the model-only floor, then 200k and 1M patients, single-process and Dask
+GROUPS = {"score-throughput": ["score-floor-200000", "score-200000-single", "score-200000-dask",
+                               "score-1000000-single", "score-1000000-dask"]}
 QUICK.update({
     "upload-demo": (_scale("case_upload"), {"cohort_id": "demo", "repeats": 5}),
     "chunked-reference-20000": (_scale("case_chunked_reference"), {"n_patients": 20_000}),
@@ -207,7 +212,7 @@ def main() -> int:
         return 0
     names = list((QUICK if args.quick else CASES).keys())
     if args.only:
-        wanted = [w.strip() for w in args.only.split(",") if w.strip()]
+        wanted = [g for w in args.only.split(",") if w.strip() for g in GROUPS.get(w.strip(), [w.strip()])]
         names = [n for n in names if any(n == w or n.startswith(w) for w in wanted)]
     load = " ".join(f"{v:.1f}" for v in os.getloadavg())
     print(f"OncoTx benchmarks ({'quick' if args.quick else 'full'}), {os.cpu_count()} CPUs, load average {load}\n")

@@ -176,6 +176,31 @@ def case_scoring(n_patients: int, mode: str) -> dict:
     return row
 
 
+def case_model_floor(n_patients: int) -> dict:
+    """The floor under batch scoring: the model calls alone (every regimen, every ensemble member) on feature
+    matrices built beforehand, in the same chunks as the batch path; nothing else is timed."""
+    import numpy as np  # lazy: each case loads only what it measures
+
+    from genomics.regimens import regimen_flags, regimens  # lazy: each case loads only what it measures
+    from models import treatment  # lazy: each case loads only what it measures
+
+    bundle = scoring_bundle()
+    template = training_cohort()
+    treatments = tuple(bundle.features.treatments_)
+    flags = np.array([[regimen_flags(r, treatments)[t] for t in treatments] for r in regimens(treatments)],
+                     dtype=np.float32)
+    X = bundle.features.transform(template).X
+    X = np.vstack([X] * (-(-n_patients // len(X))))[:n_patients]
+    grid = np.asarray((60.0, 120.0))
+    t0 = time.perf_counter()
+    for start in range(0, n_patients, treatment.CHUNK):
+        treatment._survival_under(bundle.model, X[start: start + treatment.CHUNK], flags, grid)
+    seconds = time.perf_counter() - t0
+    return {"case": f"model only (floor) {n_patients:,}", "patients": n_patients, "regimens": len(flags),
+            "members": len(getattr(bundle.model, "members_", None) or [bundle.model]), "seconds": round(seconds, 1),
+            "patients_per_s": round(n_patients / seconds), "peak_mb": round(peak_memory_mb())}
+
+
 def case_training(kind: str, cohort_id: str = "metabric", dask: bool = False) -> dict:
     """train_bundle on a cohort (held-back metrics included), single process or through a Dask LocalCluster."""
     from genomics.cohorts import load_cohort  # lazy: each case loads only what it measures

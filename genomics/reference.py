@@ -28,6 +28,7 @@ from sklearn.neighbors import NearestNeighbors
 from genomics.coverage import Coverage, gene_coverage
 from genomics.errors import InputError
 from genomics.preprocess import SCALE_CLIP, to_log_scale
+from genomics.quantile import quantile_map_rows
 from genomics.spec import PROVENANCE_KEY
 
 MIN_PROJECTION_COVERAGE = 0.5  # below half of the PCA genes, positions are mostly imputation
@@ -148,7 +149,7 @@ class GeneStandardiser:
         values = self.aligned(patient)
         mode = self.choose_mode(patient, values) if mode == "auto" else mode
         if mode == "quantile":
-            values = np.vstack([self._quantile_map(row) for row in values]) if len(values) else values
+            values = quantile_map_rows(values, self.qn_target)  # the rows of _quantile_map, vectorised
         elif mode != "standardise":
             raise ValueError(f"unknown mode {mode!r}")
         return (values - self.ref_mean) / self.ref_sd, mode

@@ -69,8 +69,14 @@ def _frame_words(frame: pd.DataFrame) -> Iterator[str]:
             yield from (str(v) for v in column.dropna().unique())
 
 
+SCRIPT_ONLY = re.compile(r"\s*<script>.*</script>\s*", re.S)
+
+
 def _node_words(node: Any) -> Iterator[str]:
     kind = getattr(node, "type", "")
+    body = getattr(getattr(node, "proto", None), "body", None)
+    if isinstance(body, str) and SCRIPT_ONLY.fullmatch(body):
+        return  # an st.html element holding only a script: nothing on screen to read
     if kind == "plotly_chart":
         yield from _chart_words(json.loads(node.proto.spec))
         return

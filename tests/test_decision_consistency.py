@@ -129,7 +129,7 @@ def check_consistent(a: PatientAnalysis) -> None:
 
 # ---------------------------------------------------------------------------------------- (a) property test
 
-_bound = st.floats(min_value=-0.3, max_value=0.3, allow_nan=False)
+_bound = st.floats(min_value=-0.3, max_value=0.3, allow_nan=False, allow_subnormal=False)
 
 
 @st.composite
@@ -159,8 +159,8 @@ def option_rows(draw) -> PatientAnalysis:
                 # intervals near the thresholds and near zero, where the readings turn
                 edge = draw(st.sampled_from([0.0, t, -t, None]))
                 lo = draw(_bound) if edge is None else edge + draw(st.sampled_from([-1e-3, 0.0, 1e-3]))
-                hi = lo + draw(st.floats(min_value=0.0, max_value=0.2))
-                b = draw(st.floats(min_value=lo, max_value=hi)) if hi > lo else lo
+                hi = lo + draw(st.floats(min_value=0.0, max_value=0.2, allow_subnormal=False))
+                b = draw(st.floats(min_value=lo, max_value=hi, allow_subnormal=False)) if hi > lo else lo
             code = REFERENCE if is_base else reading(lo if has_interval else math.nan,
                                                      hi if has_interval else math.nan, evidence, threshold=t)
             row.update({f"B{tag}": b, f"B{tag}_lo": lo if has_interval else None,

@@ -220,7 +220,9 @@ def test_medications_classified_by_code_and_status() -> None:
     assert record.values["hormone_therapy"] == 1  # ATC code only
     assert record.values["chemotherapy"] == 1  # ATC group L01C through a Medication reference
     assert record.facts["anti_her2_therapy"] == ["trastuzumab"]
-    assert any("anti-HER2" in u and "RxNorm 224905" in u for u in record.unknown)
+    assert record.values["trastuzumab"] == 1  # HER2-targeted therapy is a record field (PREDICT's input)
+    rows = {r["field"]: r for r in record.facts["provenance"]}
+    assert rows["trastuzumab"]["source"] == "code" and "RxNorm 224905" in rows["trastuzumab"]["detail"]
     assert "MedicationStatement RxNorm 1191 (not used)" in record.unknown
     assert any("not-taken" in w for w in record.warnings)
 

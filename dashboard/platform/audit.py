@@ -7,7 +7,9 @@ the short fixed phrases the app passes (checked: no digits runs, no e-mail-like 
 
 Append-only twice over: the module has no update or delete function, and the database refuses them
 (SQLite/PostgreSQL triggers). Each row also carries ``chain`` = SHA-256(previous row's chain | this row's
-fields), so an edit made behind the app's back (or a deleted row) shows up in :func:`verify_chain`.
+fields), so an edit made behind the app's back (or a deleted row) shows up in :func:`verify_chain`. Appends are
+serialised across processes (``dashboard.platform.db.lock_for_append``: SQLite ``BEGIN IMMEDIATE``, PostgreSQL
+an advisory transaction lock), so several server processes never link two rows to the same chain head.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ import pandas as pd
 from sqlalchemy import DDL, DateTime, Integer, String, event, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dashboard.platform.db import Base, session_scope
+from dashboard.platform.db import Base, lock_for_append, session_scope
 from genomics.export import to_safe_csv
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,7 @@ _HEX = re.compile(r"^[0-9a-f]{0,64}$")
 _ID = re.compile(r"^[A-Za-z0-9._:+@/-]{0,128}$")  # cohort ids, model ids, user names: no spaces, no markup
 _NOT_DETAIL = re.compile(r"\d{4,}|@|<|>")  # long numbers (dates, MRNs), e-mail addresses, markup
 _WRITE_LOCK = threading.Lock()
+APPEND_LOCK_KEY = 0x0A0D17  # the PostgreSQL advisory lock that serialises appends to the chain
 
 
 class AuditError(Exception):
@@ -125,6 +128,7 @@ def record(event_: Event, *, url: str | None = None) -> int:
     e = event_.checked()
     try:
         with _WRITE_LOCK, session_scope(url) as s:
+            lock_for_append(s, key=APPEND_LOCK_KEY)  # other processes append one at a time too
             last = s.execute(select(AuditRow.chain).order_by(AuditRow.id.desc()).limit(1)).scalar()
             row = AuditRow(time=datetime.now(UTC), user=e.user, role=e.role, action=e.action, outcome=e.outcome,
                            subject=e.subject, input_sha256=e.input_sha256, cohort_id=e.cohort_id, model_id=e.model_id,

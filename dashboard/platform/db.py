@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from genomics.settings import get_settings
@@ -69,6 +69,20 @@ def _import_tables() -> None:
         except ModuleNotFoundError as exc:
             if exc.name != name:
                 raise
+
+
+def lock_for_append(session: Session, *, key: int) -> None:
+    """Serialise a read-then-append across processes: call first in the transaction, before reading the head.
+
+    SQLite: ``BEGIN IMMEDIATE`` (the write lock is taken now, so no other process can commit between this
+    transaction's read and its write; others wait up to the busy timeout). PostgreSQL: a transaction-scoped
+    advisory lock on ``key`` (released at commit or rollback). Other databases: nothing (one process only).
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+    elif dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": int(key)})
 
 
 @contextmanager

@@ -61,6 +61,9 @@ def start(spec: CohortSpec) -> threading.Thread | None:
         if spec.id in _STARTED:
             return None
         progress = Progress()
+        # sklearn imported here, once, before any warm-up thread: two threads importing it at once fail
+        # ("partially initialized module sklearn.utils.sparsefuncs", seen under parallel sessions)
+        import sklearn.utils  # noqa: F401  # lazy: start-up cost (once per process, before the threads)
         progress.thread = threading.Thread(target=_warm, args=(spec, progress), name=f"oncotx-warmup-{spec.id}",
                                            daemon=True)
         _STARTED[spec.id] = progress

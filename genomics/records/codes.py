@@ -171,50 +171,12 @@ PRIMARY_CANCER_CODES = {
     (SNOMED, "372064008"),        # malignant neoplasm of female breast
     (SNOMED, "353431000119107"),  # primary malignant neoplasm of female left breast [mCODE]
     (SNOMED, "363346000"),        # malignant neoplastic disease [mCODE breast example]
+    (SNOMED, "188151006"),        # malignant neoplasm of central part of female breast [Synthea]
+    (SNOMED, "408643008"),        # infiltrating duct carcinoma of breast
 }
-PRIMARY_CANCER_ICD_PREFIX = "C50"  # ICD-10 / ICD-10-CM malignant neoplasm of breast
 
-# Medicines -> (treatment class, ingredient). Classes: chemotherapy, hormone_therapy, anti_her2.
-CHEMOTHERAPY, HORMONE_THERAPY, ANTI_HER2 = "chemotherapy", "hormone_therapy", "anti_her2"
-DRUG_CODES: dict[tuple[str, str], tuple[str, str]] = {}
-for _name, _cls, _rx, _sct in (
-    ("tamoxifen", HORMONE_THERAPY, "10324", "373345002"), ("letrozole", HORMONE_THERAPY, "72965", "386911004"),
-    ("anastrozole", HORMONE_THERAPY, "84857", "386910003"), ("exemestane", HORMONE_THERAPY, "258494", "387017005"),
-    ("fulvestrant", HORMONE_THERAPY, "282357", "385519002"), ("goserelin", HORMONE_THERAPY, "50610", "108771008"),
-    ("leuprorelin", HORMONE_THERAPY, "42375", "397198002"), ("toremifene", HORMONE_THERAPY, "38409", "387588002"),
-    ("doxorubicin", CHEMOTHERAPY, "3639", "372817009"), ("epirubicin", CHEMOTHERAPY, "3995", "417916005"),
-    ("paclitaxel", CHEMOTHERAPY, "56946", "387374002"), ("docetaxel", CHEMOTHERAPY, "72962", "386918005"),
-    ("cyclophosphamide", CHEMOTHERAPY, "3002", "387420009"), ("fluorouracil", CHEMOTHERAPY, "4492", "387172005"),
-    ("capecitabine", CHEMOTHERAPY, "194000", "386906001"), ("carboplatin", CHEMOTHERAPY, "40048", "386905002"),
-    ("cisplatin", CHEMOTHERAPY, "2555", "387318005"), ("methotrexate", CHEMOTHERAPY, "6851", "387381009"),
-    ("gemcitabine", CHEMOTHERAPY, "12574", "386920008"), ("vinorelbine", CHEMOTHERAPY, "39541", "372541004"),
-    ("eribulin", CHEMOTHERAPY, "1045452", "448800004"),
-    ("trastuzumab", ANTI_HER2, "224905", "387003001"), ("pertuzumab", ANTI_HER2, "1298944", "704226002"),
-    ("trastuzumab emtansine", ANTI_HER2, "1371041", "702836004"),
-):
-    DRUG_CODES[(RXNORM, _rx)] = (_cls, _name)
-    DRUG_CODES[(SNOMED, _sct)] = (_cls, _name)
-DRUG_CODES.update({
-    # product-level RxNorm codes from [CTS2]
-    (RXNORM, "313195"): (HORMONE_THERAPY, "tamoxifen"), (RXNORM, "310261"): (HORMONE_THERAPY, "exemestane"),
-    (RXNORM, "105585"): (CHEMOTHERAPY, "methotrexate"), (RXNORM, "1791700"): (CHEMOTHERAPY, "fluorouracil"),
-    (RXNORM, "589511"): (CHEMOTHERAPY, "paclitaxel (albumin-bound)"),
-    # SNOMED product classes from [ICHOM]
-    (SNOMED, "108787006"): (CHEMOTHERAPY, "anthracycline"), (SNOMED, "418965003"): (CHEMOTHERAPY, "taxane"),
-    (SNOMED, "768621002"): (CHEMOTHERAPY, "platinum compound"),
-    # ATC codes
-    (ATC, "L02BA01"): (HORMONE_THERAPY, "tamoxifen"), (ATC, "L02BA03"): (HORMONE_THERAPY, "fulvestrant"),
-    (ATC, "L02BG03"): (HORMONE_THERAPY, "anastrozole"), (ATC, "L02BG04"): (HORMONE_THERAPY, "letrozole"),
-    (ATC, "L02BG06"): (HORMONE_THERAPY, "exemestane"), (ATC, "L02AE03"): (HORMONE_THERAPY, "goserelin"),
-})
-# ATC groups (WHO ATC index): L01A alkylating agents, L01B antimetabolites, L01C plant alkaloids
-# (taxanes, vinca), L01D cytotoxic antibiotics (anthracyclines), L01XA platinum compounds;
-# L02 endocrine therapy; L01FD / L01XC03 / L01XC13 anti-HER2 antibodies.
-ATC_CLASS_PREFIXES = (
-    ("L01FD", ANTI_HER2), ("L01XC03", ANTI_HER2), ("L01XC13", ANTI_HER2),
-    ("L01A", CHEMOTHERAPY), ("L01B", CHEMOTHERAPY), ("L01C", CHEMOTHERAPY), ("L01D", CHEMOTHERAPY), ("L01XA", CHEMOTHERAPY),
-    ("L02A", HORMONE_THERAPY), ("L02B", HORMONE_THERAPY),
-)
+# Medicines: genomics/records/drugs.csv (genomics.records.drugs).
+CHEMOTHERAPY, HORMONE_THERAPY = "chemotherapy", "hormone_therapy"
 # Procedure.code / Procedure.category -> treatment class.
 PROCEDURE_CODES = {
     (SNOMED, "1217123003"): "radio_therapy",  # radiotherapy course of treatment [mCODE]
@@ -222,6 +184,12 @@ PROCEDURE_CODES = {
     (SNOMED, "33195004"): "radio_therapy",    # teleradiotherapy
     (SNOMED, "152198000"): "radio_therapy",   # brachytherapy
     (SNOMED, "385798007"): "radio_therapy",   # radiation therapy care
+    (SNOMED, "447759004"): "radio_therapy",   # brachytherapy of breast [Synthea]
+    (SNOMED, "384692006"): "radio_therapy",   # intracavitary brachytherapy [Synthea]
+    (SNOMED, "113120007"): "radio_therapy",   # interstitial brachytherapy [Synthea]
+    (SNOMED, "1287742003"): "radio_therapy",  # radiotherapy
+    (SNOMED, "392021009"): "breast_surgery",  # lumpectomy of breast [Synthea]
+    (SNOMED, "69031006"): "breast_surgery",   # excision of breast tissue [Synthea]
     (SNOMED, "367336001"): CHEMOTHERAPY,            # chemotherapy
     (SNOMED, "169413002"): HORMONE_THERAPY,          # hormone therapy
 }

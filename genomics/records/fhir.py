@@ -5,30 +5,21 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import date
 from typing import Any
 
 from genomics.deadline import Deadline
 from genomics.errors import InputError
 from genomics.records.codes import (
     AJCC,
-    ANTI_HER2,
-    ATC,
-    ATC_CLASS_PREFIXES,
     BUNDLE_TYPES,
-    DRUG_CODES,
     FIELD_RESULT_CODES,
     GIVEN_STATUSES,
     GRADE_CODES,
-    ICD10,
-    ICD10CM,
     LOINC,
     MCODE_PROFILE_PREFIX,
     MENOPAUSE_CODES,
     OBSERVATION_CODES,
     OBSERVATION_CODES_UNUSED,
-    PRIMARY_CANCER_CODES,
-    PRIMARY_CANCER_ICD_PREFIX,
     PROCEDURE_CODES,
     RESULT_CODES,
     SNOMED,
@@ -36,16 +27,21 @@ from genomics.records.codes import (
     TNM_SNOMED,
     UNIT_TO_MM,
 )
+from genomics.records.diagnosis import age_at_diagnosis, breast_primary_coding
+from genomics.records.drugs import Drug, chemo_generation, drug_of
 from genomics.records.fhir_types import (
     code_label,
     codings,
+    concept_text,
     parse_fhir_date,
     quantity_value,
     ucum_unit,
     validation_problems,
 )
+from genomics.records.free_text import RADIOTHERAPY_WORDS, SURGERY_WORDS, drugs_in_text, words_in_text
+from genomics.records.provenance import REVIEW_FIELDS, field_provenance
 from genomics.records.schema import ClinicalRecord, RecordSchema
-from genomics.records.values import TNM_RE, is_number, parse_stage
+from genomics.records.values import TNM_RE, field_words, is_number, parse_stage
 
 MAX_FHIR_ENTRIES = 5000
 
@@ -67,8 +63,13 @@ class FhirReader:
         self.targeted: set[str] = set()
         self.index: dict[str, dict[str, Any]] = {}
         self.patient_refs: set[str] = set()
-        self.birth: tuple[int, int | None, int | None] | None = None
+        self.birth: tuple[int, int | None, int | None] | str | None = None
         self.staging: dict[str, str] = {}
+        self.chosen: dict[str, str] = {}  # field -> the source of the value used
+        self.text_sources: set[str] = set()  # sources that are free text, not codes
+        self.reasons: dict[str, str] = {}  # field -> why it was not found
+        self.chemo_groups: dict[str, bool] = {}  # chemotherapy drug group -> read from text only
+        self.other_drugs: set[str] = set()
 
     # -- entry points ---------------------------------------------------------------------------
     def read(self, data: dict[str, Any], facts: dict[str, Any]) -> ClinicalRecord:
@@ -122,6 +123,7 @@ class FhirReader:
                 f"{other_patient} resource(s) refer to a different patient than the Bundle's Patient and were ignored."
             )
         self._conditions(conditions, patient)
+        self._chemo_generation()
         values = self._resolve()
         self._report_notes()
         if not values:
@@ -142,6 +144,12 @@ class FhirReader:
             facts["staging_sources"] = dict(sorted(self.staging.items()))
         if self.targeted:
             facts["anti_her2_therapy"] = sorted(self.targeted)
+        if self.other_drugs:
+            facts["other_cancer_drugs"] = sorted(self.other_drugs)
+        fields = tuple(f for f in (*self.schema.clinical, *self.schema.treatments, *REVIEW_FIELDS)
+                       if self.schema.known(f))
+        facts["provenance"] = field_provenance(tuple(dict.fromkeys(fields)), values, self.chosen,
+                                               self.text_sources, self.reasons)
         patient_ref = patient.get("id") if patient else None
         return ClinicalRecord(values, tuple(self._unknown_list()), tuple(self.warnings), facts, patient_ref)
 
@@ -193,6 +201,9 @@ class FhirReader:
                 resource = model.model_dump(mode="json", by_alias=True, exclude_none=True)
             except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
                 detail = "; ".join(validation_problems(exc, rtype)[:3])
+                if rtype == "Patient":
+                    raise InputError(f"{self.name}: the Patient resource is not valid FHIR R4 ({detail}); "
+                                     "correct it and upload the Bundle again.") from None
                 invalid.append(f"entry {i + 1} ({rtype}): {detail}")
                 continue
             if resource.get("resourceType") != rtype:
@@ -213,7 +224,9 @@ class FhirReader:
         return out
 
     # -- helpers --------------------------------------------------------------------------------
-    def _add(self, fname: str, value: Any, priority: int, source: str) -> None:
+    def _add(self, fname: str, value: Any, priority: int, source: str, *, text: bool = False) -> None:
+        if text:
+            self.text_sources.add(source)
         if not self.schema.known(fname):
             self.unknown[f"{source} → {fname} (not a field of this cohort)"] += 1
             return
@@ -267,6 +280,8 @@ class FhirReader:
     # -- Patient --------------------------------------------------------------------------------
     def _patient(self, res: dict[str, Any]) -> None:
         self.birth = parse_fhir_date(res.get("birthDate"))
+        if self.birth is None and res.get("birthDate") is not None:
+            self.birth = "invalid"
         identifying = [k for k in ("name", "address", "identifier", "telecom", "photo", "contact") if res.get(k)]
         if identifying:
             self.unknown["Patient identifying details: " + ", ".join(identifying) + " (not used)"] += 1
@@ -447,80 +462,60 @@ class FhirReader:
         primary = []
         for res in conditions:
             codes = codings(res.get("code"))
-            profiles = {str(p).split("|", 1)[0] for p in (res.get("meta") or {}).get("profile") or []}
-            is_primary = (MCODE_PROFILE_PREFIX + "mcode-primary-cancer-condition") in profiles or any(
-                sc in PRIMARY_CANCER_CODES
-                or (sc[0] in (ICD10, ICD10CM) and sc[1].upper().startswith(PRIMARY_CANCER_ICD_PREFIX))
-                for sc in codes
-            )
-            menopause = next((MENOPAUSE_CODES[sc] for sc in codes if sc in MENOPAUSE_CODES), None)
-            if is_primary:
+            how = breast_primary_coding(res)
+            menopause = next((sc for sc in codes if sc in MENOPAUSE_CODES), None)
+            if how is not None:
                 primary.append(res)
+                self.mapped.add(f"Condition {how} → breast cancer diagnosis")
                 for stage in res.get("stage") or []:
                     value = self._stage_value(stage.get("summary"))
                     if value is not None:
                         self._add("tumor_stage", value, 0, "Condition.stage")
             elif menopause is not None:
-                sc = next(sc for sc in codes if sc in MENOPAUSE_CODES)
-                self._add("menopausal_state", menopause, 1, code_label(*sc))
+                self._add("menopausal_state", MENOPAUSE_CODES[menopause], 1, code_label(*menopause))
             elif codes:
                 self.unknown[f"Condition {code_label(*codes[0])} (not used)"] += 1
             else:
                 self.unknown["Condition without a coded code (display text is not mapped)"] += 1
         if not primary:
+            self.reasons["age_at_diagnosis"] = ("no Condition is coded as breast cancer (ICD-10 C50 of any national "
+                                                "variant, ICD-O-3 topography C50, SNOMED)")
             return
         if len(primary) > 1:
             self.warnings.append(
                 f"{len(primary)} primary cancer conditions found; the earliest diagnosis was used for age."
             )
-        self._age_at_diagnosis(primary)
-
-    def _age_at_diagnosis(self, primary: list[dict[str, Any]]) -> None:
-        ages = [quantity_value(r.get("onsetAge")) for r in primary if isinstance(r.get("onsetAge"), dict)]
-        ages = [a for a in ages if a is not None]
-        if ages:
-            self._add("age_at_diagnosis", min(ages), 2, "Condition.onsetAge")
-            return
-        onsets = []
-        for r in primary:
-            onset = r.get("onsetDateTime") or (r.get("onsetPeriod") or {}).get("start")
-            parsed = parse_fhir_date(onset)
-            if parsed is not None:
-                onsets.append(parsed)
-        birth = self.birth
-        if not onsets or birth is None:
-            self.warnings.append(
-                "Age at diagnosis could not be derived: it needs the Patient's birth date and the "
-                "primary cancer condition's onset date (or onsetAge)."
-            )
-            return
-        onset = min(onsets, key=lambda d: (d[0], d[1] or 0, d[2] or 0))
-        if all(part is not None for part in (*birth, *onset)):
-            try:
-                days = (date(*onset) - date(*birth)).days  # type: ignore[arg-type]
-            except ValueError:
-                self.warnings.append("Age at diagnosis could not be derived: a date is not a calendar date.")
-                return
-            self._add("age_at_diagnosis", round(days / 365.25, 2), 1, "Patient.birthDate + Condition.onset")
-            self.warnings.append("Age at diagnosis was derived from the birth date and the diagnosis date.")
+        age = age_at_diagnosis(primary, self.birth)
+        if age.value is None:
+            self.reasons["age_at_diagnosis"] = age.note.removeprefix("Age at diagnosis not found: ").rstrip(".")
         else:
-            self._add("age_at_diagnosis", float(onset[0] - birth[0]), 1, "Patient.birthDate + Condition.onset")
-            self.warnings.append(
-                "Age at diagnosis was derived from the birth and diagnosis years only (accurate to ±1 year)."
-            )
+            self._add("age_at_diagnosis", age.value, age.priority, age.source)
+        if age.note:
+            self.warnings.append(age.note)
 
     # -- treatments -----------------------------------------------------------------------------
-    def _drug_class(self, codes: list[tuple[str, str]]) -> tuple[str, str, str] | None:
-        for system, code in codes:
-            if (system, code) in DRUG_CODES:
-                cls, drug = DRUG_CODES[(system, code)]
-                return cls, drug, code_label(system, code)
-        for system, code in codes:
-            if system == ATC:
-                for prefix, cls in ATC_CLASS_PREFIXES:
-                    if code.upper().startswith(prefix):
-                        return cls, f"ATC group {prefix}", code_label(system, code)
-        return None
+    def _drug(self, rtype: str, drug: Drug, source: str, *, text: bool) -> None:
+        label = f"{source} ({drug.ingredient})"
+        priority = 0 if text else 1
+        if drug.drug_class in ("hormone_therapy", "chemotherapy"):
+            self._add(drug.drug_class, 1, priority, label, text=text)
+            if drug.drug_class == "chemotherapy":
+                self.chemo_groups[drug.group] = self.chemo_groups.get(drug.group, True) and text
+        elif drug.drug_class == "her2_targeted":
+            self.targeted.add(drug.ingredient)
+            self._add("trastuzumab", 1, priority, label, text=text)
+        else:
+            self.other_drugs.add(drug.ingredient)
+            self.unknown[f"{rtype} {label}: {drug.group}, known but not a record field"] += 1
+
+    def _text_drugs(self, rtype: str, concept: Any, *, given: bool) -> bool:
+        """Drugs named in a concept's text (the last resort); False when it names none."""
+        text = concept_text(concept)
+        drugs = drugs_in_text(text) if text else []
+        if drugs and given:
+            for drug in drugs:
+                self._drug(rtype, drug, f"{rtype} text", text=True)
+        return bool(drugs)
 
     def _medication(self, res: dict[str, Any]) -> None:
         rtype = res["resourceType"]
@@ -529,31 +524,43 @@ class FhirReader:
             target = self.index.get(str(res["medicationReference"].get("reference")))
             concept = target.get("code") if isinstance(target, dict) else None
         codes = codings(concept)
-        hit = self._drug_class(codes)
+        hit = next(((sc, drug_of([sc])) for sc in codes if drug_of([sc]) is not None), None)
         if hit is None:
-            shown = code_label(*codes[0]) if codes else "without a coded medication (display text is not mapped)"
+            if self._text_drugs(rtype, concept, given=self._status_counts(res, rtype)):
+                return
+            shown = code_label(*codes[0]) if codes else "without a coded medication or a known drug name"
             self.unknown[f"{rtype} {shown} (not used)"] += 1
             return
-        cls, drug, source = hit
-        if not self._status_counts(res, rtype):
-            return
-        if cls == ANTI_HER2:
-            self.targeted.add(drug)
-            self.unknown[f"{rtype} {source} ({drug}: anti-HER2 therapy, known but not a cohort field)"] += 1
-            return
-        self._add(cls, 1, 1, f"{source} ({drug})")
+        (system, code), drug = hit
+        if self._status_counts(res, rtype):
+            self._drug(rtype, drug, code_label(system, code), text=False)  # type: ignore[arg-type]
 
     def _procedure(self, res: dict[str, Any]) -> None:
         codes = codings(res.get("code")) + codings(res.get("category"))
         hit = next(((sc, PROCEDURE_CODES[sc]) for sc in codes if sc in PROCEDURE_CODES), None)
-        if hit is None:
-            shown = code_label(*codes[0]) if codes else "without a coded code (display text is not mapped)"
+        given = self._status_counts(res, "Procedure")
+        if hit is not None and given:
+            self._add(hit[1], 1, 1, code_label(*hit[0]))
+        if hit is not None and hit[1] != "chemotherapy":
+            return
+        named = self._text_drugs("Procedure", res.get("code"), given=given)
+        text = concept_text(res.get("code"))
+        for fname, words in (("radio_therapy", RADIOTHERAPY_WORDS), ("breast_surgery", SURGERY_WORDS)):
+            if hit is None and text and words_in_text(text, words):
+                named = True
+                if given:
+                    self._add(fname, 1, 0, "Procedure text", text=True)
+        if hit is None and not named:
+            shown = code_label(*codes[0]) if codes else "without a coded code or a known treatment name"
             self.unknown[f"Procedure {shown} (not used)"] += 1
-            return
-        sc, fname = hit
-        if not self._status_counts(res, "Procedure"):
-            return
-        self._add(fname, 1, 1, code_label(*sc))
+
+    def _chemo_generation(self) -> None:
+        """PREDICT's chemotherapy generation from the chemotherapy drugs named (3 with a taxane, else 2)."""
+        generation = chemo_generation(set(self.chemo_groups))
+        if generation is not None:
+            text = all(self.chemo_groups.values())
+            self._add("chemo_generation", float(generation), 0 if text else 1,
+                      "drug groups: " + ", ".join(sorted(self.chemo_groups)), text=text)
 
     # -- resolution -----------------------------------------------------------------------------
     def _resolve(self) -> dict[str, Any]:
@@ -571,6 +578,10 @@ class FhirReader:
                 continue
             value = best.pop()
             values[fname] = value
+            self.chosen[fname] = chosen = next(s for p, v, s in cands if p == top)
+            if chosen in self.text_sources:
+                self.warnings.append(f"{field_words(fname)} was read from text, not from a code ({chosen}): "
+                                     "check it in the review step.")
             if fname.startswith("tnm_") or fname == "tumor_stage":
                 # clinical and pathological staging may differ legitimately: the most specific is used
                 self.staging[fname] = next(s for p, v, s in cands if p == top)

@@ -29,6 +29,14 @@ def codings(concept: Any) -> list[tuple[str, str]]:
     return out
 
 
+def concept_text(concept: Any) -> str:
+    """A CodeableConcept's words: its text and its codings' displays (for the free-text last resort only)."""
+    if not isinstance(concept, dict):
+        return ""
+    parts = [concept.get("text")] + [c.get("display") for c in concept.get("coding") or [] if isinstance(c, dict)]
+    return " ; ".join(p for p in parts if isinstance(p, str) and p.strip())[:2000]
+
+
 def code_label(system: str, code: str) -> str:
     shown = code if _SAFE_CODE_RE.match(code) else "(unreadable code)"
     name = SYSTEM_NAMES.get(system)
@@ -62,7 +70,6 @@ def ucum_unit(q: dict[str, Any]) -> str | None:
     return None
 
 
-
 def validation_problems(exc: BaseException, what: str) -> list[str]:
     """Field paths and error types of a validation error, without the offending input values."""
     errors = getattr(exc, "errors", None)
@@ -70,7 +77,10 @@ def validation_problems(exc: BaseException, what: str) -> list[str]:
         out = []
         for item in errors()[:10]:
             loc = ".".join(str(part) for part in item.get("loc", ()) if str(part) != "__root__")
-            out.append(f"{safe_text(loc or what, 80)}: {safe_text(item.get('type', 'invalid'), 60)}")
+            kind = safe_text(item.get("type", "invalid"), 60)
+            if re.search(r"(date|Date|DateTime|onset|start|end)$", loc) and "error" in kind:
+                kind = "not a valid FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)"
+            out.append(f"{safe_text(loc or what, 80)}: {kind}")
         if out:
             return out
     if isinstance(exc, ValueError) and "is not a valid FHIR Model" in str(exc):

@@ -6,6 +6,7 @@ from typing import Any
 
 from genomics.deadline import Deadline
 from genomics.records.fhir import FhirReader
+from genomics.records.provenance import REVIEW_FIELDS, field_provenance
 from genomics.records.schema import ClinicalRecord, record_schema
 from genomics.records.tabular import load_json, read_json_record, read_table_record
 from genomics.sniff import open_text_payload, read_source
@@ -58,6 +59,11 @@ def read_records(
             record = read_json_record(data, schema, payload.name, facts, dl)
     else:
         record = read_table_record(stripped, schema, payload.name, facts, dl)
+    if "provenance" not in record.facts:  # CSV/JSON: every value is a recorded field
+        fields = tuple(dict.fromkeys(f for f in (*schema.clinical, *schema.treatments, *REVIEW_FIELDS)
+                                     if schema.known(f)))
+        record.facts["provenance"] = field_provenance(fields, record.values, {}, set(),
+                                                      {f: "not in the file" for f in fields})
     logger.info(
         "clinical record read: format=%s fields=%d unknown=%d warnings=%d identifier categories dropped=%d",
         record.facts.get("format"), len(record.values), len(record.unknown), len(record.warnings),

@@ -16,6 +16,13 @@ EXTRA_FIELDS = (
     ClinicalField("tnm_n", "categorical", description="TNM regional nodes category, e.g. pN1a"),
     ClinicalField("tnm_m", "categorical", description="TNM distant metastases category, e.g. cM0"),
     ClinicalField("ki67", "numeric", "%", min_value=0, max_value=100, description="Ki-67 labelling index"),
+    # PREDICT v2.1 inputs (models/predict_breast/inputs.py reads these obs columns by name)
+    ClinicalField("trastuzumab", "numeric", min_value=0, max_value=1,
+                  description="HER2-targeted therapy given (trastuzumab, pertuzumab, T-DM1, T-DXd, lapatinib, ...)"),
+    ClinicalField("screen_detected", "numeric", min_value=0, max_value=1, description="tumour found by screening"),
+    ClinicalField("chemo_generation", "numeric", min_value=2, max_value=3,
+                  description="chemotherapy generation: 2 anthracycline/CMF, 3 taxane-containing"),
+    ClinicalField("breast_surgery", "numeric", min_value=0, max_value=1, description="breast surgery done"),
 )
 
 

@@ -17,7 +17,9 @@ FIELD_WORDS = {
     "lymph_nodes_positive": "Positive lymph nodes", "er_status": "ER status", "pr_status": "PR status",
     "her2_status": "HER2 status", "menopausal_state": "Menopausal state", "tumor_stage": "Stage",
     "tumor_size_class": "Tumour size class", "chemotherapy": "Chemotherapy", "hormone_therapy": "Endocrine therapy",
-    "radio_therapy": "Radiotherapy",
+    "radio_therapy": "Radiotherapy", "trastuzumab": "HER2-targeted therapy",
+    "screen_detected": "Screen-detected", "chemo_generation": "Chemotherapy generation",
+    "breast_surgery": "Breast surgery",
 }
 
 

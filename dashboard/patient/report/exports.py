@@ -1,5 +1,5 @@
-"""The files of one patient analysis besides the PDF: the options table as CSV, the analysis as JSON, and a
-safe download name for each.
+"""The files of one patient analysis besides the PDF: the options table as CSV, the analysis as JSON, the analysis
+as a FHIR R4 Bundle, and a safe download name for each.
 
 The CSV is the options table (one row per regimen: reading code per horizon ``reading<h>``, the worthwhile
 threshold ``min_benefit``, the evidence phrase ``evidence_words``) with formula-like cells neutralised
@@ -16,6 +16,7 @@ import pandas as pd
 
 from dashboard.patient.presentation import evidence_text, reading_at
 from dashboard.patient.record import PatientAnalysis
+from dashboard.patient.report.fhir_bundle import report_fhir
 from dashboard.patient.report.wording import created_time
 from genomics.export import to_safe_csv
 from models.columns import READING, column
@@ -62,6 +63,11 @@ def report_csv(analysis: PatientAnalysis) -> bytes:
 def report_json(analysis: PatientAnalysis) -> bytes:
     """The analysis as pretty-printed UTF-8 JSON (reads back with :meth:`PatientAnalysis.from_json`)."""
     return (json.dumps(json.loads(analysis.to_json()), indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def report_fhir_export(analysis: PatientAnalysis) -> bytes:
+    """The analysis as a FHIR R4 Bundle (JSON), its DocumentReference naming the PDF download."""
+    return report_fhir(analysis, pdf_name=report_filename(analysis, "pdf"))
 
 
 def report_filename(analysis: PatientAnalysis, ext: str) -> str:
