@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 import anndata as ad
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 from sklearn.neighbors import NearestNeighbors
 
 from genomics.coverage import Coverage, gene_coverage
@@ -149,21 +148,10 @@ class GeneStandardiser:
         values = self.aligned(patient)
         mode = self.choose_mode(patient, values) if mode == "auto" else mode
         if mode == "quantile":
-            values = quantile_map_rows(values, self.qn_target)  # the rows of _quantile_map, vectorised
+            values = quantile_map_rows(values, self.qn_target)  # each row's ranks onto the cohort's sorted profile
         elif mode != "standardise":
             raise ValueError(f"unknown mode {mode!r}")
         return (values - self.ref_mean) / self.ref_sd, mode
-
-    def _quantile_map(self, row: np.ndarray) -> np.ndarray:
-        out = np.full_like(row, np.nan)
-        mask = np.isfinite(row)
-        n = int(mask.sum())
-        if n == 0:
-            return out
-        p = (rankdata(row[mask]) - 0.5) / n
-        grid = (np.arange(len(self.qn_target)) + 0.5) / len(self.qn_target)
-        out[mask] = np.interp(p, grid, self.qn_target)
-        return out
 
 
 @dataclass
