@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from genomics.reference_data import GENE_IDS, table_path
 from genomics.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -98,10 +99,9 @@ class GeneMapping:
 
 
 def gene_map_path(data_dir: Path | None = None) -> Path | None:
-    data_dir = data_dir or get_settings().data_dir
-    if data_dir is None:
-        return None
-    path = data_dir / "gene_ids" / "grch38_ensembl109_all_genes.csv.gz"
+    """The data folder's id map (all biotypes) where it holds one, else the shipped protein-coding map
+    (:mod:`genomics.reference_data`); None only when neither exists."""
+    path = table_path(GENE_IDS, data_dir)
     return path if path.is_file() else None
 
 

@@ -4,14 +4,20 @@
 ``ONCOTX_HOME``: folder for state: database, trained model bundles, caches (default ``.oncotx/`` in the checkout).
 ``ONCOTX_DEVICE``: ``auto`` (default), ``cpu`` or ``cuda`` for xgboost, torch and GPU preprocessing
 (resolved by :func:`models.device.resolve_device`).
+``ONCOTX_DEMO=1``: the read-only public demo (:mod:`dashboard.platform.demo_mode`): no data folder, and state goes to
+a temporary folder removed when the process exits, never under ``ONCOTX_HOME``.
 
 All are read from the environment first, then from a TOML config file
 (``ONCOTX_CONFIG``, else ``oncotx.toml`` in the working directory) with keys ``data``, ``home`` and ``device``.
 """
 from __future__ import annotations
 
+import atexit
+import functools
 import logging
 import os
+import shutil
+import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +45,8 @@ class Settings:
 
     @property
     def database_url(self) -> str:
+        if demo_mode_on():  # never the shared database: nothing of a public demo is kept
+            return f"sqlite:///{self.home / 'oncotx.sqlite'}"
         return os.environ.get("ONCOTX_DATABASE_URL") or f"sqlite:///{self.home / 'oncotx.sqlite'}"
 
     def ensure_home(self) -> Path:
@@ -56,8 +64,24 @@ def _config_file() -> dict:
         return tomllib.load(fh)
 
 
+def demo_mode_on() -> bool:
+    """True in the read-only public demo (``ONCOTX_DEMO`` set to 1, true or yes)."""
+    return os.environ.get("ONCOTX_DEMO", "").strip().lower() in ("1", "true", "yes")
+
+
+@functools.lru_cache(maxsize=1)
+def _demo_home() -> Path:
+    """This process's temporary state folder in demo mode, removed at exit."""
+    path = Path(tempfile.mkdtemp(prefix="oncotx-demo-"))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
 def get_settings() -> Settings:
     """Read settings now (environment, then config file, then defaults)."""
+    if demo_mode_on():  # the public demo: synthetic cohort only, state in a temporary folder
+        device = os.environ.get("ONCOTX_DEVICE", "auto").strip().lower()
+        return Settings(data_dir=None, home=_demo_home(), device=device, device_source="ONCOTX_DEMO")
     config = _config_file()
     data = os.environ.get("ONCOTX_DATA") or config.get("data")
     home = os.environ.get("ONCOTX_HOME") or config.get("home") or REPO_ROOT / ".oncotx"

@@ -7,6 +7,7 @@ with a plain reason) and, with the data folder, on the demo cohort and on METABR
 """
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from genomics.demo import examples
@@ -30,7 +31,7 @@ def _upload(kind: str, cohort):
     from genomics.spec import spec_of
     from genomics.validate import check_upload
 
-    profile, record = examples.example_path(kind), examples.example_path(f"{kind}_record")
+    profile, record = examples.example_path(kind), examples.example_path(f"{kind.split('_')[0]}_record")
     return check_upload(profile.read_bytes(), name=profile.name, records=record.read_bytes(), records_name=record.name,
                         spec=spec_of(cohort), reference_genes=list(cohort.var_names))
 
@@ -65,6 +66,11 @@ def test_examples_on_the_demo_cohort_without_the_data_folder(no_data, tmp_path):
     assert rnaseq.record is not None and rnaseq.record.values["er_status"] == "Positive"
     analysis = _analyse(rnaseq, demo, tmp_path / "demo-treatment")
     assert analysis.options and analysis.variant["variant"] == "full"
+    assert analysis.molecular["pam50"]["subtype"] and analysis.molecular["rs"]["score"] >= 0  # shipped centroids
+    ensembl = _upload("rnaseq_ensembl", demo)  # Ensembl ids through the shipped gene id map
+    assert ensembl.report.ok and not ensembl.needs_confirmation, ensembl.report.errors
+    assert set(ensembl.adata.var_names) == set(rnaseq.adata.var_names)
+    np.testing.assert_allclose(ensembl.adata.to_df()[rnaseq.adata.var_names].to_numpy(), rnaseq.adata.to_df().to_numpy())
     array = _upload("array", demo)  # probe ids need the array annotation of the reference data
     assert not array.report.ok
     reason = " ".join(array.report.errors)

@@ -68,6 +68,7 @@ def test_mouse_symbols_counted():
 def test_without_map_symbols_kept_with_note(monkeypatch):
     monkeypatch.delenv("ONCOTX_DATA", raising=False)
     monkeypatch.setenv("ONCOTX_CONFIG", "/nonexistent.toml")
+    monkeypatch.setattr("genomics.genes.gene_map_path", lambda data_dir=None: None)  # not even the shipped map
     gmap = load_gene_map()
     assert not gmap.available
     mapping = harmonise(["esr1", "CDCA1", "ENSG00000091831"], gene_map=gmap)

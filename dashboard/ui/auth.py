@@ -37,6 +37,7 @@ from collections.abc import Mapping
 import streamlit as st
 
 from dashboard.platform import audit, privacy, users
+from dashboard.platform.demo_mode import DEMO_PAGES, demo_mode_on
 from dashboard.platform.users import User
 from dashboard.ui.secrets import section as _secrets_section  # also registers the pseudonym key secret
 from genomics.settings import get_settings
@@ -69,7 +70,9 @@ def oidc_providers() -> list[str | None]:
 
 
 def auth_mode() -> str:
-    """demo, local or oidc (see the module docstring)."""
+    """demo, local or oidc (see the module docstring); always demo in the public demo mode (``ONCOTX_DEMO``)."""
+    if demo_mode_on():
+        return "demo"
     wanted = os.environ.get("ONCOTX_AUTH") or _secrets_section("oncotx").get("auth")
     if wanted:
         wanted = str(wanted).strip().lower()
@@ -288,6 +291,8 @@ def sign_out(*, notice: str | None = None, audit_it: bool = True) -> None:
 
 
 def allowed(user: User, page: str) -> bool:
+    if demo_mode_on() and page not in DEMO_PAGES:  # the public demo: nothing that saves or shows saved things
+        return False
     return page in PAGES.get(user.role, frozenset())
 
 

@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import time
 from collections import OrderedDict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from dashboard.modelling import bundles
 from dashboard.modelling.preferences import preferred_bundle
 from dashboard.patient import service
 from dashboard.patient.record import PatientAnalysis
+from dashboard.platform import demo_mode
 from dashboard.ui import loaders
 from genomics.errors import InputError
 from genomics.jsonsafe import json_safe
@@ -137,6 +139,7 @@ def build_analysis(upload: UploadResult, *, spec: CohortSpec, clinical: dict[str
     identical re-analysis (Analyse pressed again, a baseline switched back) returns the same result without
     recomputing it, as a shallow copy with a fresh ``created`` time (cheap: no array is copied; the result is
     read-only for its consumers), since ``created`` says when the analysis was asked for."""
+    _demo_rate_limit()
     context = analysis_context(spec, progress=progress)
     results = _session_results()
     key = analysis_key(upload, spec=spec, clinical=clinical, regimen=regimen, baseline=baseline,
@@ -153,6 +156,17 @@ def build_analysis(upload: UploadResult, *, spec: CohortSpec, clinical: dict[str
         while len(results) > RESULTS_KEPT:
             results.popitem(last=False)
     return analysis
+
+
+def _demo_rate_limit() -> None:
+    """The public demo's per-session analysis limit (:func:`dashboard.platform.demo_mode.allow_analysis`)."""
+    if not demo_mode.demo_mode_on():
+        return
+    ok, kept = demo_mode.allow_analysis(st.session_state.get("demo_analyses", []), time.monotonic())
+    st.session_state["demo_analyses"] = kept
+    if not ok:
+        raise InputError(demo_mode.RATE_LIMITED.format(n=demo_mode.ANALYSES_PER_WINDOW,
+                                                       minutes=int(demo_mode.RATE_WINDOW_S // 60)))
 
 
 def example_patients(spec: CohortSpec, n: int = 20) -> list[str]:

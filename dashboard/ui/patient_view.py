@@ -48,6 +48,7 @@ from dashboard.patient.report.pdf import report_pdf
 from dashboard.patient.report.wording import predict_comparison, variant_lines
 from dashboard.platform import store
 from dashboard.platform.audit import AuditError
+from dashboard.platform.demo_mode import demo_mode_on
 from dashboard.text import field_label, plain
 from dashboard.ui import auth
 from genomics.regimens import regimen_label
@@ -455,7 +456,8 @@ def _exported(render, analysis: PatientAnalysis, kind: str, user) -> bytes:
 
 @st.fragment
 def _exports(a: PatientAnalysis, key_prefix: str, saved_id: str | None, saved_label: str | None) -> None:
-    st.subheader("Save and export", anchor=False)
+    demo = demo_mode_on()  # the public demo saves nothing: exports only
+    st.subheader("Export" if demo else "Save and export", anchor=False)
     cols = st.columns(4)
     user = auth.current()  # captured now: a download runs outside this script run
     cols[0].download_button("PDF report", functools.partial(_exported, report_pdf, a, "PDF", user),
@@ -467,6 +469,8 @@ def _exports(a: PatientAnalysis, key_prefix: str, saved_id: str | None, saved_la
     cols[2].download_button("Analysis (JSON)", functools.partial(_exported, report_json, a, "JSON", user),
                             file_name=report_filename(a, "json"), mime="application/json", key=f"{key_prefix}_json",
                             icon=":material/data_object:", on_click="ignore")
+    if demo:
+        return
     key = _fingerprint(a)
     error_key, note_key = f"{key_prefix}_save_error", f"{key_prefix}_save_note"
     saved, label = (saved_id, saved_label) if saved_id else (st.session_state.get(SAVED_KEY) or {}).get(key, (None, None))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.platform.demo_mode import PUBLIC_DEMO_NOTICE, demo_mode_on
 from dashboard.text import RESEARCH_NOTICE, plain
 from dashboard.ui import auth, loaders
 from dashboard.ui.auth import DEMO_NOTICE
@@ -63,4 +64,4 @@ def account_box(user) -> None:
 def demo_notice(user) -> None:
     """Every page of a demo deployment says that there is no sign-in."""
     if user.source == "demo":
-        st.warning(DEMO_NOTICE, icon=":material/lock_open:")
+        st.warning(PUBLIC_DEMO_NOTICE if demo_mode_on() else DEMO_NOTICE, icon=":material/lock_open:")

@@ -7,6 +7,8 @@
   generator lacks (:data:`EXTRA_RNASEQ_GENES`: symbols only; their values are drawn from a fixed log-normal);
 * ``example-array.tsv``: an Affymetrix HG-U133A-like profile, probe id and log2 value, one probe per gene
   (:data:`ARRAY_PROBES`: public HG-U133A probe ids of demo genes, as in the array annotation the VDX cohort ships);
+* ``example-rnaseq-ensembl.tsv``: the same RNA-seq profile keyed by Ensembl gene ids (:func:`ensembl_profile`,
+  through the shipped protein-coding gene id map of :mod:`genomics.reference_data`; the same record applies);
 * ``example-rnaseq-record.json`` and ``example-array-record.json``: FHIR R4 Bundles (mCODE-style) with each
   example patient's clinical fields and treatments.
 
@@ -25,11 +27,12 @@ import pandas as pd
 
 from genomics.demo.cohort import make_demo_cohort
 from genomics.demo.genes import ALL_GENES
+from genomics.reference_data import GENE_IDS
 
 SEED = 20240917
 #: The shipped files, in the package (found from its installed path).
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
-FILES = {"rnaseq": "example-rnaseq.tsv", "array": "example-array.tsv",
+FILES = {"rnaseq": "example-rnaseq.tsv", "array": "example-array.tsv", "rnaseq_ensembl": "example-rnaseq-ensembl.tsv",
          "rnaseq_record": "example-rnaseq-record.json", "array_record": "example-array-record.json"}
 #: METABRIC's model genes that the demo generator does not simulate (gene symbols, no values).
 EXTRA_RNASEQ_GENES = tuple("""
@@ -119,6 +122,15 @@ def rnaseq_profile(patient: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"gene_symbol": tpm.index, "tpm": tpm.to_numpy()})
 
 
+def ensembl_profile(rnaseq: pd.DataFrame) -> pd.DataFrame:
+    """The RNA-seq profile keyed by Ensembl gene id (first id per symbol in the shipped protein-coding map, sorted
+    by id); symbols without an Ensembl id are left out."""
+    ids = pd.read_csv(GENE_IDS.shipped_path, dtype=str, usecols=["ensgene", "symbol"]).dropna()
+    first = ids.drop_duplicates("symbol").set_index("symbol")["ensgene"]
+    out = rnaseq.assign(gene_id=rnaseq["gene_symbol"].map(first)).dropna(subset=["gene_id"])
+    return out[["gene_id", "tpm"]].sort_values("gene_id", kind="stable").reset_index(drop=True)
+
+
 def array_profile(patient: pd.Series) -> pd.DataFrame:
     """Probe id and log2 value (RMA-like, 2-14) for :data:`ARRAY_PROBES`, from the patient's demo gene values."""
     values = [float(np.clip(patient[symbol], 2.0, 14.0)) for _, symbol in ARRAY_PROBES]
@@ -187,8 +199,10 @@ def record_bundle(patient: pd.Series, name: str) -> dict:
 def generate() -> dict[str, bytes]:
     """Every example file's name and bytes (deterministic)."""
     rnaseq, array = (row for _, row in example_patients().iterrows())
+    profile = rnaseq_profile(rnaseq)
     return {
-        FILES["rnaseq"]: rnaseq_profile(rnaseq).to_csv(sep="\t", index=False, lineterminator="\n").encode(),
+        FILES["rnaseq"]: profile.to_csv(sep="\t", index=False, lineterminator="\n").encode(),
+        FILES["rnaseq_ensembl"]: ensembl_profile(profile).to_csv(sep="\t", index=False, lineterminator="\n").encode(),
         FILES["array"]: array_profile(array).to_csv(sep="\t", index=False, lineterminator="\n").encode(),
         FILES["rnaseq_record"]: (json.dumps(record_bundle(rnaseq, "rnaseq"), indent=1) + "\n").encode(),
         FILES["array_record"]: (json.dumps(record_bundle(array, "array"), indent=1) + "\n").encode(),
@@ -196,7 +210,8 @@ def generate() -> dict[str, bytes]:
 
 
 def example_path(kind: str) -> Path:
-    """The shipped example file of ``kind`` (``rnaseq``, ``array``, ``rnaseq_record``, ``array_record``)."""
+    """The shipped example file of ``kind`` (``rnaseq``, ``rnaseq_ensembl``, ``array``, ``rnaseq_record``,
+    ``array_record``)."""
     return EXAMPLES_DIR / FILES[kind]
 
 

@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 
 from genomics.errors import InputError
+from genomics.reference_data import HALLMARK, table_path
 from genomics.signatures.resolve import (
     MIN_SELF_REFERENCE,
     Reference,
     check_scales,
-    data_folder,
     gene_values,
     resolve_reference,
 )
@@ -31,7 +31,7 @@ MODULES: dict[str, tuple[str, ...]] = {
 }
 MIN_MODULE_GENES = 2
 PERCENTILE_GENES = ("ESR1", "PGR", "ERBB2", "MKI67", "AURKA", "GATA3", "FOXA1", "KRT5", "EGFR", "TP53")
-HALLMARK_FILE = Path("genesets") / "h.all.v7.5.1.symbols.gmt"
+HALLMARK_FILE = HALLMARK.data_path
 
 
 def module_scores(adata: ad.AnnData, *, reference: Reference = None) -> pd.DataFrame:
@@ -69,10 +69,11 @@ def module_scores(adata: ad.AnnData, *, reference: Reference = None) -> pd.DataF
 
 
 def load_hallmark_sets(data_dir: Path | str | None = None) -> dict[str, tuple[str, ...]]:
-    """MSigDB Hallmark gene sets (v7.5.1, CC BY 4.0; Liberzon 2015): name → gene symbols."""
-    path = data_folder(data_dir, "Hallmark scores") / HALLMARK_FILE
+    """MSigDB Hallmark gene sets (v7.5.1, CC BY 4.0; Liberzon 2015): name → gene symbols (the data folder's copy
+    where it holds one, else the shipped copy, :mod:`genomics.reference_data`)."""
+    path = table_path(HALLMARK, data_dir)
     if not path.is_file():
-        raise InputError(f"Hallmark gene sets not found under the data folder ({HALLMARK_FILE}).")
+        raise InputError(f"Hallmark gene sets not found ({HALLMARK_FILE}).")
     return dict(_read_gmt(path.resolve()))
 
 

@@ -12,7 +12,8 @@ from scipy.stats import rankdata
 
 from genomics.errors import InputError
 from genomics.genes import ALIASES, gene_map_path, load_gene_map
-from genomics.signatures.resolve import Reference, Resolved, data_folder, resolve_reference
+from genomics.reference_data import PAM50, table_path
+from genomics.signatures.resolve import Reference, Resolved, resolve_reference
 
 PAM50_SUBTYPES: tuple[str, ...] = ("Basal", "Her2", "LumA", "LumB", "Normal")
 #: Fewest PAM50 genes for a call (40% of 50). genefu's ``intrinsic.cluster.predict`` has no floor: it correlates
@@ -28,20 +29,20 @@ PAM50_MIN_DROP = 0.1
 #: ER-balanced centring needs at least this many ER-positive and ER-negative reference samples.
 MIN_ER_GROUP = 10
 ER_COLUMN = "er_status"
-PAM50_FILE = Path("signatures") / "pam50_centroids.tsv"
+PAM50_FILE = PAM50.data_path
 
 
 def load_pam50_centroids(data_dir: Path | str | None = None) -> pd.DataFrame:
     """PAM50 centroids (Parker 2009; genefu), genes × subtypes, indexed by current HGNC symbol.
 
     Symbols come from the Entrez id column through the gene id map, so CDCA1/KNTC2/ORC6L read as
-    NUF2/NDC80/ORC6. Read once per path.
+    NUF2/NDC80/ORC6. The data folder's copy where it holds one, else the shipped copy
+    (:mod:`genomics.reference_data`). Read once per path.
     """
-    folder = data_folder(data_dir, "PAM50")
-    path = folder / PAM50_FILE
+    path = table_path(PAM50, data_dir)
     if not path.is_file():
-        raise InputError(f"PAM50 centroids not found under the data folder ({PAM50_FILE}).")
-    return _read_centroids(path.resolve(), gene_map_path(folder)).copy()
+        raise InputError(f"PAM50 centroids not found ({PAM50_FILE}).")
+    return _read_centroids(path.resolve(), gene_map_path(Path(data_dir) if data_dir is not None else None)).copy()
 
 
 @functools.lru_cache(maxsize=4)

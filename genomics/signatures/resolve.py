@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import anndata as ad
 import numpy as np
@@ -15,20 +14,11 @@ from genomics.errors import InputError
 from genomics.platforms import PlatformReference, platform_values, reference_for
 from genomics.preprocess import to_log_scale
 from genomics.scale import detect_scale
-from genomics.settings import get_settings
 from genomics.spec import PROVENANCE_KEY
 
 #: Smallest cohort that may serve as its own reference (its gene medians / means / ranges).
 MIN_SELF_REFERENCE = 20
 LOG_SCALES = ("log", "zscore")
-
-
-def data_folder(data_dir: Path | str | None, what: str) -> Path:
-    folder = Path(data_dir) if data_dir is not None else get_settings().data_dir
-    if folder is None:
-        raise InputError(f"{what} needs the reference data, which are not installed on this server (ask the "
-                         "administrator).", detail="set ONCOTX_DATA to the reference data folder")
-    return folder
 
 
 def scale_of(adata: ad.AnnData) -> str:

@@ -11,8 +11,31 @@ from genomics.platforms import PlatformReference, detect_platform
 from genomics.signatures.modules import MODULES, module_scores
 from genomics.signatures.pam50 import MIN_PAM50_GENES, pam50_table
 from genomics.signatures.recurrence import RS_GENES, RS_LABEL, recurrence_score
-from genomics.signatures.resolve import Reference, gene_values, scale_of
+from genomics.signatures.resolve import Reference, dense, gene_values, log_copy, scale_of
 from genomics.spec import PROVENANCE_KEY
+
+#: Note when a linear (TPM-like) sample is put on a log-scale cohort's scale before the comparison.
+LOG_ALIGNED_NOTE = ("the sample's linear values were put on the cohort's log scale (log2, aligned on the median of "
+                    "the shared genes) before the comparison")
+
+
+def _on_reference_scale(adata: ad.AnnData, reference: Reference, notes: list[str]) -> ad.AnnData:
+    """A linear (TPM/FPKM-like) sample compared with a log-scale cohort: log2(x + 1), shifted so that its median over
+    the shared genes equals the cohort's (a constant shift: gene-centred ranks, as PAM50 uses, are unchanged); other
+    samples are returned as they are."""
+    if reference is None or isinstance(reference, PlatformReference) or scale_of(reference) != "log" \
+            or scale_of(adata) not in ("tpm", "counts"):
+        return adata
+    work = log_copy(adata)
+    shared = [g for g in work.var_names if g in reference.var_names]
+    if not shared:
+        return adata
+    shift = float(np.nanmedian(gene_values(reference, shared).to_numpy())
+                  - np.nanmedian(gene_values(work, shared).to_numpy()))
+    work = work.copy()
+    work.X = (dense(work.X) + shift).astype(np.float32)
+    notes.append(LOG_ALIGNED_NOTE)
+    return work
 
 
 def _usable_reference(adata: ad.AnnData, reference: Reference, notes: list[str]) -> Reference:
@@ -50,6 +73,7 @@ def signature_table(adata: ad.AnnData, *, reference: Reference = None) -> pd.Dat
     writes.
     """
     notes: list[str] = []
+    adata = _on_reference_scale(adata, reference, notes)
     reference = _usable_reference(adata, reference, notes)
     pam = _attempt(lambda: pam50_table(adata, reference=reference, min_genes=MIN_PAM50_GENES), "PAM50", notes)
     rs = _attempt(lambda: recurrence_score(adata, reference=reference), "recurrence score", notes)

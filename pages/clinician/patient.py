@@ -16,6 +16,7 @@ import streamlit as st
 
 from dashboard.patient.presentation import form_values
 from dashboard.platform.audit import AuditError
+from dashboard.platform.demo_mode import MAX_UPLOAD_MB, UPLOAD_TOO_LARGE, demo_mode_on, upload_within_limit
 from dashboard.platform.store import StoreError
 from dashboard.text import plain
 from dashboard.ui import auth, loaders
@@ -85,6 +86,9 @@ def _uploaded(spec) -> tuple[UploadResult, str] | None:
         return None
     data = expression.getvalue() if expression is not None else None
     rec = records.getvalue() if records is not None else None
+    if demo_mode_on() and not upload_within_limit(len(data or b"") + len(rec or b"")):
+        st.error(UPLOAD_TOO_LARGE.format(limit=MAX_UPLOAD_MB))
+        return None
     key = _sha(data or b"", rec or b"", orientation.encode(), spec.id.encode(),
                (expression.name if expression else "").encode(), (records.name if records else "").encode())
     if st.session_state.get(UPLOAD_KEY) != key:
