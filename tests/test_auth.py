@@ -369,3 +369,27 @@ def test_a_new_session_is_restored_from_the_cookie_until_sign_out(local_app, mon
     assert _run().title[0].value == "Sign in to OncoTx"  # the signed-out token no longer signs anyone in
     monkeypatch.setattr(auth, "browser_cookie", lambda: token[:-3] + "abc")
     assert _run().title[0].value == "Sign in to OncoTx"
+
+
+def test_public_demo_mode_rules(monkeypatch, tmp_path):
+    """ONCOTX_DEMO=1: demo sign-in whatever ONCOTX_AUTH says, only Patient and Cohort, state outside ONCOTX_HOME."""
+    from dashboard.platform import demo_mode
+    from dashboard.platform.users import User
+    from dashboard.ui import auth
+    from genomics.settings import get_settings
+
+    monkeypatch.setenv("ONCOTX_DEMO", "1")
+    monkeypatch.setenv("ONCOTX_AUTH", "local")
+    monkeypatch.setenv("ONCOTX_HOME", str(tmp_path / "home"))
+    assert auth.auth_mode() == "demo"
+    admin = User(username="a", role="admin", source="demo")
+    assert [p for p in ("patient", "cohort", "history", "models", "audit", "users") if auth.allowed(admin, p)] \
+        == ["patient", "cohort"]
+    settings = get_settings()
+    assert settings.data_dir is None and tmp_path not in settings.home.parents
+    assert str(tmp_path) not in settings.database_url
+    assert demo_mode.upload_within_limit(demo_mode.MAX_UPLOAD_MB * 2**20)
+    assert not demo_mode.upload_within_limit(demo_mode.MAX_UPLOAD_MB * 2**20 + 1)
+    ok, kept = demo_mode.allow_analysis([0.0] * demo_mode.ANALYSES_PER_WINDOW, 1.0)
+    assert not ok and len(kept) == demo_mode.ANALYSES_PER_WINDOW
+    assert demo_mode.allow_analysis(kept, demo_mode.RATE_WINDOW_S + 1.0) == (True, [demo_mode.RATE_WINDOW_S + 1.0])
