@@ -229,7 +229,8 @@ def test_patient_upload_fails_demo(demo_env):
     at = upload(run_app(), "two_unknown_genes.csv", BAD_CSV)
     assert not at.success
     assert "Validation failed" in texts(at.error)
-    assert "recognised as human genes" in texts(at.error)
+    # the shipped gene map knows neither id (no data folder needed): refused, saying no human gene was recognised
+    assert "recognised human gene identifiers" in texts(at.error)
     assert "Clinical fields" not in [s.value for s in at.subheader]
     assert not at.number_input
 
