@@ -6,6 +6,7 @@ from dashboard.i18n.catalogue import (
     LANGUAGES,
     N_,
     current_language,
+    language_scope,
     regimen_label,
     set_language,
     tr,
@@ -13,5 +14,5 @@ from dashboard.i18n.catalogue import (
 )
 from dashboard.i18n.formatting import format_date, format_number, format_percent, format_years
 
-__all__ = ["LANGUAGES", "N_", "current_language", "format_date", "format_number", "format_percent", "format_years",
+__all__ = ["LANGUAGES", "N_", "current_language", "language_scope", "format_date", "format_number", "format_percent", "format_years",
            "regimen_label", "set_language", "tr", "translate_error"]

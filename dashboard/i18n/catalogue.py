@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
@@ -23,6 +25,17 @@ def set_language(code: str) -> str:
     code = code if code in LANGUAGES else DEFAULT_LANGUAGE
     _LANGUAGE.set(code)
     return code
+
+
+@contextmanager
+def language_scope(code: str | None) -> Iterator[str]:
+    """Within the block the language is ``code`` (None: unchanged), as for work run outside a page's script run
+    (a download's bytes are made later, in another context)."""
+    token = _LANGUAGE.set(code if code in LANGUAGES else current_language())
+    try:
+        yield _LANGUAGE.get()
+    finally:
+        _LANGUAGE.reset(token)
 
 
 def current_language() -> str:

@@ -45,7 +45,7 @@ from dashboard.patient.presentation import (
 )
 from dashboard.patient.record import PatientAnalysis
 from dashboard.patient.report.exports import report_csv, report_filename, report_json
-from dashboard.patient.report.pdf import report_pdf
+from dashboard.patient.report.pdf import pdf_in
 from dashboard.patient.report.wording import predict_comparison, variant_lines
 from dashboard.platform import store
 from dashboard.platform.audit import AuditError
@@ -458,7 +458,7 @@ def _exports(a: PatientAnalysis, key_prefix: str, saved_id: str | None, saved_la
     st.subheader(tr("Save and export"), anchor=False)
     cols = st.columns(4)
     user = auth.current()  # captured now: a download runs outside this script run
-    cols[0].download_button(tr("PDF report"), functools.partial(_exported, report_pdf, a, "PDF", user),
+    cols[0].download_button(tr("PDF report"), functools.partial(_exported, pdf_in(current_language()), a, "PDF", user),
                             file_name=report_filename(a, "pdf"), mime="application/pdf", key=f"{key_prefix}_pdf",
                             icon=":material/picture_as_pdf:", on_click="ignore")
     cols[1].download_button(tr("Options (CSV)"), functools.partial(_exported, report_csv, a, "CSV", user),
