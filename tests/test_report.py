@@ -6,14 +6,18 @@ import csv
 import io
 import math
 import re
+import shutil
+import subprocess
 import zlib
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from dashboard.patient.record import PatientAnalysis
 from dashboard.patient.report.exports import report_csv, report_filename, report_json
 from dashboard.patient.report.pdf import report_pdf
+from dashboard.patient.report.wording import cjk_font_file
 from dashboard.text import RESEARCH_NOTICE
 from models.decision import BENEFIT_READINGS, REFERENCE, worthwhile_threshold
 from models.decision import reading as decision_reading
@@ -391,3 +395,22 @@ def test_filenames_are_safe():
     assert re.fullmatch(r"oncotx-[A-Za-z0-9._-]+-\d{8}-\d{4}\.csv", name)
     assert "/" not in name and ".." not in name
     assert report_filename(replace(a, patient_id="///"), "json").startswith("oncotx-patient-")
+
+
+@pytest.mark.skipif(not (shutil.which("pdftotext") and shutil.which("pdftoppm") and cjk_font_file()),
+                    reason="needs poppler-utils and fonts-wqy-microhei (installed by .ci/run)")
+def test_pdf_in_chinese_has_chinese_text_and_renders(tmp_path):
+    """The Chinese report: pdftotext reads the Chinese notice and headings (CJK glyphs embedded, not '?'), and page 1
+    renders (test-artifacts/report_zh_page1.png, to look at)."""
+    path = tmp_path / "report_zh.pdf"
+    path.write_bytes(report_pdf(make_analysis(), language="zh_CN"))
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    squashed = re.sub(r"\s+", "", text)
+    for words in ("OncoTx患者报告", "仅供研究使用", "治疗选项", "生存曲线", "注意事项"):
+        assert words in squashed, words
+    assert squashed.count("仅供研究使用：OncoTx不是医疗器械") == text.count("\f")  # the notice on every page
+    out = Path("test-artifacts")
+    out.mkdir(exist_ok=True)
+    subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", str(path),
+                    str(out / "report_zh_page1")], check=True)
+    assert (out / "report_zh_page1.png").stat().st_size > 10_000

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard.i18n import regimen_label, tr
 from dashboard.patient.figure_parts import (
     CATEGORY_COLOURS,
     FONT_SIZE,
@@ -47,7 +48,6 @@ from dashboard.patient.figure_parts import (
     years_text,
 )
 from dashboard.plotly_style import rgba
-from genomics.regimens import regimen_label
 
 SHORT_LABEL = 24  # characters of a waterfall's tick label
 
@@ -76,7 +76,7 @@ def survival_curves_figure(curves: pd.DataFrame, *, baseline: str, horizons: Seq
     is a legend toggle (``visible="legendonly"``). The baseline is dashed dark grey; dotted vertical lines mark the
     ``horizons`` (months). The x axis is in years, the y axis in percent.
     """
-    title = "Predicted survival under each regimen"
+    title = tr("Predicted survival under each regimen")
     if not has_columns(curves, ("regimen", "month", "S")):
         return empty_figure(title, caption)
     data = curves.copy()
@@ -102,7 +102,7 @@ def survival_curves_figure(curves: pd.DataFrame, *, baseline: str, horizons: Seq
         rows = data[data["regimen"].astype(str) == regimen].sort_values("month")
         colour = colours[regimen]
         is_base = regimen == baseline
-        label = regimen_label(regimen) + (" (baseline)" if is_base else " (current)" if regimen == current else "")
+        label = regimen_label(regimen) + (tr(" (baseline)") if is_base else tr(" (current)") if regimen == current else "")
         visible = True if regimen in shown else "legendonly"
         x = rows["month"].to_numpy() / 12.0
         s, lo, hi = (rows[c].to_numpy(dtype=float) for c in ("S", "S_lo", "S_hi"))
@@ -129,11 +129,11 @@ def survival_curves_figure(curves: pd.DataFrame, *, baseline: str, horizons: Seq
             fig.add_vline(x=float(horizon) / 12.0, line_dash="dot", line_color="#555555", line_width=1,
                           annotation_text=years_text(float(horizon)), annotation_position="top")
     if len(order) > len(shown):
-        caption = f"{caption} · tap a regimen in the legend to show or hide it" if caption else \
+        caption = f"{caption} · " + tr("tap a regimen in the legend to show or hide it") if caption else \
             "Tap a regimen in the legend to show or hide it"
     return patient_layout(
         fig, title=title, caption=caption, height=400 + 20 * math.ceil(len(order) / 2),
-        xaxis_title="Years since diagnosis", yaxis={"title": "Predicted survival", "range": [0, 100],
+        xaxis_title=tr("Years since diagnosis"), yaxis={"title": tr("Predicted survival"), "range": [0, 100],
                                                     "ticksuffix": "%"},
         legend=legend_below(y=-0.16), top=14,
     )
@@ -157,7 +157,7 @@ def benefit_figure(options: pd.DataFrame, *, horizon: float, caption: str, margi
     del margin
     h = f"{horizon:g}"
     key, lo_key, hi_key = f"B{h}", f"B{h}_lo", f"B{h}_hi"
-    title = f"Benefit over the baseline at {years_text(float(horizon)).replace(' y', ' years')}"
+    title = tr("Benefit over the baseline at {horizon}", horizon=years_text(float(horizon)).replace(' y', tr(' years')))
     if not has_columns(options, ("regimen", key)):
         return empty_figure(title, caption)
     everything = options.copy()
@@ -209,7 +209,7 @@ def benefit_figure(options: pd.DataFrame, *, horizon: float, caption: str, margi
     ticks = np.isfinite(t)
     if ticks.any():
         fig.add_trace(go.Scatter(
-            x=t[ticks], y=data["pos"][ticks], mode="markers", name="Worthwhile threshold",
+            x=t[ticks], y=data["pos"][ticks], mode="markers", name=tr("Worthwhile threshold"),
             marker={"symbol": "line-ns", "size": 14, "line": {"width": 3, "color": "#111111"}},
             customdata=[f"{regimen_label(r)}: worthwhile from {ti:+.1f} pp" for r, ti in
                         zip(data["regimen"][ticks], t[ticks], strict=True)],
@@ -217,7 +217,7 @@ def benefit_figure(options: pd.DataFrame, *, horizon: float, caption: str, margi
         ))
     if no_value.any():
         fig.add_trace(go.Scatter(
-            x=[0.0] * int(no_value.sum()), y=data["pos"][no_value.to_numpy()], mode="markers", name="No estimate",
+            x=[0.0] * int(no_value.sum()), y=data["pos"][no_value.to_numpy()], mode="markers", name=tr("No estimate"),
             marker={"symbol": "circle-open", "size": 10, "color": "#9e9e9e", "line": {"width": 2}},
             hovertemplate="no benefit estimate<extra></extra>",
         ))
@@ -232,13 +232,13 @@ def benefit_figure(options: pd.DataFrame, *, horizon: float, caption: str, margi
     values = values[np.isfinite(values)]
     x0, x1 = float(values.min()), float(values.max())
     pad = 0.08 * ((x1 - x0) or 1.0)
-    reference = f" vs {regimen_label(baseline)}" if baseline else ""
+    reference = tr(" vs {baseline}", baseline=regimen_label(baseline)) if baseline else ""
     if set(shown) & set(data["regimen"].astype(str)):
         caption = f"{caption} · ■ its colour in the survival chart" if caption else "■ its colour in the survival chart"
     return patient_layout(
         # ~58 px a row (label above its bar) and ~100 px for the legend, which wraps to three rows on a phone
         fig, title=title, caption=caption, height=150 + 58 * len(data),
-        xaxis={"title": f"Benefit{reference} (percentage points)", "zeroline": False, "range": [x0 - pad, x1 + pad]},
+        xaxis={"title": tr("Benefit{reference} (percentage points)", reference=reference), "zeroline": False, "range": [x0 - pad, x1 + pad]},
         yaxis={"range": [-0.5, len(data) - 0.25], "showticklabels": False, "showgrid": False, "zeroline": False,
                "fixedrange": True},
         barmode="overlay", legend=legend_below(y=-0.1), margin={"l": 12, "b": 40},
@@ -308,7 +308,7 @@ def contributions_figure(contributions: pd.DataFrame, *, base: float, title: str
     ticks = [label if len(label) <= SHORT_LABEL else label[:SHORT_LABEL - 1] + "…" for label in labels]
     return patient_layout(
         fig, title=title, caption=caption, height=max(260, 70 + 28 * len(labels)),
-        xaxis={"title": f"Contribution ({unit})", "range": [lo_x - pad, hi_x + pad]},
+        xaxis={"title": tr("Contribution ({unit})", unit=unit), "range": [lo_x - pad, hi_x + pad]},
         yaxis={"autorange": "reversed", "title": None, "type": "category", "automargin": True,
                "tickmode": "array", "tickvals": labels, "ticktext": ticks},
         showlegend=False, margin={"l": 8},
@@ -325,7 +325,7 @@ def embedding_figure(cohort: pd.DataFrame, *, patient: Mapping[str, float] | Non
     A categorical colour column gives discrete colours and a legend, a numeric one a colour scale. Above
     ``max_points`` cohort patients a seeded random sample is drawn, and the caption says so.
     """
-    title = "Where this patient sits in the cohort"
+    title = tr("Where this patient sits in the cohort")
     if not has_columns(cohort, ("x", "y")):
         return empty_figure(title, caption)
     data = cohort[np.isfinite(pd.to_numeric(cohort["x"], errors="coerce"))
@@ -343,7 +343,7 @@ def embedding_figure(cohort: pd.DataFrame, *, patient: Mapping[str, float] | Non
             and not pd.api.types.is_bool_dtype(data[colour]):
         values = pd.to_numeric(data[colour], errors="coerce")
         fig.add_trace(go.Scattergl(
-            x=data["x"], y=data["y"], mode="markers", name="Cohort", showlegend=False,
+            x=data["x"], y=data["y"], mode="markers", name=tr("Cohort"), showlegend=False,
             marker={"color": values, "colorscale": "Viridis", "size": 5, "opacity": 0.7,
                     "colorbar": {"title": {"text": legend_title, "side": "top"}, "orientation": "h", "y": -0.06,
                                  "yanchor": "top", "thickness": 12, "len": 0.9}},
@@ -368,27 +368,27 @@ def embedding_figure(cohort: pd.DataFrame, *, patient: Mapping[str, float] | Non
             ))
     else:
         fig.add_trace(go.Scattergl(
-            x=data["x"], y=data["y"], mode="markers", name="Cohort",
+            x=data["x"], y=data["y"], mode="markers", name=tr("Cohort"),
             marker={"color": "#8fa8c8", "size": 5, "opacity": 0.6}, hovertemplate="cohort patient<extra></extra>",
         ))
     if has_columns(neighbours, ("x", "y")):
         ids = neighbours["id"].astype(str) if "id" in neighbours.columns else pd.Series([""] * len(neighbours))
         fig.add_trace(go.Scattergl(
-            x=neighbours["x"], y=neighbours["y"], mode="markers", name=f"Nearest cohort patients (n={len(neighbours)})",
+            x=neighbours["x"], y=neighbours["y"], mode="markers", name=tr("Nearest cohort patients (n={count})", count=len(neighbours)),
             marker={"symbol": "circle-open", "size": 10, "color": "#111111", "line": {"width": 1.5}},
             customdata=list(ids), hovertemplate="neighbour %{customdata}<extra></extra>",
         ))
     if patient is not None and is_finite(patient.get("x")) and is_finite(patient.get("y")):
         fig.add_trace(go.Scattergl(
-            x=[float(patient["x"])], y=[float(patient["y"])], mode="markers+text", name="This patient",
+            x=[float(patient["x"])], y=[float(patient["y"])], mode="markers+text", name=tr("This patient"),
             marker={"symbol": "star", "size": 22, "color": "#000000", "line": {"color": "#ffffff", "width": 1}},
             text=["This patient"], textposition="top center", textfont={"size": 13, "color": "#000000"},
             hovertemplate="This patient<extra></extra>",
         ))
     return patient_layout(
         fig, title=title, caption=caption, height=500,
-        xaxis={"title": "Embedding 1", "showticklabels": False, "zeroline": False},
-        yaxis={"title": "Embedding 2", "showticklabels": False, "zeroline": False},
+        xaxis={"title": tr("Embedding 1"), "showticklabels": False, "zeroline": False},
+        yaxis={"title": tr("Embedding 2"), "showticklabels": False, "zeroline": False},
         legend=legend_below(y=-0.08, title={"text": legend_title, "side": "top left"}, itemsizing="constant"),
         margin={"l": 24, "b": 24},
     )
@@ -408,19 +408,19 @@ def risk_percentile(cohort_risks: Sequence[float], patient_risk: float) -> float
 
 def risk_percentile_figure(cohort_risks: Sequence[float], *, patient_risk: float, caption: str) -> go.Figure:
     """Histogram of the cohort's risk scores with the patient's score and percentile marked."""
-    title = "This patient's risk within the cohort"
+    title = tr("This patient's risk within the cohort")
     risks = np.asarray([r for r in (cohort_risks if cohort_risks is not None else []) if is_finite(r)], dtype=float)
     if risks.size == 0:
         return empty_figure(title, caption)
     fig = go.Figure(go.Histogram(
-        x=risks, nbinsx=min(50, max(10, int(np.sqrt(risks.size)))), name="Cohort",
+        x=risks, nbinsx=min(50, max(10, int(np.sqrt(risks.size)))), name=tr("Cohort"),
         marker={"color": "#9ecae1", "line": {"color": "#ffffff", "width": 0.5}},
         hovertemplate="risk %{x}: %{y} patients<extra></extra>",
     ))
     if is_finite(patient_risk):
         pct = risk_percentile(risks, float(patient_risk))
         fig.add_vline(x=float(patient_risk), line_color="#000000", line_width=2.5)
-        note = wrap_text(f"This patient (black line): higher risk than {pct:.0f}% of the cohort", 44)
+        note = wrap_text(tr("This patient (black line): higher risk than {percent}% of the cohort", percent=f"{pct:.0f}"), 44)
     else:
         note = "patient's risk score not available"
     # above the plot, left aligned: next to the line it would run off a phone's screen
@@ -428,7 +428,7 @@ def risk_percentile_figure(cohort_risks: Sequence[float], *, patient_risk: float
                        yshift=4, showarrow=False, align="left", font={"size": FONT_SIZE + 1})
     return patient_layout(
         fig, title=title, caption=caption, height=340, top=40,
-        xaxis_title="Risk score (higher = worse prognosis)", yaxis_title="Cohort patients",
+        xaxis_title=tr("Risk score (higher = worse prognosis)"), yaxis_title=tr("Cohort patients"),
         showlegend=False, bargap=0.02,
     )
 
@@ -444,7 +444,7 @@ def similar_patients_figure(km_by_regimen: Mapping[str, pd.DataFrame], *, captio
     the legend reads "regimen (n=…)" with n the number at risk at the first time. Times in months are shown
     in years, like the predicted curves.
     """
-    title = "Observed survival of similar cohort patients"
+    title = tr("Observed survival of similar cohort patients")
     frames = {str(r): km for r, km in (km_by_regimen or {}).items() if has_columns(km, ("time", "survival"))}
     if not frames:
         return empty_figure(title, caption)
@@ -476,7 +476,7 @@ def similar_patients_figure(km_by_regimen: Mapping[str, pd.DataFrame], *, captio
         ))
     return patient_layout(
         fig, title=title, caption=caption, height=440,
-        xaxis_title="Years since diagnosis" if scale == 12.0 else f"Time ({time_unit})",
-        yaxis={"title": "Observed survival", "range": [0, 102], "ticksuffix": "%"},
+        xaxis_title=tr("Years since diagnosis") if scale == 12.0 else tr("Time ({unit})", unit=time_unit),
+        yaxis={"title": tr("Observed survival"), "range": [0, 102], "ticksuffix": "%"},
         legend=legend_below(y=-0.16),
     )

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from dashboard.i18n import current_language, regimen_label, tr, translate_error
 from dashboard.patient.charts import (
     benefit_figure,
     contributions_figure,
@@ -44,14 +45,13 @@ from dashboard.patient.presentation import (
 )
 from dashboard.patient.record import PatientAnalysis
 from dashboard.patient.report.exports import report_csv, report_filename, report_json
-from dashboard.patient.report.pdf import report_pdf
+from dashboard.patient.report.pdf import pdf_in
 from dashboard.patient.report.wording import predict_comparison, variant_lines
 from dashboard.platform import store
 from dashboard.platform.audit import AuditError
 from dashboard.platform.demo_mode import demo_mode_on
 from dashboard.text import field_label, plain
 from dashboard.ui import auth
-from genomics.regimens import regimen_label
 from models.columns import LOWER, SURVIVAL, UPPER, column, horizon_years_label
 
 SAVED_KEY = "saved_analyses"  # session: analysis fingerprint → (saved id, label)
@@ -76,7 +76,7 @@ def _fingerprint(a: PatientAnalysis) -> str:
 
 def _figure(a: PatientAnalysis, name: str, build):
     """The figure ``name`` of this analysis, built on first use and then reused by every rerun."""
-    figures = st.session_state.setdefault(FIGURES_KEY, {})
+    figures, name = st.session_state.setdefault(FIGURES_KEY, {}), f"{name}@{current_language()}"  # words differ
     key = _fingerprint(a)
     if key not in figures:
         while len(figures) >= KEEP_FIGURES:
@@ -105,7 +105,7 @@ def render_analysis(analysis: PatientAnalysis, *, key_prefix: str, saved_id: str
     their own part, and every figure is built once per analysis."""
     _header(analysis)
     for warning in analysis.warnings:
-        st.warning(plain(warning), icon=":material/warning:")
+        st.warning(plain(translate_error(warning)), icon=":material/warning:")
     _variant(analysis)
     _molecular(analysis)
     _risk(analysis)
@@ -117,31 +117,31 @@ def render_analysis(analysis: PatientAnalysis, *, key_prefix: str, saved_id: str
 
 
 def _header(a: PatientAnalysis) -> None:
-    st.header(f"Patient {plain(a.patient_id)}", anchor=False)
+    st.header(tr("Patient {patient}", patient=plain(a.patient_id)), anchor=False)
     synthetic = a.synthetic_cohort and "SYNTHETIC" not in a.cohort_name.upper()
     cohort = plain(a.cohort_name) + (" (SYNTHETIC demo data)" if synthetic else "")
     st.markdown(f"Reference cohort **{cohort}** · model **{plain(a.model_id)}** ({plain(a.model_kind)}, endpoint "
                 f"{plain(a.endpoint)}) · analysed {plain(created_text(a.created))} by {plain(a.user)}")
-    st.caption("Research use only: options to discuss with the treating team, never treatment directives.")
+    st.caption(tr("Research use only: options to discuss with the treating team, never treatment directives."))
     assumptions = a.assumptions or {}
     cols = st.columns(4)
     coverage = as_number((a.variant or {}).get("coverage", assumptions.get("gene_coverage")))
-    cols[0].metric("Model gene coverage", "–" if coverage is None else f"{coverage:.0%}",
+    cols[0].metric(tr("Model gene coverage"), "–" if coverage is None else f"{coverage:.0%}",
                    help="Share of the full model's genes present in the uploaded profile. Below 80% a companion "
                         "model fitted on the shared genes answers: missing genes are never filled in.")
     filled = assumptions.get("filled") or []
-    cols[1].metric("Clinical fields filled", f"{len(filled)}",
+    cols[1].metric(tr("Clinical fields filled"), f"{len(filled)}",
                    help="Filled from the cohort because they were missing: "
                         + (", ".join(field_label(str(f)) for f in filled) or "none"))
     ood = as_number((a.embedding or {}).get("ood_percentile"))
-    cols[2].metric("Distance from cohort (percentile)", "–" if ood is None else f"{ood:.0f}",
+    cols[2].metric(tr("Distance from cohort (percentile)"), "–" if ood is None else f"{ood:.0f}",
                    help="How far the profile is from its nearest cohort patients, as a percentile of the cohort's "
                         "own distances (above 95: unusual for this cohort).")
     validation = a.validation or {}
     n_warn = len(validation.get("warnings") or [])
-    cols[3].metric("Validation", "passed" if not validation.get("errors") else "failed",
+    cols[3].metric(tr("Validation"), "passed" if not validation.get("errors") else "failed",
                    help=f"{n_warn} validation warning(s)")
-    with st.expander("Data quality and assumptions"):
+    with st.expander(tr("Data quality and assumptions")):
         rows = [("Expression scale detected", assumptions.get("scale")),
                 ("Expression standardisation", assumptions.get("expression_mode")),
                 ("Model gene coverage", None if coverage is None else f"{coverage:.1%}"),
@@ -158,7 +158,7 @@ def _header(a: PatientAnalysis) -> None:
         st.dataframe(table, hide_index=True, width="stretch")
         for warning in validation.get("warnings") or []:
             st.caption(f"Validation warning: {plain(warning)}")
-    with st.expander("Model card"):
+    with st.expander(tr("Model card")):
         _model_card(a.model_card or {})
 
 
@@ -169,16 +169,16 @@ def _variant(a: PatientAnalysis) -> None:
     v = a.variant or {}
     if not v:
         return
-    st.subheader("Which model answers", anchor=False)
+    st.subheader(tr("Which model answers"), anchor=False)
     cols = st.columns(3)
-    cols[0].metric("Model variant", VARIANT_SHORT.get(str(v.get("variant")), str(v.get("variant"))),
+    cols[0].metric(tr("Model variant"), VARIANT_SHORT.get(str(v.get("variant")), str(v.get("variant"))),
                    help="full model; companion model on the genes this profile shares with the training cohort; "
                         "or clinical fields only (see the model card)")
-    cols[1].metric("Genes used", f"{int(v.get('n_genes_used') or 0):,}",
+    cols[1].metric(tr("Genes used"), f"{int(v.get('n_genes_used') or 0):,}",
                    help=f"{int(v.get('n_genes_missing') or 0):,} of the full model's genes are not in this profile")
     c = as_number(v.get("c_index"))
     full = as_number(v.get("full_c_index"))
-    cols[2].metric("Held-back C-index", "–" if c is None else f"{c:.3f}",
+    cols[2].metric(tr("Held-back C-index"), "–" if c is None else f"{c:.3f}",
                    delta=None if c is None or full is None or v.get("variant") == "full" else f"{c - full:+.3f} vs full",
                    help="Harrell's C on held-back training-cohort patients; the full model's on the same patients "
                         "is the reference")
@@ -191,7 +191,7 @@ def _variant(a: PatientAnalysis) -> None:
 
 def _model_card(card: Mapping[str, Any]) -> None:
     if not card:
-        st.caption("No model card was saved with this analysis.")
+        st.caption(tr("No model card was saved with this analysis."))
         return
     cohort = card.get("cohort_name") or card.get("cohort") or "–"
     st.markdown(f"**{plain(card.get('model_kind', 'model'))}** `{plain(card.get('model_id', '–'))}` trained on "
@@ -211,7 +211,7 @@ def _model_card(card: Mapping[str, Any]) -> None:
         lo, hi = card.get("harrell_c_lo"), card.get("harrell_c_hi")
     if as_number(c) is not None:
         interval = f" [{lo:.3f}, {hi:.3f}]" if as_number(lo) is not None and as_number(hi) is not None else ""
-        cols[2].metric("Held-back C-index", f"{c:.3f}", help=f"Harrell's C on held-back patients{interval}")
+        cols[2].metric(tr("Held-back C-index"), f"{c:.3f}", help=f"Harrell's C on held-back patients{interval}")
         if interval:
             cols[2].caption(f"95% interval{interval}")
     if card.get("intended_use"):
@@ -223,29 +223,29 @@ def _model_card(card: Mapping[str, Any]) -> None:
 
 
 def _molecular(a: PatientAnalysis) -> None:
-    st.subheader("Molecular profile", anchor=False)
+    st.subheader(tr("Molecular profile"), anchor=False)
     m = a.molecular or {}
     if not m and not a.embedding:
-        st.info("The molecular profile could not be computed for this input (see the warnings above).")
+        st.info(tr("The molecular profile could not be computed for this input (see the warnings above)."))
         return
     cols = st.columns(3)
     pam50 = m.get("pam50") or {}
     if pam50:
         conf = as_number(pam50.get("confidence"))
-        cols[0].metric("PAM50 subtype", str(pam50.get("subtype", "–")),
-                       help="Nearest-centroid PAM50 call (research approximation).")
+        cols[0].metric(tr("PAM50 subtype"), str(pam50.get("subtype", "–")),
+                       help=tr("Nearest-centroid PAM50 call (research approximation)."))
         cols[0].caption(("confidence " + f"{conf:.0%}" if conf is not None else "no confidence")
                         + (f" · genes {plain(pam50['coverage'])}" if pam50.get("coverage") else ""))
     else:
-        cols[0].metric("PAM50 subtype", "–", help="Not available for this input.")
+        cols[0].metric(tr("PAM50 subtype"), "–", help=tr("Not available for this input."))
     rs = m.get("rs") or {}
     if rs:
         score = as_number(rs.get("score"))
-        cols[1].metric("Recurrence score (approximation)", "–" if score is None else f"{score:.0f}",
-                       help="An approximation from public gene weights; not the commercial assay.")
+        cols[1].metric(tr("Recurrence score (approximation)"), "–" if score is None else f"{score:.0f}",
+                       help=tr("An approximation from public gene weights; not the commercial assay."))
         cols[1].caption(" · ".join(plain(str(rs[k])) for k in ("group", "label") if rs.get(k)))
     else:
-        cols[1].metric("Recurrence score (approximation)", "–", help="Not available for this input.")
+        cols[1].metric(tr("Recurrence score (approximation)"), "–", help=tr("Not available for this input."))
     modules = m.get("modules") or {}
     if modules:
         cols[2].dataframe(pd.DataFrame({"module": list(modules), "score (z)": [round(float(v), 2) if as_number(v) is not None
@@ -255,21 +255,21 @@ def _molecular(a: PatientAnalysis) -> None:
     with left:
         percentiles = m.get("percentiles") or {}
         if percentiles:
-            st.markdown("**Key genes: percentile in the cohort**")
+            st.markdown(tr("**Key genes: percentile in the cohort**"))
             frame = pd.DataFrame({"gene": list(percentiles), "percentile": [as_number(v) for v in percentiles.values()]})
             st.dataframe(frame, hide_index=True, width="stretch", column_config={
                 "percentile": st.column_config.ProgressColumn("percentile", min_value=0, max_value=100,
                                                               format="%.0f")})
         pathways = m.get("pathways") or {}
         if pathways:
-            st.markdown("**Pathway scores**")
+            st.markdown(tr("**Pathway scores**"))
             frame = pd.DataFrame({"pathway": list(pathways), "score": [as_number(v) for v in pathways.values()]})
             st.dataframe(frame.sort_values("score", key=abs, ascending=False), hide_index=True, width="stretch")
     with right:
         e = a.embedding or {}
         cohort = rows_frame(e.get("cohort"), ("x", "y"))
         if cohort.empty:
-            st.info("This patient could not be placed on the cohort map (see the warnings above).")
+            st.info(tr("This patient could not be placed on the cohort map (see the warnings above)."))
             return
         if "label" in cohort.columns:
             cohort = cohort.rename(columns={"label": "subtype"})
@@ -282,10 +282,10 @@ def _molecular(a: PatientAnalysis) -> None:
 
 
 def _risk(a: PatientAnalysis) -> None:
-    st.subheader("Risk under the current or planned regimen", anchor=False)
+    st.subheader(tr("Risk under the current or planned regimen"), anchor=False)
     risk = a.risk or {}
     if not risk:
-        st.info("No survival estimate for this input (see the warnings above).")
+        st.info(tr("No survival estimate for this input (see the warnings above)."))
         return
     st.caption(f"Regimen: {plain(regimen_label(str(risk.get('regimen', 'none'))))} (as entered). Estimated "
                f"{plain(a.endpoint)} with 90% intervals from the model ensemble.")
@@ -297,8 +297,8 @@ def _risk(a: PatientAnalysis) -> None:
                    help=f"interval {interval}" if interval else "no interval (single model)")
         col.caption(f"interval {interval}" if interval else "no interval (single model)")
     pct = as_number(risk.get("percentile"))
-    cols[-1].metric("Risk percentile in the cohort", "–" if pct is None else f"{pct:.0f}",
-                    help="Share of cohort patients with a lower model risk score.")
+    cols[-1].metric(tr("Risk percentile in the cohort"), "–" if pct is None else f"{pct:.0f}",
+                    help=tr("Share of cohort patients with a lower model risk score."))
     if pct is not None:
         cols[-1].caption(f"higher risk than {pct:.0f}% of the cohort")
     patient_risk = as_number(risk.get("risk"))
@@ -311,14 +311,14 @@ def _risk(a: PatientAnalysis) -> None:
 
 @st.fragment
 def _options(a: PatientAnalysis, key_prefix: str) -> None:
-    st.subheader("Treatment options", anchor=False)
+    st.subheader(tr("Treatment options"), anchor=False)
     st.warning(plain(a.caveat or "Options, not directives. Research use only."), icon=":material/balance:")
     if not a.options or not a.horizons:
-        st.info("Treatment options are not available for this input (see the warnings above).")
+        st.info(tr("Treatment options are not available for this input (see the warnings above)."))
         return
     horizons = list(a.horizons)
     default = horizons[-1]
-    horizon = st.segmented_control("Horizon", horizons, default=default, format_func=horizon_years_label,
+    horizon = st.segmented_control(tr("Horizon"), horizons, default=default, format_func=horizon_years_label,
                                    key=f"{key_prefix}_horizon", required=True) or default
     table = options_table(a, horizon)
     st.dataframe(table.drop(columns=["In plain words"]), hide_index=True, width="stretch",
@@ -345,7 +345,7 @@ def _predict(a: PatientAnalysis) -> None:
     p = a.predict or {}
     if not p:
         return
-    st.subheader("PREDICT v2.1 beside the learned model", anchor=False)
+    st.subheader(tr("PREDICT v2.1 beside the learned model"), anchor=False)
     if p.get("unavailable"):
         st.info(plain(str(p["unavailable"])))
         return
@@ -358,32 +358,32 @@ def _predict(a: PatientAnalysis) -> None:
 
 @st.fragment
 def _explanations(a: PatientAnalysis, key_prefix: str) -> None:
-    st.subheader("What drives these estimates", anchor=False)
+    st.subheader(tr("What drives these estimates"), anchor=False)
     e = a.explanations or {}
     if not e:
-        st.info("No explanation is available for this input.")
+        st.info(tr("No explanation is available for this input."))
         return
-    risk_tab, benefit_tab, similar_tab = st.tabs(["Risk", "Benefit of each option", "Similar patients"])
+    risk_tab, benefit_tab, similar_tab = st.tabs([tr("Risk"), tr("Benefit of each option"), tr("Similar patients")])
     with risk_tab:
         base = as_number(e.get("risk_base"))
         st.plotly_chart(_figure(a, "risk_drivers", lambda: contributions_figure(
-            rows_frame(e.get("risk"), ("feature", "value")), base=base or 0.0, title="What drives this patient's risk",
+            rows_frame(e.get("risk"), ("feature", "value")), base=base or 0.0, title=tr("What drives this patient's risk"),
             caption=str(e.get("risk_unit") or "log hazard"), unit="log hazard", top=TOP_FEATURES)), width="stretch")
         st.caption("Red raises the model's risk, blue lowers it, from the cohort average (base value). These "
                    "describe the model, not causes" + (f"; method: {plain(e['method'])}." if e.get("method") else "."))
         pathways = rows_frame(e.get("pathways_risk"), ("pathway", "value"))
         if not pathways.empty:
-            st.markdown("**Gene sets behind the risk** (sum of their genes' contributions; sets overlap)")
+            st.markdown(tr("**Gene sets behind the risk** (sum of their genes' contributions; sets overlap)"))
             _gene_sets(pathways, unit="log hazard")
     with benefit_tab:
         benefit = e.get("benefit") or {}
         choices = [str(r["regimen"]) for r in a.options if str(r.get("regimen")) in benefit] or list(benefit)
         if not choices:
-            st.info("No benefit explanation is available.")
+            st.info(tr("No benefit explanation is available."))
         else:
             default = next((r for r in highlighted(a) if r in choices), choices[0])
             named = {regimen_label(r): r for r in choices}  # the widget holds the words shown, never a code
-            regimen = named[st.selectbox("Option", list(named), index=choices.index(default),
+            regimen = named[st.selectbox(tr("Option"), list(named), index=choices.index(default),
                                          key=f"{key_prefix}_benefit_regimen")]
             base = as_number((e.get("benefit_base") or {}).get(regimen))
             st.plotly_chart(_figure(a, f"benefit_drivers:{regimen}", lambda: contributions_figure(
@@ -395,12 +395,12 @@ def _explanations(a: PatientAnalysis, key_prefix: str) -> None:
                        "says how a feature shifts that effect from the cohort average.")
             pathways = rows_frame((e.get("pathways") or {}).get(regimen), ("pathway", "value"))
             if not pathways.empty:
-                st.markdown("**Gene sets behind this effect** (sums over their genes; sets overlap)")
+                st.markdown(tr("**Gene sets behind this effect** (sums over their genes; sets overlap)"))
                 _gene_sets(pathways, unit="log hazard ratio")
     with similar_tab:
         similar = e.get("similar") or {}
         if not similar:
-            st.info("Too few similar cohort patients with follow-up for any regimen.")
+            st.info(tr("Too few similar cohort patients with follow-up for any regimen."))
         else:
             names = [str(r["regimen"]) for r in a.options if str(r.get("regimen")) in similar] or list(similar)
             named = {regimen_label(r): r for r in names}  # the widget holds the words shown, never a code
@@ -426,7 +426,7 @@ def _gene_sets(frame: pd.DataFrame, *, unit: str) -> None:
 
 def _caveats(a: PatientAnalysis) -> None:
     with st.container(border=True):
-        st.markdown("**Caveats**")
+        st.markdown(tr("**Caveats**"))
         st.markdown("\n".join(f"- {plain(line)}" for line in caveat_lines(a)))
 
 
@@ -457,16 +457,16 @@ def _exported(render, analysis: PatientAnalysis, kind: str, user) -> bytes:
 @st.fragment
 def _exports(a: PatientAnalysis, key_prefix: str, saved_id: str | None, saved_label: str | None) -> None:
     demo = demo_mode_on()  # the public demo saves nothing: exports only
-    st.subheader("Export" if demo else "Save and export", anchor=False)
+    st.subheader(tr("Export") if demo else tr("Save and export"), anchor=False)
     cols = st.columns(4)
     user = auth.current()  # captured now: a download runs outside this script run
-    cols[0].download_button("PDF report", functools.partial(_exported, report_pdf, a, "PDF", user),
+    cols[0].download_button(tr("PDF report"), functools.partial(_exported, pdf_in(current_language()), a, "PDF", user),
                             file_name=report_filename(a, "pdf"), mime="application/pdf", key=f"{key_prefix}_pdf",
                             icon=":material/picture_as_pdf:", on_click="ignore")
-    cols[1].download_button("Options (CSV)", functools.partial(_exported, report_csv, a, "CSV", user),
+    cols[1].download_button(tr("Options (CSV)"), functools.partial(_exported, report_csv, a, "CSV", user),
                             file_name=report_filename(a, "csv"), mime="text/csv", key=f"{key_prefix}_csv",
                             icon=":material/table:", on_click="ignore")
-    cols[2].download_button("Analysis (JSON)", functools.partial(_exported, report_json, a, "JSON", user),
+    cols[2].download_button(tr("Analysis (JSON)"), functools.partial(_exported, report_json, a, "JSON", user),
                             file_name=report_filename(a, "json"), mime="application/json", key=f"{key_prefix}_json",
                             icon=":material/data_object:", on_click="ignore")
     if demo:
@@ -477,15 +477,15 @@ def _exports(a: PatientAnalysis, key_prefix: str, saved_id: str | None, saved_la
     if saved:
         st.success(f"Saved to history as “{plain(label or 'this analysis')}”", icon=":material/bookmark_added:")
         if not saved_id:
-            st.page_link("pages/clinician/history.py", label="Open it in History", icon=":material/history:",
+            st.page_link("pages/clinician/history.py", label=tr("Open it in History"), icon=":material/history:",
                          query_params={"analysis": saved})
     else:
         with cols[3]:
-            st.text_input("Note for the history (optional)", key=note_key, max_chars=store.NOTE_MAX,
-                          placeholder="e.g. tumour board 12 March",
+            st.text_input(tr("Note for the history (optional)"), key=note_key, max_chars=store.NOTE_MAX,
+                          placeholder=tr("e.g. tumour board 12 March"),
                           help="Saved with the patient and the date as this analysis' name; History finds it by "
                                "any of them.")
-            st.button("Save to history", key=f"{key_prefix}_save", icon=":material/bookmark_add:", type="primary",
+            st.button(tr("Save to history"), key=f"{key_prefix}_save", icon=":material/bookmark_add:", type="primary",
                       on_click=_save, args=(a, key, error_key, note_key, user))
     if st.session_state.get(error_key):
         st.error(plain(st.session_state[error_key]))

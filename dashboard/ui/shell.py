@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.i18n import LANGUAGES, set_language, tr
 from dashboard.platform.demo_mode import PUBLIC_DEMO_NOTICE, demo_mode_on
 from dashboard.text import RESEARCH_NOTICE, plain
 from dashboard.ui import auth, loaders
@@ -10,10 +11,27 @@ from dashboard.ui.auth import DEMO_NOTICE
 from genomics.spec import CohortSpec
 
 COHORT_KEY = "cohort_id"
+LANGUAGE_KEY = "language"  # the session state key and the query parameter (?language=zh_CN keeps it on reload)
+
+
+def use_language() -> str:
+    """The language of this run, set before any words are drawn: the session's choice, else the address's
+    (?language=zh_CN: a bookmark or reload keeps it), else English."""
+    if st.session_state.get(LANGUAGE_KEY) not in LANGUAGES:
+        asked = st.query_params.get(LANGUAGE_KEY)
+        st.session_state[LANGUAGE_KEY] = asked if asked in LANGUAGES else "en"
+    return set_language(st.session_state[LANGUAGE_KEY])
+
+
+def language_switch() -> None:
+    """The sidebar's language switch (a change reruns the script, and use_language picks it up first)."""
+    code = st.sidebar.selectbox("Language / 语言", list(LANGUAGES), key=LANGUAGE_KEY, format_func=LANGUAGES.get)
+    if st.query_params.get(LANGUAGE_KEY, "en") != code:
+        st.query_params[LANGUAGE_KEY] = code
 
 
 def research_notice() -> None:
-    st.info(RESEARCH_NOTICE, icon=":material/info:")
+    st.info(tr(RESEARCH_NOTICE), icon=":material/info:")
 
 
 def cohort_selector() -> CohortSpec:
@@ -23,11 +41,11 @@ def cohort_selector() -> CohortSpec:
     if st.session_state.get(COHORT_KEY) not in ids:
         st.session_state[COHORT_KEY] = default_cohort().id
     labels = {s.id: s.display_name for s in specs}
-    chosen = st.sidebar.selectbox("Reference cohort", ids, key=COHORT_KEY, format_func=labels.get)
+    chosen = st.sidebar.selectbox(tr("Reference cohort"), ids, key=COHORT_KEY, format_func=labels.get)
     spec = next(s for s in specs if s.id == chosen)
     if len(ids) == 1:
-        st.sidebar.caption("Only the synthetic demo cohort is available on this server: real cohorts appear once the "
-                           "administrator connects a data folder (see the README).")
+        st.sidebar.caption(tr("Only the synthetic demo cohort is available on this server: real cohorts appear once the "
+                              "administrator connects a data folder (see the README)."))
     return spec
 
 
@@ -45,18 +63,18 @@ def current_cohort() -> CohortSpec:
 
 
 def attribution(spec: CohortSpec) -> None:
-    st.sidebar.caption(f"Data: {plain(spec.attribution)}  \nLicence: {plain(spec.licence)}")
+    st.sidebar.caption(tr("Data: {data}  \nLicence: {licence}", data=plain(spec.attribution), licence=plain(spec.licence)))
     if spec.synthetic:
-        st.sidebar.warning("SYNTHETIC demo data: not real patients.")
+        st.sidebar.warning(tr("SYNTHETIC demo data: not real patients."))
 
 
 def account_box(user) -> None:
     """Who is signed in, and the sign-out button (nothing to sign out of in demo mode)."""
     if user.source == "demo":
-        st.sidebar.caption("Demo mode: no sign-in")
+        st.sidebar.caption(tr("Demo mode: no sign-in"))
         return
-    st.sidebar.caption(f"Signed in as {plain(user.label)}")
-    if st.sidebar.button("Sign out", key="sign_out", icon=":material/logout:"):
+    st.sidebar.caption(tr("Signed in as {user}", user=plain(user.label)))
+    if st.sidebar.button(tr("Sign out"), key="sign_out", icon=":material/logout:"):
         auth.sign_out()
         st.rerun()
 
@@ -64,4 +82,4 @@ def account_box(user) -> None:
 def demo_notice(user) -> None:
     """Every page of a demo deployment says that there is no sign-in."""
     if user.source == "demo":
-        st.warning(PUBLIC_DEMO_NOTICE if demo_mode_on() else DEMO_NOTICE, icon=":material/lock_open:")
+        st.warning(tr(PUBLIC_DEMO_NOTICE if demo_mode_on() else DEMO_NOTICE), icon=":material/lock_open:")

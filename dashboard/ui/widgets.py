@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from dashboard.i18n import tr, translate_error
 from dashboard.text import field_label, plain
 from genomics.demo.examples import EXAMPLES_DIR
 from genomics.export import to_safe_csv
@@ -21,18 +22,19 @@ MIME = {".tsv": "text/tab-separated-values", ".csv": "text/csv", ".json": "appli
 def show_report(report: ValidationReport) -> None:
     """The validation report in plain words: verdict, problems, warnings, then the facts."""
     if report.ok:
-        st.success("Validation passed: the profile can be analysed.", icon=":material/check_circle:")
+        st.success(tr("Validation passed: the profile can be analysed."), icon=":material/check_circle:")
     else:
-        problems = "\n".join(f"- {plain(problem)}" for problem in report.errors)
-        st.error(f"**Validation failed: {len(report.errors)} problem(s). Nothing was analysed.**\n\n{problems}",
+        problems = "\n".join(f"- {plain(translate_error(problem))}" for problem in report.errors)
+        st.error(tr("**Validation failed: {count} problem(s). Nothing was analysed.**", count=len(report.errors))
+                 + f"\n\n{problems}",
                  icon=":material/block:")
     if report.warnings:
-        with st.expander(f"{len(report.warnings)} warning(s)", expanded=not report.ok):
+        with st.expander(tr("{count} warning(s)", count=len(report.warnings)), expanded=not report.ok):
             for warning in report.warnings:
-                st.markdown(f"- {plain(warning)}")
+                st.markdown(f"- {plain(translate_error(warning))}")
     if report.facts:
         facts = pd.DataFrame({"fact": list(report.facts), "value": [str(v) for v in report.facts.values()]})
-        with st.expander("What was read from the file", expanded=not report.ok):
+        with st.expander(tr("What was read from the file"), expanded=not report.ok):
             st.table(facts, hide_index=True)  # a table wraps long values (a data grid would cut them)
 
 
@@ -47,7 +49,7 @@ def clinical_form(spec: CohortSpec, *, known: dict[str, Any]) -> dict[str, Any]:
     for i, field in enumerate(spec.clinical):
         value = known.get(field.name)
         with columns[i % 3]:
-            label = field_label(field.name) + (f" ({field.unit})" if field.unit else "")
+            label = tr(field_label(field.name)) + (f" ({field.unit})" if field.unit else "")
             if field.kind == "numeric":
                 values[field.name] = st.number_input(
                     label,

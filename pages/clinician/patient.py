@@ -14,6 +14,7 @@ import logging
 
 import streamlit as st
 
+from dashboard.i18n import N_, regimen_label, tr, translate_error
 from dashboard.patient.presentation import form_values
 from dashboard.platform.audit import AuditError
 from dashboard.platform.demo_mode import MAX_UPLOAD_MB, UPLOAD_TOO_LARGE, demo_mode_on, upload_within_limit
@@ -25,7 +26,6 @@ from dashboard.ui.preload import preload_result_elements
 from dashboard.ui.shell import current_cohort
 from dashboard.ui.widgets import clinical_form, example_downloads, filled_lines, model_plan, show_report
 from genomics.errors import InputError
-from genomics.regimens import regimen_label
 from genomics.validate import UploadResult, check_upload
 from models.errors import ModelError
 
@@ -34,10 +34,10 @@ ANALYSIS, ANALYSIS_OWNER = "patient_analysis", "patient_analysis_owner"  # the a
 UPLOAD, UPLOAD_KEY = "upload", "upload_key"
 INPUTS_OWNER = "patient_inputs_owner"
 SOURCE, FIRST_EXAMPLE = "patient_input_source", "patient_first_example"  # "upload" | "example"; pick the first
-BASELINES = {"none": "No treatment", "current": "The current or planned regimen"}
-ORIENTATIONS = {"Detect": "auto", "Rows": "genes_as_rows", "Columns": "genes_as_columns"}  # words shown → reader
-VARIANT_TITLES = {"full": "Full model", "companion": "Companion model", "robust": "Platform-robust model",
-                  "clinical": "Clinical-only model"}
+BASELINES = {"none": N_("No treatment"), "current": N_("The current or planned regimen")}
+ORIENTATIONS = {N_("Detect"): "auto", N_("Rows"): "genes_as_rows", N_("Columns"): "genes_as_columns"}  # words → reader
+VARIANT_TITLES = {"full": N_("Full model"), "companion": N_("Companion model"), "robust": N_("Platform-robust model"),
+                  "clinical": N_("Clinical-only model")}
 
 
 def _sha(*parts: bytes) -> str:
@@ -55,15 +55,15 @@ def _start(source: str) -> None:
     with st.container(border=True):
         left, right = st.columns(2)
         with left:
-            st.markdown("**New here? Try an example patient**")
-            st.caption("A held-back patient of the reference cohort (the models never trained on them), with their "
-                       "profile and clinical record: one click, then Analyse.")
-            st.button("Try an example patient", type="primary", icon=":material/person_search:", key="try_example",
+            st.markdown(tr("**New here? Try an example patient**"))
+            st.caption(tr("A held-back patient of the reference cohort (the models never trained on them), with their "
+                          "profile and clinical record: one click, then Analyse."))
+            st.button(tr("Try an example patient"), type="primary", icon=":material/person_search:", key="try_example",
                       on_click=_choose, args=("example",))
         with right:
-            st.markdown("**Or analyse your own files**")
-            st.caption("An expression profile, a clinical record, or both.")
-            st.button("Upload your own files", icon=":material/upload_file:", key="use_upload",
+            st.markdown(tr("**Or analyse your own files**"))
+            st.caption(tr("An expression profile, a clinical record, or both."))
+            st.button(tr("Upload your own files"), icon=":material/upload_file:", key="use_upload",
                       on_click=_choose, args=("upload",), disabled=source == "upload")
             example_downloads()
 
@@ -71,18 +71,18 @@ def _start(source: str) -> None:
 def _uploaded(spec) -> tuple[UploadResult, str] | None:
     with st.form("patient_upload", border=True):
         expression = st.file_uploader(
-            "Expression profile (CSV, TSV, TXT, gzipped, XLSX or .h5ad; genes as rows or columns)",
+            tr("Expression profile (CSV, TSV, TXT, gzipped, XLSX or .h5ad; genes as rows or columns)"),
             type=["csv", "tsv", "txt", "gz", "xlsx", "h5ad"], key="expression_file",
         )
-        records = st.file_uploader("Clinical record (optional: CSV, JSON or FHIR R4 Bundle)",
+        records = st.file_uploader(tr("Clinical record (optional: CSV, JSON or FHIR R4 Bundle)"),
                                    type=["csv", "json", "gz"], key="records_file")
-        orientation = ORIENTATIONS[st.radio("Where are the genes in the profile?", list(ORIENTATIONS),
+        orientation = ORIENTATIONS[st.radio(tr("Where are the genes in the profile?"), list(ORIENTATIONS), format_func=tr,
                                             horizontal=True, key="orientation")]
-        st.form_submit_button("Check files", icon=":material/fact_check:", key="check_files", type="primary")
+        st.form_submit_button(tr("Check files"), icon=":material/fact_check:", key="check_files", type="primary")
     if expression is None and records is None:
-        st.write("Upload a profile, a clinical record, or both to begin (a record alone is answered by the "
-                 "clinical-only model), then press Check files. The analysis runs only on input that passes "
-                 "validation.")
+        st.write(tr("Upload a profile, a clinical record, or both to begin (a record alone is answered by the "
+                    "clinical-only model), then press Check files. The analysis runs only on input that passes "
+                    "validation."))
         return None
     data = expression.getvalue() if expression is not None else None
     rec = records.getvalue() if records is not None else None
@@ -92,7 +92,7 @@ def _uploaded(spec) -> tuple[UploadResult, str] | None:
     key = _sha(data or b"", rec or b"", orientation.encode(), spec.id.encode(),
                (expression.name if expression else "").encode(), (records.name if records else "").encode())
     if st.session_state.get(UPLOAD_KEY) != key:
-        with st.spinner("Checking the files…"):
+        with st.spinner(tr("Checking the files…")):
             result = check_upload(
                 data, name=expression.name if expression else None, records=rec,
                 records_name=records.name if records else None, orientation=orientation, spec=spec,
@@ -109,19 +109,19 @@ def _uploaded(spec) -> tuple[UploadResult, str] | None:
 def _example(spec) -> tuple[UploadResult, str] | None:
     from dashboard.ui.model_cache import example_patients, example_upload  # lazy: start-up cost (models stack)
 
-    with st.spinner("Loading the example patients (the first time, the cohort's treatment model is trained: up to "
-                    "a minute)…", show_time=True):
+    with st.spinner(tr("Loading the example patients (the first time, the cohort's treatment model is trained: up "
+                       "to a minute)…"), show_time=True):
         ids = example_patients(spec)
     if not ids:
-        st.info("This reference cohort has no held-back example patients: upload your own files instead.")
+        st.info(tr("This reference cohort has no held-back example patients: upload your own files instead."))
         return None
     if st.session_state.pop(FIRST_EXAMPLE, False) or st.session_state.get("example_patient") not in ids:
         st.session_state["example_patient"] = ids[0]
-    chosen = st.selectbox("Example patient (held back from the model's training; choose another if you like)", ids,
+    chosen = st.selectbox(tr("Example patient (held back from the model's training; choose another if you like)"), ids,
                           key="example_patient")
     key = _sha(b"example", spec.id.encode(), str(chosen).encode())
     if st.session_state.get(UPLOAD_KEY) != key:
-        with st.spinner("Loading the example patient…"):
+        with st.spinner(tr("Loading the example patient…")):
             st.session_state[UPLOAD] = example_upload(spec, chosen)
         st.session_state[UPLOAD_KEY] = key
     return st.session_state[UPLOAD], key
@@ -132,7 +132,8 @@ def _one_sample(result: UploadResult) -> UploadResult:
     if result.adata is None or result.adata.n_obs <= 1:
         return result
     names = [str(n) for n in result.adata.obs_names]
-    chosen = st.selectbox(f"This file holds {len(names)} samples: the patient to analyse", names, key="sample_choice")
+    chosen = st.selectbox(tr("This file holds {count} samples: the patient to analyse", count=len(names)), names,
+                          key="sample_choice")
     return UploadResult(result.adata[[names.index(chosen)]].copy(), result.report, result.record)
 
 
@@ -148,14 +149,15 @@ def _entered(spec) -> dict:
 def _plan(spec, upload: UploadResult) -> tuple[dict, object] | None:
     """Which model will answer, said before Analyse (the first time, the treatment model is loaded or trained)."""
     try:
-        with st.spinner("Loading the cohort's treatment model (the first time it is trained: up to a minute)…",
+        with st.spinner(tr("Loading the cohort's treatment model (the first time it is trained: up to a minute)…"),
                         show_time=True):
             plan, features = model_plan(spec, upload, _entered(spec))
     except (InputError, ModelError) as exc:
-        st.warning(plain(getattr(exc, "message", None) or str(exc)))
+        st.warning(plain(translate_error(getattr(exc, "message", None) or str(exc))))
         return None
-    title = VARIANT_TITLES.get(str(plan.get("variant")), "The model")
-    st.info(f"**Which model will answer: {plain(title)}.** {plain(str(plan.get('sentence') or ''))}",
+    title = tr(VARIANT_TITLES.get(str(plan.get("variant")), N_("The model")))
+    st.info(tr("**Which model will answer: {model}.**", model=plain(title))
+            + f" {plain(translate_error(str(plan.get('sentence') or '')))}",
             icon=":material/model_training:")
     return plan, features
 
@@ -163,33 +165,33 @@ def _plan(spec, upload: UploadResult) -> tuple[dict, object] | None:
 def _inputs(spec, upload: UploadResult, planned: tuple[dict, object] | None) -> tuple[dict, dict, str, bool, bool]:
     """Clinical fields, current or planned regimen and baseline, entered in one form (analysed on submit)."""
     with st.form("patient_inputs", border=True):
-        st.subheader("Clinical fields", anchor=False)
+        st.subheader(tr("Clinical fields"), anchor=False)
         lines = []
         if planned is not None:
             plan, features = planned
             lines = filled_lines(spec, _entered(spec), numeric=dict(features.numeric_),
                                  categorical=dict(features.categorical_), variant=str(plan.get("variant")))
         if lines:
-            st.caption("From the record or the file; fill in what you know. A field still blank when you press "
-                       "Analyse is handled as follows: " + plain("; ".join(lines)) + ".")
+            st.caption(tr("From the record or the file; fill in what you know. A field still blank when you press "
+                          "Analyse is handled as follows: {lines}.", lines=plain("; ".join(lines))))
         else:
-            st.caption("From the record or the file; check them, then press Analyse.")
+            st.caption(tr("From the record or the file; check them, then press Analyse."))
         clinical = clinical_form(spec, known={})  # values from form_values, through the session state
         regimen: dict[str, int] = {}
         if spec.treatments:
-            st.caption("Current or planned treatment (the risk estimate is for this regimen):")
+            st.caption(tr("Current or planned treatment (the risk estimate is for this regimen):"))
             cols = st.columns(len(spec.treatments) + 1)
             for col, t in zip(cols, spec.treatments, strict=False):
                 regimen[t] = int(col.checkbox(regimen_label(t), key=f"regimen_{t}"))
-            baseline = cols[-1].selectbox("Compare options against", list(BASELINES), format_func=BASELINES.get,
+            baseline = cols[-1].selectbox(tr("Compare options against"), list(BASELINES), format_func=lambda b: tr(BASELINES[b]),
                                           key="patient_baseline")
         else:
             baseline = "none"
         confirmed = True
         if upload.needs_confirmation:
-            confirmed = st.checkbox("I have read the low-coverage warning above and want this profile analysed "
-                                    "anyway", key="coverage_confirm")
-        submitted = st.form_submit_button("Analyse", type="primary", icon=":material/play_arrow:")
+            confirmed = st.checkbox(tr("I have read the low-coverage warning above and want this profile analysed "
+                                       "anyway"), key="coverage_confirm")
+        submitted = st.form_submit_button(tr("Analyse"), type="primary", icon=":material/play_arrow:")
     return clinical, regimen, baseline, submitted, confirmed
 
 
@@ -198,7 +200,7 @@ def _analyse(spec, result: UploadResult, owner: str, clinical: dict, regimen: di
 
     for name in (ANALYSIS, ANALYSIS_OWNER):
         st.session_state.pop(name, None)
-    with st.status("Analysing the patient…", expanded=True) as status:
+    with st.status(tr("Analysing the patient…"), expanded=True) as status:
         try:
             analysis = build_analysis(result, spec=spec, clinical=clinical, regimen=regimen, baseline=baseline,
                                       user=user.username, progress=status.write)
@@ -206,17 +208,17 @@ def _analyse(spec, result: UploadResult, owner: str, clinical: dict, regimen: di
                             model_id=analysis.model_id, bundle_sha256=analysis.bundle_sha256,
                             subject=analysis.patient_id, detail=f"baseline {baseline}")
         except (InputError, ModelError, StoreError, AuditError) as exc:
-            status.update(label="The analysis could not be completed", state="error", expanded=False)
-            st.error(plain(getattr(exc, "message", None) or str(exc)))
+            status.update(label=tr("The analysis could not be completed"), state="error", expanded=False)
+            st.error(plain(translate_error(getattr(exc, "message", None) or str(exc))))
             _audit_failure(spec, "analysis refused")
             return
         except Exception:  # noqa: BLE001 (no traceback reaches the user; the server log has it)
             log.exception("patient analysis failed")
-            status.update(label="The analysis could not be completed", state="error", expanded=False)
-            st.error("The analysis failed unexpectedly; the details are in the server log.")
+            status.update(label=tr("The analysis could not be completed"), state="error", expanded=False)
+            st.error(tr("The analysis failed unexpectedly; the details are in the server log."))
             _audit_failure(spec, "analysis failed unexpectedly")
             return
-        status.update(label="Analysis ready", state="complete", expanded=False)
+        status.update(label=tr("Analysis ready"), state="complete", expanded=False)
     st.session_state[ANALYSIS] = analysis
     st.session_state[ANALYSIS_OWNER] = owner
 
@@ -229,15 +231,15 @@ def _audit_failure(spec, detail: str) -> None:
 
 
 user = auth.require("patient")
-st.title("Patient")
+st.title(tr("Patient"))
 spec = current_cohort()
-st.caption(f"Reference cohort: {plain(spec.display_name)}")
+st.caption(tr("Reference cohort: {cohort}", cohort=plain(spec.display_name)))
 source = st.session_state.setdefault(SOURCE, "upload")
 _start(source)
 try:
     picked = _example(spec) if source == "example" else _uploaded(spec)
 except (InputError, ModelError, StoreError, AuditError) as exc:
-    st.error(plain(getattr(exc, "message", None) or str(exc)))
+    st.error(plain(translate_error(getattr(exc, "message", None) or str(exc))))
     picked = None
 
 if picked is not None:
@@ -255,15 +257,15 @@ if picked is not None:
             st.session_state[INPUTS_OWNER] = owner
         planned = _plan(spec, upload)
         if upload.needs_confirmation:
-            st.warning(plain(upload.report.confirmation), icon=":material/warning:")
+            st.warning(plain(translate_error(upload.report.confirmation)), icon=":material/warning:")
         clinical, regimen, baseline, submitted, confirmed = _inputs(spec, upload, planned)
         if submitted and not confirmed:
-            st.error("This profile is below the coverage floor: tick the confirmation in the form to analyse it "
-                     "anyway.")
+            st.error(tr("This profile is below the coverage floor: tick the confirmation in the form to analyse it "
+                        "anyway."))
         elif submitted:
             _analyse(spec, upload, owner, clinical, regimen, baseline)
         shown = st.session_state.get(ANALYSIS)
         if shown is not None and st.session_state.get(ANALYSIS_OWNER) == owner:
             render_analysis(shown, key_prefix="patient")
         elif not submitted:
-            st.caption("Check the fields above, then press Analyse.")
+            st.caption(tr("Check the fields above, then press Analyse."))

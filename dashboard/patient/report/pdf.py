@@ -9,6 +9,7 @@ section prints a short "not available" line.
 """
 from __future__ import annotations
 
+import functools
 import io
 import secrets
 from collections.abc import Iterable, Sequence
@@ -17,6 +18,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
+from dashboard.i18n import N_, language_scope, tr
 from dashboard.patient.presentation import (
     READING_TITLES,
     baseline_note,
@@ -31,11 +33,14 @@ from dashboard.patient.presentation import (
 from dashboard.patient.record import PatientAnalysis
 from dashboard.patient.report.charts import benefit_chart, risk_chart, survival_chart
 from dashboard.patient.report.wording import (
+    CJK_FONT,
+    CJK_FONT_MISSING,
     FONT,
     FONT_FILES,
     MISSING,
     any_text,
     benefit_cell,
+    cjk_font_file,
     created_text,
     created_time,
     finite_number,
@@ -47,6 +52,7 @@ from dashboard.patient.report.wording import (
     predict_comparison,
     printable,
     survival_cell,
+    uses_cjk_font,
     variant_lines,
 )
 from dashboard.text import RESEARCH_NOTICE, field_label
@@ -72,6 +78,12 @@ class _ReportPDF(FPDF):
         self.alias_nb_pages(self.nb_alias)
         for style, name in FONT_FILES.items():
             self.add_font(FONT, style, str(font_dir() / name))
+        if uses_cjk_font():  # Chinese words: DejaVu first, the system's CJK font for what DejaVu lacks
+            if (cjk := cjk_font_file()) is None:
+                raise ReportFontError(CJK_FONT_MISSING)
+            for style in FONT_FILES:
+                self.add_font(CJK_FONT, style, str(cjk))
+            self.set_fallback_fonts([CJK_FONT], exact_match=False)
         self.set_margins(_MARGINS, 14, _MARGINS)
         self.set_auto_page_break(auto=True, margin=16)
 
@@ -79,7 +91,7 @@ class _ReportPDF(FPDF):
         self.set_y(6)
         self.set_font(FONT, "B", 7.5)
         self.set_text_color(150, 20, 20)
-        self.multi_cell(0, 3.6, RESEARCH_NOTICE, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.multi_cell(0, 3.6, tr(RESEARCH_NOTICE), align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_draw_color(150, 20, 20)
         self.line(self.l_margin, self.get_y() + 0.8, self.w - self.r_margin, self.get_y() + 0.8)
         self.set_text_color(0, 0, 0)
@@ -90,7 +102,7 @@ class _ReportPDF(FPDF):
         self.set_y(-12)
         self.set_font(FONT, "", 7)
         self.set_text_color(110, 110, 110)
-        self.cell(0, 5, f"{self.footer_text} · page {self.page_no()}/{self.nb_alias}", align="C")
+        self.cell(0, 5, f"{self.footer_text} · " + tr("page {page}/{pages}", page=self.page_no(), pages=self.nb_alias), align="C")
         self.set_text_color(0, 0, 0)
 
     # layout helpers -----------------------------------------------------------------------------------
@@ -109,14 +121,14 @@ class _ReportPDF(FPDF):
         self.ln(3)
         self.set_font(FONT, "B", 12)
         self.set_text_color(20, 50, 100)
-        self.cell(0, 7, printable(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.cell(0, 7, printable(tr(text)), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_text_color(0, 0, 0)
 
     def subheading(self, text: str) -> None:
         self.ensure_space(16)
         self.ln(1)
         self.set_font(FONT, "B", 9.5)
-        self.cell(0, 5.5, printable(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.cell(0, 5.5, printable(tr(text)), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def para(self, text: str, *, size: float = 8.5, style: str = "", colour: tuple[int, int, int] = (0, 0, 0),
              fill: tuple[int, int, int] | None = None) -> None:
@@ -219,7 +231,7 @@ def options_rows(a: PatientAnalysis) -> tuple[list[str], list[list[str]]]:
 
 def _options_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
     """The options as on screen (:func:`options_rows`), the summary line, the words, the rule and its notes."""
-    pdf.heading("Treatment options")
+    pdf.heading(N_("Treatment options"))
     if not a.options:
         pdf.unavailable("Treatment options")
         return
@@ -252,7 +264,7 @@ def _variant_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
     lines = variant_lines(a)
     if not lines:
         return
-    pdf.heading("Which model answers")
+    pdf.heading(N_("Which model answers"))
     for line in lines:
         pdf.para(printable(line), size=8)
     missing = (a.variant or {}).get("genes_missing") or []
@@ -265,7 +277,7 @@ def _predict_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
     p = a.predict or {}
     if not p:
         return
-    pdf.heading("PREDICT v2.1 beside the learned model")
+    pdf.heading(N_("PREDICT v2.1 beside the learned model"))
     if p.get("unavailable"):
         pdf.para(printable(p["unavailable"]), size=8)
         return
@@ -282,7 +294,7 @@ def _predict_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
 
 
 def _risk_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
-    pdf.heading("Risk and what drives it")
+    pdf.heading(N_("Risk and what drives it"))
     if a.risk:
         pairs: list[tuple[str, object]] = []
         if a.risk.get("regimen") is not None:
@@ -298,14 +310,14 @@ def _risk_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
             pdf.key_values(pairs)
     else:
         pdf.unavailable("Risk under the current regimen")
-    pdf.chart(risk_chart(a), what="Risk contributions", title="What drives the risk estimate")
+    pdf.chart(risk_chart(a), what="Risk contributions", title=N_("What drives the risk estimate"))
     if (base := finite_number(a.explanations.get("risk_base"))) is not None:
         pdf.para(f"Contributions are additive on the model's log-hazard scale from a cohort average of {base:.3f}; "
                  "they describe the model, not causes.", size=7, colour=(80, 80, 80))
 
 
 def _molecular_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
-    pdf.heading("Molecular profile")
+    pdf.heading(N_("Molecular profile"))
     m = a.molecular or {}
     if not m:
         pdf.unavailable("Molecular profile")
@@ -336,7 +348,7 @@ def _molecular_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
                         for k, val in values.items()], columns=columns)
     percentiles = m.get("percentiles") or {}
     if percentiles:
-        pdf.subheading("Key gene expression percentiles (in the reference cohort)")
+        pdf.subheading(N_("Key gene expression percentiles (in the reference cohort)"))
         items = list(percentiles.items())
         _grid(pdf, [(str(k), f"{v:.0f}" if (v := finite_number(val)) is not None else MISSING)
                     for k, val in items[:MAX_PERCENTILES]], columns=4)
@@ -356,7 +368,7 @@ def _grid(pdf: _ReportPDF, items: list[tuple[str, str]], *, columns: int) -> Non
 
 
 def _quality_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
-    pdf.heading("Data quality and assumptions")
+    pdf.heading(N_("Data quality and assumptions"))
     shown = False
     assumptions = dict(a.assumptions or {})
     pairs: list[tuple[str, object]] = []
@@ -385,7 +397,7 @@ def _quality_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
             pdf.bullets(items, size=8)
             shown = True
     if a.warnings:
-        pdf.subheading("Warnings")
+        pdf.subheading(N_("Warnings"))
         pdf.bullets(a.warnings, size=8)
         shown = True
     if not shown:
@@ -395,7 +407,7 @@ def _quality_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
 def _model_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
     card = dict(a.model_card or {})
     if not card:
-        pdf.heading("Model card", keep=8)
+        pdf.heading(N_("Model card"), keep=8)
         pdf.unavailable("Model card")
         return
     pairs: list[tuple[str, object]] = []
@@ -412,18 +424,18 @@ def _model_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
         if n in card:
             pairs.append((label, f"{any_text(card[n])}" + (f" ({any_text(card[events])} events)"
                                                               if card.get(events) is not None else "")))
-    pdf.heading("Model card", keep=min(len(pairs), 12) * 4.5)
+    pdf.heading(N_("Model card"), keep=min(len(pairs), 12) * 4.5)
     pdf.key_values(pairs)
     metrics = card.get("metrics") or {}
     rows = [(metric_label(str(k)), text) for k, v in metrics.items() if (text := metric_text(v)) is not None]
     if rows:
-        pdf.subheading("Held-back performance")
+        pdf.subheading(N_("Held-back performance"))
         pdf.table_rows(["Metric", "Value [interval]"], rows, widths=(100, 80), size=7.5)
     if card.get("intended_use"):
         pdf.para(f"Intended use: {printable(card['intended_use'])}", size=8)
     limits = card.get("limits") or []
     if limits:
-        pdf.subheading("Limits")
+        pdf.subheading(N_("Limits"))
         pdf.bullets(limits, size=8)
 
 
@@ -432,8 +444,23 @@ def _caveat(a: PatientAnalysis) -> str:
     return a.caveat if a.caveat and a.caveat.strip() else FALLBACK_CAVEAT
 
 
-def report_pdf(analysis: PatientAnalysis, *, compress: bool = True) -> bytes:
-    """The analysis as a PDF report (bytes); ``compress=False`` leaves page streams readable (tests)."""
+class ReportFontError(RuntimeError):
+    """The report's language needs a font this server lacks (the message says which package to install)."""
+
+
+def report_pdf(analysis: PatientAnalysis, *, compress: bool = True, language: str | None = None) -> bytes:
+    """The analysis as a PDF report (bytes) in ``language`` (None: the current one); ``compress=False`` leaves page
+    streams readable (tests). A Chinese report without the CJK font raises ReportFontError."""
+    with language_scope(language):
+        return _report_pdf(analysis, compress=compress)
+
+
+def pdf_in(language: str):
+    """report_pdf in ``language``, for a download whose bytes are made after the page's run."""
+    return functools.partial(report_pdf, language=language)
+
+
+def _report_pdf(analysis: PatientAnalysis, *, compress: bool) -> bytes:
     a = analysis
     pdf = _ReportPDF(footer_text=f"OncoTx · patient {printable(a.patient_id)} · {created_text(a)}")
     pdf.set_compression(compress)
@@ -443,25 +470,27 @@ def report_pdf(analysis: PatientAnalysis, *, compress: bool = True) -> bytes:
         pdf.set_creation_date(when)
     pdf.add_page()
     pdf.set_font(FONT, "B", 16)
-    pdf.cell(0, 9, "OncoTx patient report", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(0, 9, tr("OncoTx patient report"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(FONT, "", 9)
-    pdf.cell(0, 5, f"Patient {printable(a.patient_id)} · {created_text(a)}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(0, 5, tr("Patient {patient}", patient=printable(a.patient_id)) + f" · {created_text(a)}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(2)
     if a.synthetic_cohort:
         pdf.para("Synthetic demo cohort: every number below is illustrative only.", style="B", size=9,
                  colour=(150, 20, 20))
+    pdf.para(tr("Research use only: options to discuss with the treating team, never treatment directives."),
+             size=8.5, style="B")
     pdf.para(_caveat(a), size=8.5, fill=(255, 243, 224))
     pdf.ln(2)
     _audit_section(pdf, a)
     _variant_section(pdf, a)
     _options_section(pdf, a)
     _predict_section(pdf, a)
-    pdf.chart(survival_chart(a), what="Survival curves", title="Survival curves")
-    pdf.chart(benefit_chart(a), what="Benefit chart", title="Benefit against the baseline")
+    pdf.chart(survival_chart(a), what="Survival curves", title=N_("Survival curves"))
+    pdf.chart(benefit_chart(a), what="Benefit chart", title=N_("Benefit against the baseline"))
     _risk_section(pdf, a)
     _molecular_section(pdf, a)
     _quality_section(pdf, a)
     _model_section(pdf, a)
-    pdf.heading("Caveat", keep=12)
+    pdf.heading(N_("Caveat"), keep=12)
     pdf.para(_caveat(a), size=8.5)
     return bytes(pdf.output())

@@ -2,12 +2,16 @@
 Patient page share (which model variant answered, PREDICT beside the learned model).
 
 Report text is set in the DejaVu fonts shipped with matplotlib (:func:`font_dir`), so any character those
-fonts can draw prints; :func:`printable` turns the rest into '?' so that nothing silently disappears.
+fonts can draw prints; :func:`printable` turns the rest into '?' so that nothing silently disappears. A Chinese
+report adds the system's WenQuanYi Micro Hei (Debian package fonts-wqy-microhei, found at run time, never shipped) as
+the fallback font, and CJK characters print too.
 """
 from __future__ import annotations
 
 import functools
 import re
+import shutil
+import subprocess
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,12 +19,17 @@ from typing import Any
 import matplotlib
 import pandas as pd
 
+from dashboard.i18n import current_language
 from dashboard.patient.presentation import as_number
 from dashboard.patient.record import PatientAnalysis, parse_created
 from models.columns import LOWER, SURVIVAL, UPPER, bounded, column, horizon_short_label, years_tag
 
 FONT = "DejaVu"
 FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf", "I": "DejaVuSans-Oblique.ttf"}
+CJK_FONT = "WenQuanYi"
+CJK_FONT_FILES = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/wqy-microhei/wqy-microhei.ttc")
+CJK_FONT_MISSING = ("The Chinese PDF report needs the WenQuanYi Micro Hei font, which this server lacks: install the "
+                    "fonts-wqy-microhei package (apt-get install fonts-wqy-microhei), or download the report in English.")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 DASH = "–"
 MISSING = "n/a"
@@ -51,11 +60,37 @@ def _printable_code_points() -> frozenset[int]:
     return frozenset(set.intersection(*sets))
 
 
+@functools.cache
+def cjk_font_file() -> Path | None:
+    """The system's WenQuanYi Micro Hei file (a known path, else fontconfig's fc-match), or None when absent."""
+    for name in CJK_FONT_FILES:
+        if Path(name).is_file():
+            return Path(name)
+    if (fc_match := shutil.which("fc-match")) is None:
+        return None
+    found = subprocess.run([fc_match, "-f", "%{file}", "WenQuanYi Micro Hei"], capture_output=True, text=True,  # noqa: S603 (fixed arguments)
+                           timeout=10, check=False).stdout.strip()
+    return Path(found) if "wqy" in found.lower() and Path(found).is_file() else None
+
+
+@functools.cache
+def _cjk_code_points() -> frozenset[int]:
+    from fontTools.ttLib import TTFont  # lazy: start-up cost (read once, on the first Chinese report)
+
+    with TTFont(str(cjk_font_file()), lazy=True, fontNumber=0) as font:
+        return frozenset(font.getBestCmap())
+
+
+def uses_cjk_font() -> bool:
+    """True for a report in a CJK language (the CJK fallback font is then required)."""
+    return current_language() == "zh_CN"
+
+
 def printable(value: object) -> str:
     """User or data text as printable plain text: control characters, lone surrogates and characters the report
-    fonts cannot draw (e.g. CJK) become '?', so nothing silently disappears."""
+    fonts cannot draw (e.g. CJK in an English report) become '?', so nothing silently disappears."""
     text = _CONTROL.sub("?", str(value).replace("\t", " ").replace("\r\n", "\n"))
-    drawable = _printable_code_points()
+    drawable = _printable_code_points() | (_cjk_code_points() if uses_cjk_font() and cjk_font_file() else frozenset())
     return "".join(c if c == "\n" or ord(c) in drawable else "?" for c in text)
 
 
