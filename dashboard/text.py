@@ -30,6 +30,20 @@ FIELD_LABELS = {
 }
 
 
+def gene_set_label(name: str) -> str:
+    """Readable name of a gene set: 'HALLMARK_TNFA_SIGNALING_VIA_NFKB' → 'TNFA signaling via NFKB' (MSigDB's words;
+    gene and pathway symbols, which hold a digit or are short, stay upper case)."""
+    words = str(name).removeprefix("HALLMARK_").split("_")
+    if len(words) == 1:
+        return words[0]
+    shown = [w if any(c.isdigit() for c in w) or len(w) <= 4 and w.isupper() and w not in SET_WORDS else w.lower()
+             for w in words]
+    return shown[0][:1].upper() + shown[0][1:] + "".join(" " + w for w in shown[1:])
+
+
+SET_WORDS = frozenset({"UP", "DN", "VIA", "AND", "LATE", "EARLY", "BILE", "ACID", "HEME", "BETA", "ALPHA"})
+
+
 def field_label(name: str) -> str:
     """Readable name of a clinical field (falls back to the column name with spaces)."""
     return FIELD_LABELS.get(name, name.replace("_", " ").capitalize())

@@ -50,7 +50,7 @@ from dashboard.patient.report.wording import predict_comparison, variant_lines
 from dashboard.platform import store
 from dashboard.platform.audit import AuditError
 from dashboard.platform.demo_mode import demo_mode_on
-from dashboard.text import field_label, plain
+from dashboard.text import field_label, gene_set_label, plain
 from dashboard.ui import auth
 from models.columns import LOWER, SURVIVAL, UPPER, column, horizon_years_label
 
@@ -263,7 +263,7 @@ def _molecular(a: PatientAnalysis) -> None:
         pathways = m.get("pathways") or {}
         if pathways:
             st.markdown(tr("**Pathway scores**"))
-            frame = pd.DataFrame({"pathway": list(pathways), "score": [as_number(v) for v in pathways.values()]})
+            frame = pd.DataFrame({"pathway": [gene_set_label(k) for k in pathways], "score": [as_number(v) for v in pathways.values()]})
             st.dataframe(frame.sort_values("score", key=abs, ascending=False), hide_index=True, width="stretch")
     with right:
         e = a.embedding or {}
@@ -419,7 +419,7 @@ def _explanations(a: PatientAnalysis, key_prefix: str) -> None:
 
 
 def _gene_sets(frame: pd.DataFrame, *, unit: str) -> None:
-    shown = frame.rename(columns={"pathway": "Gene set", "value": f"Contribution ({unit})", "n_genes": "Genes"})
+    shown = frame.assign(pathway=frame["pathway"].map(gene_set_label)).rename(columns={"pathway": "Gene set", "value": f"Contribution ({unit})", "n_genes": "Genes"})
     st.dataframe(shown, hide_index=True, width="stretch",
                  column_config={f"Contribution ({unit})": st.column_config.NumberColumn(format="%+.3f")})
 

@@ -55,7 +55,7 @@ from dashboard.patient.report.wording import (
     uses_cjk_font,
     variant_lines,
 )
-from dashboard.text import RESEARCH_NOTICE, field_label
+from dashboard.text import RESEARCH_NOTICE, field_label, gene_set_label
 from genomics.regimens import regimen_label
 from models.columns import BENEFIT, SURVIVAL, column, horizon_short_label, horizon_years_label
 
@@ -344,7 +344,7 @@ def _molecular_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
         values = m.get(key) or {}
         if values:
             pdf.subheading(title)
-            _grid(pdf, [(str(k), f"{v:+.2f}" if (v := finite_number(val)) is not None else MISSING)
+            _grid(pdf, [(gene_set_label(k), f"{v:+.2f}" if (v := finite_number(val)) is not None else MISSING)
                         for k, val in values.items()], columns=columns)
     percentiles = m.get("percentiles") or {}
     if percentiles:
