@@ -27,6 +27,12 @@ FIELD_LABELS = {
     "menopausal_state": "Menopausal state",
     "tumor_stage": "Stage",
     "tumor_size_class": "Tumour size class",
+    "ki67": "Ki-67 (%)",
+    "trastuzumab": "HER2-targeted therapy",
+    "screen_detected": "Screen detected",
+    "chemo_generation": "Chemotherapy generation (2 or 3)",
+    "breast_surgery": "Breast surgery",
+    "radio_therapy": "Radiotherapy",
 }
 
 

@@ -1,14 +1,22 @@
 """FHIR out: a patient analysis as a FHIR R4 Bundle, validated and read back with fhir.resources (R4B models)."""
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from dashboard.patient.report.fhir_bundle import INTERVAL_EXTENSION, report_fhir
+from genomics.demo.examples import example_path
 from models.columns import LOWER, SURVIVAL, UPPER, column
 from tests.test_report import empty_analysis, make_analysis
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_fhir_export_round_trips_through_fhir_resources() -> None:
@@ -39,3 +47,33 @@ def test_fhir_export_round_trips_through_fhir_resources() -> None:
 def test_fhir_export_of_an_empty_analysis_is_still_valid() -> None:
     bundle = Bundle.model_validate_json(report_fhir(empty_analysis()))
     assert [e.resource.__resource_type__ for e in bundle.entry] == ["Patient", "DocumentReference"]
+
+
+def test_fhir_export_states_the_clinicians_corrections() -> None:
+    text = "Corrected in the review step: Positive lymph nodes: read 2, corrected to 15."
+    analysis = make_analysis(codes="current")
+    analysis = dataclasses.replace(analysis, assumptions={**(analysis.assumptions or {}), "record_corrections": text})
+    bundle = json.loads(report_fhir(analysis))
+    risks = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "RiskAssessment"]
+    assert risks and all(text in [n["text"] for n in r["note"]] for r in risks)
+
+
+@pytest.mark.slow
+def test_cli_writes_a_valid_fhir_bundle_and_refuses_bad_input(tmp_path) -> None:
+    """``python -m dashboard report --format fhir`` on the shipped RNA-seq example, without the data folder (demo
+    cohort): a Bundle fhir.resources reads, a RiskAssessment per regimen, PAM50; a missing file is one line, exit 2."""
+    env = {k: v for k, v in os.environ.items() if k != "ONCOTX_DATA"} | {
+        "ONCOTX_HOME": str(tmp_path / "home"), "ONCOTX_CONFIG": "/nonexistent.toml"}
+    out = tmp_path / "patient.fhir.json"
+    done = subprocess.run([sys.executable, "-m", "dashboard", "report", "--expression", str(example_path("rnaseq")),
+                           "--records", str(example_path("rnaseq_record")), "--format", "fhir", "--out", str(out)],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    bundle = Bundle.model_validate_json(out.read_bytes())
+    kinds = [e.resource.__resource_type__ for e in bundle.entry]
+    assert kinds.count("RiskAssessment") == 8 and "research use" in done.stdout
+    assert any(e.resource.id == "pam50" for e in bundle.entry)
+    bad = subprocess.run([sys.executable, "-m", "dashboard", "report", "--expression", str(tmp_path / "none.tsv"),
+                          "--format", "fhir", "--out", str(tmp_path / "x.json")],
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "Traceback" not in bad.stderr

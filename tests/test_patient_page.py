@@ -152,7 +152,8 @@ def test_valid_upload_gives_options_and_charts(demo_genes):
     assert "OS at 5 years" in metric_labels and "OS at 10 years" in metric_labels
     assert any("Options, not directives" in w.value for w in at.warning)  # the caveat next to the options
     assert any("Observational data" in m.value for m in at.markdown)  # the caveat box
-    assert [d.label for d in at.get("download_button")][-3:] == ["PDF report", "Options (CSV)", "Analysis (JSON)"]
+    assert [d.label for d in at.get("download_button")][-4:] == ["PDF report", "Options (CSV)", "Analysis (JSON)",
+                                                            "Analysis (FHIR R4)"]
 
     # another horizon: the table and the benefit chart follow, nothing is recomputed
     at.segmented_control(key="patient_horizon").set_value(60.0).run()

@@ -414,3 +414,11 @@ def test_pdf_in_chinese_has_chinese_text_and_renders(tmp_path):
     subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", str(path),
                     str(out / "report_zh_page1")], check=True)
     assert (out / "report_zh_page1.png").stat().st_size > 10_000
+
+
+def test_pdf_states_the_clinicians_corrections():
+    text = "Corrected in the review step: Positive lymph nodes: read 2, corrected to 15."
+    a = make_analysis()
+    a = replace(a, assumptions={**(a.assumptions or {}), "record_corrections": text})
+    pages = _squash(" ".join(page_texts(report_pdf(a, compress=False))))
+    assert _squash("Corrected by the clinician") in pages and _squash(text) in pages

@@ -44,7 +44,7 @@ from dashboard.patient.presentation import (
     similar_default,
 )
 from dashboard.patient.record import PatientAnalysis
-from dashboard.patient.report.exports import report_csv, report_filename, report_json
+from dashboard.patient.report.exports import report_csv, report_fhir_export, report_filename, report_json
 from dashboard.patient.report.pdf import pdf_in
 from dashboard.patient.report.wording import predict_comparison, variant_lines
 from dashboard.platform import store
@@ -124,6 +124,8 @@ def _header(a: PatientAnalysis) -> None:
                 f"{plain(a.endpoint)}) · analysed {plain(created_text(a.created))} by {plain(a.user)}")
     st.caption(tr("Research use only: options to discuss with the treating team, never treatment directives."))
     assumptions = a.assumptions or {}
+    if assumptions.get("record_corrections"):
+        st.info(plain(str(assumptions["record_corrections"])), icon=":material/edit_note:")
     cols = st.columns(4)
     coverage = as_number((a.variant or {}).get("coverage", assumptions.get("gene_coverage")))
     cols[0].metric(tr("Model gene coverage"), "–" if coverage is None else f"{coverage:.0%}",
@@ -469,6 +471,10 @@ def _exports(a: PatientAnalysis, key_prefix: str, saved_id: str | None, saved_la
     cols[2].download_button(tr("Analysis (JSON)"), functools.partial(_exported, report_json, a, "JSON", user),
                             file_name=report_filename(a, "json"), mime="application/json", key=f"{key_prefix}_json",
                             icon=":material/data_object:", on_click="ignore")
+    cols[2].download_button(tr("Analysis (FHIR R4)"), functools.partial(_exported, report_fhir_export, a, "FHIR", user),
+                            file_name=report_filename(a, "json").replace(".json", ".fhir.json"),
+                            mime="application/fhir+json",
+                            key=f"{key_prefix}_fhir", icon=":material/share:", on_click="ignore")
     if demo:
         return
     key = _fingerprint(a)

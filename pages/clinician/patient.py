@@ -23,6 +23,14 @@ from dashboard.text import plain
 from dashboard.ui import auth, loaders
 from dashboard.ui.patient_view import render_analysis
 from dashboard.ui.preload import preload_result_elements
+from dashboard.ui.record_review import (
+    corrected_inputs,
+    hold_form_values,
+    keep_submitted,
+    note_corrections,
+    record_review,
+    start_form,
+)
 from dashboard.ui.shell import current_cohort
 from dashboard.ui.widgets import clinical_form, example_downloads, filled_lines, model_plan, show_report
 from genomics.errors import InputError
@@ -32,6 +40,7 @@ from models.errors import ModelError
 log = logging.getLogger(__name__)
 ANALYSIS, ANALYSIS_OWNER = "patient_analysis", "patient_analysis_owner"  # the analysis shown, and whose it is
 UPLOAD, UPLOAD_KEY = "upload", "upload_key"
+ANALYSE_KEY = "patient_analyse"  # the form's submit button
 INPUTS_OWNER = "patient_inputs_owner"
 SOURCE, FIRST_EXAMPLE = "patient_input_source", "patient_first_example"  # "upload" | "example"; pick the first
 BASELINES = {"none": N_("No treatment"), "current": N_("The current or planned regimen")}
@@ -191,7 +200,8 @@ def _inputs(spec, upload: UploadResult, planned: tuple[dict, object] | None) -> 
         if upload.needs_confirmation:
             confirmed = st.checkbox(tr("I have read the low-coverage warning above and want this profile analysed "
                                        "anyway"), key="coverage_confirm")
-        submitted = st.form_submit_button(tr("Analyse"), type="primary", icon=":material/play_arrow:")
+        submitted = st.form_submit_button(tr("Analyse"), type="primary", icon=":material/play_arrow:",
+                                          key=ANALYSE_KEY)
     return clinical, regimen, baseline, submitted, confirmed
 
 
@@ -252,9 +262,12 @@ if picked is not None:
         if st.session_state.get(INPUTS_OWNER) != owner:
             # a new patient: the form starts from its file and record (set through the session state, so that
             # the browser's widgets follow; their defaults stay empty)
-            st.session_state.update(form_values(spec, upload.adata.obs.iloc[0].to_dict()))
+            start_form(form_values(spec, upload.adata.obs.iloc[0].to_dict()))
             st.session_state.pop("coverage_confirm", None)
             st.session_state[INPUTS_OWNER] = owner
+        corrections = record_review(spec, upload.record, key=owner)  # the review step: before the form
+        if not st.session_state.get(ANALYSE_KEY):  # Analyse pressed: the form's submitted values stand
+            hold_form_values()
         planned = _plan(spec, upload)
         if upload.needs_confirmation:
             st.warning(plain(translate_error(upload.report.confirmation)), icon=":material/warning:")
@@ -263,7 +276,9 @@ if picked is not None:
             st.error(tr("This profile is below the coverage floor: tick the confirmation in the form to analyse it "
                         "anyway."))
         elif submitted:
-            _analyse(spec, upload, owner, clinical, regimen, baseline)
+            keep_submitted([f"clin_{f.name}" for f in spec.clinical] + [f"regimen_{t}" for t in spec.treatments])
+            _analyse(spec, upload, owner, corrected_inputs(spec, corrections, clinical), regimen, baseline)
+            note_corrections(ANALYSIS, corrections)
         shown = st.session_state.get(ANALYSIS)
         if shown is not None and st.session_state.get(ANALYSIS_OWNER) == owner:
             render_analysis(shown, key_prefix="patient")

@@ -57,6 +57,9 @@ def fhir_bundle(analysis: PatientAnalysis, *, pdf_name: str | None = None, pdf: 
         "resourceType": "Patient", "id": pid,
         "identifier": [{"system": PSEUDONYM_SYSTEM, "value": str(analysis.patient_id)}],
     }]
+    corrected = str((analysis.assumptions or {}).get("record_corrections") or "")
+    notes = [{"text": RESEARCH_NOTE + (f" {analysis.caveat}" if analysis.caveat else "")}]
+    notes += [{"text": corrected}] if corrected else []
     method = {"text": f"OncoTx model {analysis.model_id} ({analysis.model_kind}), cohort {analysis.cohort_name}"}
     for row in analysis.options:
         regimen = str(row.get("regimen", ""))
@@ -68,7 +71,7 @@ def fhir_bundle(analysis: PatientAnalysis, *, pdf_name: str | None = None, pdf: 
             "method": method, "code": {"text": f"Survival under {regimen_label(regimen)}"},
             **({"occurrenceDateTime": when} if when else {}),
             "prediction": predictions,
-            "note": [{"text": RESEARCH_NOTE + (f" {analysis.caveat}" if analysis.caveat else "")}],
+            "note": notes,
         })
     pam50 = (analysis.molecular or {}).get("pam50") or {}
     if pam50.get("subtype"):

@@ -378,6 +378,8 @@ def _quality_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
         pairs.append(("Expression scale detected", assumptions.pop("scale")))
     if "expression_mode" in assumptions:
         pairs.append(("Expression standardisation", assumptions.pop("expression_mode")))
+    if assumptions.get("record_corrections"):
+        pairs.append(("Corrected by the clinician", assumptions.pop("record_corrections")))
     if "filled" in assumptions:
         filled = assumptions.pop("filled") or []
         pairs.append(("Clinical fields filled with defaults",

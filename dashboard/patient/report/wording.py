@@ -22,6 +22,7 @@ import pandas as pd
 from dashboard.i18n import current_language
 from dashboard.patient.presentation import as_number
 from dashboard.patient.record import PatientAnalysis, parse_created
+from dashboard.text import field_label
 from models.columns import LOWER, SURVIVAL, UPPER, bounded, column, horizon_short_label, years_tag
 
 FONT = "DejaVu"
@@ -178,6 +179,12 @@ def fraction_text(value: Any) -> str:
     if number is None:
         return printable(value) if value not in (None, "") else MISSING
     return f"{100 * number:.1f}%" if 0 <= number <= 1 else f"{number:g}%"
+
+
+def corrections_text(corrections: list[dict[str, Any]]) -> str:
+    """The clinician's corrections of the record in the review step, in one sentence for the screen and the PDF."""
+    parts = [f"{field_label(c['field'])}: read {c['read']}, corrected to {c['entered']}" for c in corrections]
+    return "Corrected in the review step: " + "; ".join(parts) + "." if parts else ""
 
 
 def any_text(value: Any) -> str:
