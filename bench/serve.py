@@ -65,10 +65,10 @@ def start_warm_up(url: str, timeout: float = 120.0) -> bool:
 @contextlib.contextmanager
 def streamlit_app(tmp: Path, *, data: Path | None, env: dict[str, str] | None = None, warm_start: bool = False,
                   cpus: set[int] | None = None):
-    """The app (``python -m dashboard.serve``: ``streamlit run app.py``) on a free loopback port with its own ONCOTX_HOME; ``data=None`` runs the demo
-    cohort (ONCOTX_DATA unset); ``env`` adds or overrides variables (e.g. ``ONCOTX_AUTH``). ``warm_start`` starts
-    the app's warm-up as soon as the server answers (:func:`start_warm_up`); ``cpus`` pins the server to those
-    cores (Linux). Yields (url, log path); the server is stopped afterwards."""
+    """The app (``python -m dashboard.serve``, i.e. ``streamlit run app.py``) on a free loopback port with its own
+    ONCOTX_HOME; ``data=None`` runs the demo cohort (ONCOTX_DATA unset); ``env`` adds or overrides variables (e.g.
+    ``ONCOTX_AUTH``). ``warm_start`` starts the app's warm-up as soon as the server answers (:func:`start_warm_up`);
+    ``cpus`` pins the server to those cores (Linux). Yields (url, log path); the server is stopped afterwards."""
     extra = env or {}
     tmp.mkdir(parents=True, exist_ok=True)
     port = free_port()

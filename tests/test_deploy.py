@@ -109,3 +109,9 @@ def test_the_entry_script_serves_a_healthy_app(tmp_path):
         port = int(url.rsplit(":", 1)[1])
         assert _health_check(port) == 0
     assert _health_check(port) == 1  # the server is gone: the container would be marked unhealthy
+
+
+def test_community_cloud_gets_the_chinese_pdf_font():
+    """Streamlit Community Cloud installs the Debian packages listed in packages.txt (docs/deploy.md)."""
+    assert (REPO / "packages.txt").read_text().split() == ["fonts-wqy-microhei"]
+    assert "fonts-wqy-microhei" in " ".join(_instructions()["RUN"])
