@@ -1,6 +1,8 @@
-"""The real app under test: ``streamlit run app.py`` on a free loopback port, and how chromium is launched.
+"""The real app under test, started as a deployment starts it, on a free loopback port, and how chromium is launched.
 
-Shared by the browser tests (tests/test_browser*.py) and the load test (bench/load/): one server harness,
+The server is ``python -m dashboard.serve`` (:data:`SERVE_MODULE`: the container's ENTRYPOINT too), given a loopback
+address and a free port; so the browser tests exercise the deployment's start command and flags. Shared by the
+browser tests (tests/test_browser*.py), tests/test_deploy.py and the load test (bench/load/): one server harness,
 one set of chromium arguments and one window size.
 """
 from __future__ import annotations
@@ -15,6 +17,8 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+#: The start command of every deployment (Dockerfile ENTRYPOINT ``python -m dashboard.serve``) and of the tests.
+SERVE_MODULE = "dashboard.serve"
 STARTUP_S = 90
 VIEWPORT = {"width": 1400, "height": 1000}
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -61,10 +65,10 @@ def start_warm_up(url: str, timeout: float = 120.0) -> bool:
 @contextlib.contextmanager
 def streamlit_app(tmp: Path, *, data: Path | None, env: dict[str, str] | None = None, warm_start: bool = False,
                   cpus: set[int] | None = None):
-    """``streamlit run app.py`` on a free loopback port with its own ONCOTX_HOME; ``data=None`` runs the demo
-    cohort (ONCOTX_DATA unset); ``env`` adds or overrides variables (e.g. ``ONCOTX_AUTH``). ``warm_start`` starts
-    the app's warm-up as soon as the server answers (:func:`start_warm_up`); ``cpus`` pins the server to those
-    cores (Linux). Yields (url, log path); the server is stopped afterwards."""
+    """The app (``python -m dashboard.serve``, i.e. ``streamlit run app.py``) on a free loopback port with its own
+    ONCOTX_HOME; ``data=None`` runs the demo cohort (ONCOTX_DATA unset); ``env`` adds or overrides variables (e.g.
+    ``ONCOTX_AUTH``). ``warm_start`` starts the app's warm-up as soon as the server answers (:func:`start_warm_up`);
+    ``cpus`` pins the server to those cores (Linux). Yields (url, log path); the server is stopped afterwards."""
     extra = env or {}
     tmp.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -77,10 +81,9 @@ def streamlit_app(tmp: Path, *, data: Path | None, env: dict[str, str] | None = 
     log = tmp / "streamlit.log"
     with log.open("w") as out:
         proc = subprocess.Popen(  # noqa: S603 (fixed command line)
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1",
-             # no file watcher: it would watch the checkout (and .venv) recursively and overflow inotify
-             "--server.fileWatcherType", "none", "--server.scriptHealthCheckEnabled", str(warm_start).lower()],
+            # the deployment's defaults (headless, no file watcher, XSRF on, ...), on loopback and a free port
+            [sys.executable, "-m", SERVE_MODULE, "--server.port", str(port), "--server.address", "127.0.0.1",
+             "--server.scriptHealthCheckEnabled", str(warm_start).lower()],
             cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
             preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,  # noqa: PLW1509 (no threads yet)
         )

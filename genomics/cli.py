@@ -1,6 +1,9 @@
 """``python -m genomics``: the data-layer command line.
 
 ``validate FILE [--records FILE]``: exit 0 valid, 2 invalid (one line per problem), 1 internal error.
+``signatures FILE [--cohort ID|PATH] [--out FILE.csv]``: PAM50, recurrence score and modules per sample; a few samples
+are compared with a reference cohort: ``--cohort``, else the synthetic demo cohort when no data folder is set
+(:func:`signature_reference`), else their platform reference. It prints which reference was used.
 
 Each command imports its modules when it runs (``# lazy: CLI start-up``): ``signatures`` and ``preprocess`` load
 scanpy, which ``validate`` and ``cohorts`` do not need.
@@ -38,12 +41,14 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--resolution", type=float, default=1.0, help="Leiden resolution")
     pre.add_argument("--seed", type=int, default=0)
     sig = sub.add_parser("signatures", help="PAM50, recurrence-score approximation and module scores per sample")
-    sig.add_argument("--expression", required=True, help="expression file (as for validate)")
+    sig.add_argument("file", nargs="?", help="expression file (as for validate); or --expression FILE")
+    sig.add_argument("--expression", help="expression file (the same as FILE)")
     sig.add_argument("--cohort", default=None,
                      help="reference cohort id or PATH on the same platform (without it, an upload of 20+ samples "
                           "is its own reference, and a smaller one is compared with its platform reference: "
-                          "SCAN-B for RNA-seq, VDX for Affymetrix)")
-    sig.add_argument("--out", required=True, help="output CSV")
+                          "SCAN-B for RNA-seq, VDX for Affymetrix; with no data folder set, the synthetic demo "
+                          "cohort)")
+    sig.add_argument("--out", help="output CSV (default: the table on standard output)")
     return parser
 
 
@@ -84,29 +89,63 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_signatures(args: argparse.Namespace) -> int:
+#: What ``signatures`` says when it compares a few samples with the demo cohort because no data folder is set.
+DEMO_REFERENCE_NOTE = ("reference: the SYNTHETIC demo cohort (no data folder is set, so no real reference cohort; "
+                       "set ONCOTX_DATA or pass --cohort for one)")
+
+
+def signature_reference(cohort: str | None, n_samples: int):
+    """The reference cohort ``signatures`` compares ``n_samples`` with, and a line saying why (or None).
+
+    ``--cohort`` when given. Else, with no data folder (no real reference cohort can be had) and too few samples to
+    be their own reference, the synthetic demo cohort, which is always there, so one sample still gets its PAM50
+    call. Else None: the samples' own or their platform reference (:func:`genomics.signatures.signature_table`).
+    """
     from genomics.cohorts import load_cohort  # lazy: CLI start-up
+    from genomics.settings import get_settings  # lazy: CLI start-up
+    from genomics.signatures.resolve import MIN_SELF_REFERENCE  # lazy: CLI start-up
+
+    if cohort:
+        return load_cohort(cohort), None
+    if get_settings().data_dir is None and n_samples < MIN_SELF_REFERENCE:
+        return load_cohort("demo"), DEMO_REFERENCE_NOTE
+    return None, None
+
+
+def cmd_signatures(args: argparse.Namespace) -> int:
     from genomics.export import to_safe_csv  # lazy: CLI start-up
     from genomics.signatures import signature_table  # lazy: CLI start-up
     from genomics.validate import check_upload  # lazy: CLI start-up
 
-    result = check_upload(args.expression)
+    path = args.expression or args.file
+    if not path or (args.expression and args.file):
+        print("ERROR: give one expression file: FILE or --expression FILE", file=sys.stderr)
+        return EXIT_INVALID
+    info = sys.stdout if args.out else sys.stderr  # the table itself goes to standard output without --out
+    result = check_upload(path)
     if not result.report.ok:
         for problem in result.report.errors:
-            print(f"ERROR: {problem}")
+            print(f"ERROR: {problem}", file=info)
         return EXIT_INVALID
-    reference = load_cohort(args.cohort) if args.cohort else None
+    reference, why = signature_reference(args.cohort, result.adata.n_obs)
+    if why:
+        logging.getLogger(__name__).info("signatures: %s", why)
+        print(why, file=info)
     table = signature_table(result.adata, reference=reference)
-    with open(args.out, "wb") as fh:
-        fh.write(to_safe_csv(table))
-    print(f"{len(table)} sample(s) written to {args.out}")
+    if args.out:
+        with open(args.out, "wb") as fh:
+            fh.write(to_safe_csv(table))
+        print(f"{len(table)} sample(s) written to {args.out}", file=info)
+    else:
+        sys.stdout.buffer.write(to_safe_csv(table))
+        sys.stdout.flush()
     for column, what in (("pam50_reference", "PAM50"), ("rs_reference", "recurrence score")):
         used = sorted({str(v) for v in table[column] if isinstance(v, str) and v})
         if used:
-            print(f"{what} reference: {'; '.join(used)}")
+            print(f"{what} reference: {'; '.join(used)}", file=info)
     notes = sorted({str(n) for n in table["notes"] if isinstance(n, str) and n})
     for note in notes[:5]:
-        print(f"note: {note}")
+        print(f"note: {note}", file=info)
     return EXIT_OK
 
 

@@ -393,3 +393,20 @@ def test_public_demo_mode_rules(monkeypatch, tmp_path):
     ok, kept = demo_mode.allow_analysis([0.0] * demo_mode.ANALYSES_PER_WINDOW, 1.0)
     assert not ok and len(kept) == demo_mode.ANALYSES_PER_WINDOW
     assert demo_mode.allow_analysis(kept, demo_mode.RATE_WINDOW_S + 1.0) == (True, [demo_mode.RATE_WINDOW_S + 1.0])
+
+
+def test_public_demo_mode_stores_no_audit_rows(monkeypatch, tmp_path):
+    """ONCOTX_DEMO=1: an audited action is checked and logged, but no row reaches any database."""
+    from genomics.settings import get_settings
+
+    monkeypatch.setenv("ONCOTX_DEMO", "1")
+    assert audit.record(_event(action="upload")) == 0
+    assert audit.record(_event(action="analysis")) == 0
+    with pytest.raises(audit.AuditError):  # still checked: a malformed event is a programming error
+        audit.record(_event(detail="MRN 1234567"))
+    assert audit.events().empty  # the demo's temporary database holds no audit row
+    assert audit.verify_chain() == (True, "0 events; hash chain intact.")
+    assert str(tmp_path) not in get_settings().database_url
+    monkeypatch.delenv("ONCOTX_DEMO")
+    url = f"sqlite:///{tmp_path / 'kept.sqlite'}"
+    assert audit.record(_event(), url=url) >= 1 and len(audit.events(url=url)) == 1  # outside the demo: stored

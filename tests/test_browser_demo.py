@@ -2,11 +2,12 @@
 
 (a) With ONCOTX_DATA unset, the Ensembl-keyed RNA-seq example (gene ids through the shipped gene map) is uploaded
 and gets survival, options, a PAM50 call and a recurrence score (shipped centroids). (b) With ONCOTX_DEMO=1 there is
-no sign-in, no History and no Save; after the session nothing is left under ONCOTX_HOME. Screenshots go to
-test-artifacts/.
+no sign-in, no History and no Save; after the session nothing is left under ONCOTX_HOME. Both servers are started
+as a deployment starts them (``python -m dashboard.serve``, through bench.serve). Screenshots go to test-artifacts/.
 """
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -31,14 +32,18 @@ def _no_data_env(tmp_path) -> dict[str, str]:
 
 
 def test_signatures_cli_calls_pam50_on_the_ensembl_example_without_data(tmp_path):
-    out = tmp_path / "signatures.csv"
+    """The README's one-liner on a fresh machine: no data folder, no --cohort, no --out; one sample still gets a
+    PAM50 call, against the synthetic demo cohort, and the command says so."""
+    env = _no_data_env(tmp_path)
+    assert "ONCOTX_DATA" not in env
     done = subprocess.run(  # noqa: S603 (fixed command line)
-        [sys.executable, "-m", "genomics", "signatures", "--expression", str(example_path("rnaseq_ensembl")),
-         "--cohort", "demo", "--out", str(out)],  # one sample needs a reference: the demo cohort is always there
-        cwd=REPO, env=_no_data_env(tmp_path), capture_output=True, text=True, timeout=300)
+        [sys.executable, "-m", "genomics", "signatures", str(example_path("rnaseq_ensembl"))],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    table = pd.read_csv(out)
+    table = pd.read_csv(io.StringIO(done.stdout))  # the table on standard output, the messages on standard error
     assert len(table) == 1 and table["pam50"].iloc[0] in SUBTYPES, table.to_dict("records")
+    assert table["rs_approx"].notna().all() and "demo" in table["pam50_reference"].iloc[0]
+    assert "SYNTHETIC demo cohort" in done.stderr and "PAM50 reference: the reference cohort demo" in done.stderr
 
 
 def _upload_ensembl_example(page) -> None:  # noqa: F811
@@ -75,6 +80,8 @@ def test_ensembl_rnaseq_example_without_the_data_folder(page, tmp_path):  # noqa
 def test_public_demo_mode_keeps_nothing(page, tmp_path):  # noqa: F811
     home = tmp_path / "public" / "home"  # the ONCOTX_HOME streamlit_app gives the server
     with streamlit_app(tmp_path / "public", data=None, env={"ONCOTX_DEMO": "1"}) as (url, log):
+        started = log.read_text()  # the deployment's start command (python -m dashboard.serve), with its demo limit
+        assert "oncotx: -m streamlit run app.py" in started and "--server.maxUploadSize 10" in started, started
         page.set_default_timeout(60_000)
         page.goto(url)
         page.get_by_text(NOTICE).wait_for()

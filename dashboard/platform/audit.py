@@ -10,6 +10,9 @@ Append-only twice over: the module has no update or delete function, and the dat
 fields), so an edit made behind the app's back (or a deleted row) shows up in :func:`verify_chain`. Appends are
 serialised across processes (``dashboard.platform.db.lock_for_append``: SQLite ``BEGIN IMMEDIATE``, PostgreSQL
 an advisory transaction lock), so several server processes never link two rows to the same chain head.
+
+In the public demo (``ONCOTX_DEMO=1``, :mod:`dashboard.platform.demo_mode`) nothing is stored: :func:`record` checks
+the event and logs it (action, outcome, user and role, as always) but writes no row.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from sqlalchemy import DDL, DateTime, Integer, String, event, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dashboard.platform.db import Base, lock_for_append, session_scope
+from dashboard.platform.demo_mode import demo_mode_on
 from genomics.export import to_safe_csv
 
 log = logging.getLogger(__name__)
@@ -124,8 +128,13 @@ def _utc(value: datetime) -> datetime:
 
 
 def record(event_: Event, *, url: str | None = None) -> int:
-    """Append one event (one transaction) and return its id. Raises :class:`AuditError` when it cannot."""
+    """Append one event (one transaction) and return its id. Raises :class:`AuditError` when it cannot.
+
+    In the public demo the event is checked and logged but not stored, and the id is 0."""
     e = event_.checked()
+    if demo_mode_on():  # the public demo keeps nothing, the audit trail included
+        log.info("audit (public demo, not stored): %s %s by %s (%s)", e.action, e.outcome, e.user, e.role)
+        return 0
     try:
         with _WRITE_LOCK, session_scope(url) as s:
             lock_for_append(s, key=APPEND_LOCK_KEY)  # other processes append one at a time too

@@ -1,7 +1,8 @@
 """The read-only public demo mode (``ONCOTX_DEMO=1``): its rules, without Streamlit.
 
 In this mode the app offers the synthetic demo cohort and the example patients only; there are no accounts and
-no sign-in; nothing is saved (no History, no audit writes, no Model lab; state goes to a temporary folder that
+no sign-in; nothing is saved (no History, no Model lab, no audit rows: :func:`dashboard.platform.audit.record` logs
+the event and stores nothing; what state there is, caches and trained models, goes to a temporary folder that
 :func:`genomics.settings.get_settings` removes at exit, never under ``ONCOTX_HOME``); uploads stay in the
 session's memory; an upload is at most :data:`MAX_UPLOAD_MB` and a session may run at most
 :data:`ANALYSES_PER_WINDOW` analyses per :data:`RATE_WINDOW_S` (:func:`allow_analysis`). The research-use notice

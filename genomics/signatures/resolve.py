@@ -102,8 +102,10 @@ def resolve_reference(adata: ad.AnnData, reference: Reference, genes: Sequence[s
         return _platform_resolved(adata, reference, genes, reference.name)
     if reference is not None:
         scale = check_scales(adata, reference, use)
-        return Resolved(gene_values(adata, genes), gene_values(reference, genes), reference.obs, scale,
-                         "the given reference cohort", "cohort")
+        cohort = reference.uns.get(PROVENANCE_KEY, {}).get("cohort")
+        label = f"the reference cohort {cohort}" if cohort else "the given reference cohort"
+        return Resolved(gene_values(adata, genes), gene_values(reference, genes), reference.obs, scale, label,
+                        "cohort")
     scale = scale_of(adata)
     if adata.n_obs >= MIN_SELF_REFERENCE:
         work = log_copy(adata)
