@@ -20,6 +20,7 @@ os.environ["ONCOTX_WARMUP"] = "0"
 # Pages open without sign-in unless a test asks for it (tests/test_auth*.py set local or oidc themselves).
 os.environ["ONCOTX_AUTH"] = "demo"
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -78,6 +79,34 @@ def small_gene_map(request, monkeypatch, small_gene_map_dir) -> Path:
     if request.node.get_closest_marker("realdata") is None:
         monkeypatch.setenv("ONCOTX_DATA", str(small_gene_map_dir))
     return small_gene_map_dir
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A PostgreSQL server for this run: ``ONCOTX_TEST_PG_URL`` when set, else a scratch one (tests/postgres.py);
+    skipped where neither PostgreSQL nor its driver is installed."""
+    from tests import postgres  # lazy: only the PostgreSQL tests need it
+
+    if os.environ.get("ONCOTX_TEST_PG_URL"):
+        yield os.environ["ONCOTX_TEST_PG_URL"]
+        return
+    try:
+        import psycopg  # noqa: F401  # lazy: optional dependency (the PostgreSQL driver)
+    except ImportError:
+        pytest.skip("the PostgreSQL driver (psycopg) is not installed")
+    if not (postgres.postgres_bin("initdb") and postgres.postgres_bin("pg_ctl")):
+        pytest.skip("no PostgreSQL server: install the postgresql package or set ONCOTX_TEST_PG_URL")
+    with postgres.scratch_server() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> Iterator[str]:
+    """An empty PostgreSQL database of its own for one test."""
+    from tests import postgres  # lazy: only the PostgreSQL tests need it
+
+    with postgres.scratch_database(postgres_server) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

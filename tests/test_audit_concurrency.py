@@ -3,8 +3,8 @@
 Each child process is a separate interpreter calling the app's own ``dashboard.platform.audit.record`` in a tight
 loop against the same database; all of them start at the same instant. Without the cross-process append lock
 (SQLite ``BEGIN IMMEDIATE``, PostgreSQL ``pg_advisory_xact_lock``) two processes read the same chain head and
-both link to it, and :func:`verify_chain` reports the fork. The PostgreSQL run needs a server: set
-``ONCOTX_TEST_PG_URL`` (a database the test may write to; it needs a PostgreSQL driver), otherwise it is skipped.
+both link to it, and :func:`verify_chain` reports the fork. The PostgreSQL run uses a scratch server
+(tests/postgres.py; or ``ONCOTX_TEST_PG_URL``, a database the test may write to).
 """
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import func, select
 
 from dashboard.platform import audit
 from dashboard.platform.db import get_engine, session_scope
@@ -72,10 +71,5 @@ def test_concurrent_appends_keep_the_chain_sqlite(tmp_path):
     _check(f"sqlite:///{tmp_path / 'audit.db'}", tmp_path)
 
 
-def test_concurrent_appends_keep_the_chain_postgresql(tmp_path):
-    url = os.environ.get("ONCOTX_TEST_PG_URL", "")
-    if not url:
-        pytest.skip("no PostgreSQL server for this run (set ONCOTX_TEST_PG_URL to a scratch database)")
-    with create_engine(url).begin() as conn:  # a scratch database: start from an empty trail
-        conn.exec_driver_sql("DROP TABLE IF EXISTS audit CASCADE")
-    _check(url, tmp_path)
+def test_concurrent_appends_keep_the_chain_postgresql(postgres_url, tmp_path):
+    _check(postgres_url, tmp_path)

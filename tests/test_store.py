@@ -16,9 +16,12 @@ from dashboard.platform.store import StoreError, delete_analysis, list_analyses,
 from tests.test_report import make_analysis
 
 
-@pytest.fixture(params=["default", "explicit"])
+@pytest.fixture(params=["default", "explicit", "postgresql"])
 def url(request, tmp_path) -> str | None:
-    """None: the default database under this test's ONCOTX_HOME; else an explicit SQLite file URL."""
+    """None: the default database under this test's ONCOTX_HOME; an explicit SQLite file URL; a PostgreSQL database
+    (a scratch server, tests/postgres.py)."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("postgres_url")
     return None if request.param == "default" else f"sqlite:///{tmp_path / 'explicit.sqlite'}"
 
 
