@@ -17,7 +17,10 @@ METABRIC part (``--part metabric``): 5-fold cross-fitted recommendations; Kaplan
 patients whose received regimen matched the recommendation vs not, and an inverse-propensity-weighted
 estimate of the 10-year survival under the recommendation policy, with bootstrap intervals.
 
-    python -m bench.treatment [--part synthetic|metabric|all] [--seeds 3] [--scenarios a,b] [--quick]
+Timing part (``--part timing``): the effect model trained on METABRIC by the CLI, its single-gene modifiers,
+and one patient's options warm.
+
+    python -m bench.treatment [--part synthetic|metabric|timing|all] [--seeds 3] [--scenarios a,b] [--quick]
 """
 from __future__ import annotations
 
@@ -30,14 +33,15 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bench.guideline import guideline_regimen  # noqa: E402
-from bench.treatment_metabric import metabric  # noqa: E402
+from bench.treatment_metabric import metabric, timing  # noqa: E402
 from genomics.demo import SCENARIOS, make_demo_cohort, true_survival  # noqa: E402
 from genomics.regimens import regimen_labels, regimens  # noqa: E402
 from genomics.spec import spec_of  # noqa: E402
+from models.decision import guided_choice  # noqa: E402
 from models.effects import TreatmentEffectModel  # noqa: E402
 from models.evidence import RegimenEvidence  # noqa: E402
 from models.features import FeatureBuilder, survival_target  # noqa: E402
+from models.guideline import guideline_regimen  # noqa: E402
 from models.treatment import min_benefit, under_regimen  # noqa: E402
 from models.xgb import XGBSurvival  # noqa: E402
 
@@ -119,10 +123,14 @@ def run_scenario(scenario: str, seed: int, *, n: int = 3000, n_train: int = 2000
     out["regret_engine_no_evidence_rule"] = regret(argmax_policy(S_eng, np.ones_like(ok)))
     if s_learner:
         out["regret_s_learner"] = regret(argmax_policy(S_sl, np.ones_like(ok)))
+    guide = np.array([names.index(r) for r in guideline_regimen(test.obs)])
+    out["regret_engine_guided"] = regret(guided_choice(S_mem, S_eng, guide, ok, burden))
+    out["departs_from_guideline"] = float(np.mean(guided_choice(S_mem, S_eng, guide, ok, burden) != guide))
     out["regret_treat_all"] = regret(np.full(len(te), len(names) - 1))
     out["regret_treat_none"] = regret(np.zeros(len(te), dtype=int))
     out["regret_clinicians"] = regret(np.array(received))
-    out["regret_guideline"] = regret(np.array([names.index(r) for r in guideline_regimen(test.obs)]))
+    out["regret_guideline"] = regret(guide)
+    out.update(_modifier_recovery(engine.screen_, cohort.uns["oncotx"]["ground_truth"].get("modifier_genes", {})))
     out["oracle_utility"] = float(best.mean())
     chemo = names.index("chemotherapy")
     out["chemo_benefit_est"] = float(B_eng[:, chemo].mean())
@@ -131,6 +139,17 @@ def run_scenario(scenario: str, seed: int, *, n: int = 3000, n_train: int = 2000
     out["chemo_loghr_est"] = float(lhr[:, treatments.index("chemotherapy")].mean())
     out["chemo_loghr_true"] = float(test.obsm["true_latent"]["loghr_chemotherapy"].mean())
     return out
+
+
+def _modifier_recovery(found: list[dict], truth: dict) -> dict:
+    """Recall of the true (treatment, gene) modifiers and the share of the reported ones that are false."""
+    true = {(t, f"gene:{g}") for t, d in truth.items() for g in d["genes"]}
+    hits = {(h["treatment"], h["gene"]) for h in found}
+    return {"modifiers_true": len(true), "modifiers_found": len(hits),
+            "modifier_recall": len(hits & true) / len(true) if true else np.nan,
+            "modifier_false": len(hits - true),
+            "modifier_fdp": len(hits - true) / len(hits) if hits else 0.0,
+            "modifiers_listed": "; ".join(f"{t}:{g[5:]}{'*' if (t, g) in true else ''}" for t, g in sorted(hits))}
 
 
 def _received(obs: pd.DataFrame, treatments) -> list[str]:
@@ -146,10 +165,11 @@ def synthetic(seeds: int, scenarios: list[str], *, quick: bool) -> pd.DataFrame:
                                n=1500 if quick else 3000, n_train=1000 if quick else 2000)
             rows.append(row)
             print(f"  {scenario:12s} seed {seed}: {time.perf_counter() - started:5.1f} s  regret engine "
-                  f"{row['regret_engine']:.4f} s-learner {row.get('regret_s_learner', np.nan):.4f} "
+                  f"{row['regret_engine']:.4f} guided {row['regret_engine_guided']:.4f} s-learner {row.get('regret_s_learner', np.nan):.4f} "
                   f"all {row['regret_treat_all']:.4f} clinicians {row['regret_clinicians']:.4f} guideline "
                   f"{row['regret_guideline']:.4f} | PEHE {row['engine_pehe_all']:.4f} (zero "
-                  f"{row['zero_pehe_all']:.4f}) coverage {row['coverage']:.2f}", flush=True)
+                  f"{row['zero_pehe_all']:.4f}) coverage {row['coverage']:.2f} | modifiers found "
+                  f"{row['modifiers_listed'] or '-'} (* = true; {row['modifiers_true']} true)", flush=True)
     return pd.DataFrame(rows)
 
 
@@ -158,9 +178,17 @@ def summarise(df: pd.DataFrame) -> None:
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 30)
     print("\nRegret (10-year survival net of minimum worthwhile benefit; lower is better), mean over seeds")
-    cols = ["regret_engine", "regret_s_learner", "regret_treat_all", "regret_treat_none", "regret_clinicians",
+    cols = ["regret_engine_guided", "regret_engine", "regret_s_learner", "regret_treat_all", "regret_treat_none", "regret_clinicians",
             "regret_guideline", "regret_engine_no_evidence_rule"]
     print(mean[[c for c in cols if c in mean]].round(4).to_string())
+    worst = df.groupby("scenario", sort=False)[[c for c in cols if c in df]].max()
+    print("\nRegret, worst seed")
+    print(worst.round(4).to_string())
+    print("\nShare of patients for whom the guided engine departs from the guideline's regimen")
+    print(mean[["departs_from_guideline"]].round(3).to_string())
+    print("\nSingle-gene modifiers found by the screen (FDR 0.05): true per run, found, recall, false discoveries")
+    print(mean[["modifiers_true", "modifiers_found", "modifier_recall", "modifier_false", "modifier_fdp"]]
+          .round(3).to_string())
     print("\nPEHE of the 10-year benefit (RMSE, absolute survival) vs predicting zero")
     cols = [c for c in mean.columns if "pehe" in c]
     print(mean[cols].round(4).T.to_string())
@@ -177,6 +205,23 @@ def summarise(df: pd.DataFrame) -> None:
           mean.get("s_learner_fit_s", pd.Series(dtype=float)).round(1).to_dict())
     checks = []
     for scenario, row in mean.iterrows():
+        w = worst.loc[scenario]
+        runs = df[df["scenario"] == scenario]
+        if scenario.startswith("gene_modifiers"):
+            ok = bool(((runs["regret_engine_guided"] < runs["regret_treat_all"])
+                       & (runs["regret_engine_guided"] < runs["regret_guideline"])).all())
+            checks.append(f"{scenario}: guided engine below treat-all and the guideline in every seed: "
+                          f"{'yes' if ok else 'NO'} (mean {row['regret_engine_guided']:.4f}, worst seed "
+                          f"{w['regret_engine_guided']:.4f}; treat-all {row['regret_treat_all']:.4f}, guideline "
+                          f"{row['regret_guideline']:.4f}); modifiers: recall {row['modifier_recall']:.2f}, "
+                          f"{row['modifier_false']:.1f} false per run")
+        elif scenario in ("linear", "nonlinear"):
+            gap = runs["regret_engine_guided"] - runs["regret_guideline"]
+            checks.append(f"{scenario}: guided engine within 0.005 of the guideline rule in every seed: "
+                          f"{'yes' if gap.max() <= 0.005 else 'NO'} (mean {gap.mean():+.4f}, worst seed {gap.max():+.4f})")
+        cov = df.loc[df["scenario"] == scenario, "coverage"]
+        checks.append(f"{scenario}: 90% interval coverage 0.85-0.95 in every seed: "
+                      f"{'yes' if cov.between(0.85, 0.95).all() else 'NO'} ({cov.min():.2f}-{cov.max():.2f})")
         if scenario == "confounded":
             continue
         beats = all(row["regret_engine"] < row[f"regret_{p}"] for p in ("s_learner", "treat_all", "clinicians")
@@ -189,7 +234,7 @@ def summarise(df: pd.DataFrame) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--part", default="synthetic", choices=("synthetic", "metabric", "all"))
+    parser.add_argument("--part", default="synthetic", choices=("synthetic", "metabric", "timing", "all"))
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--quick", action="store_true")
@@ -203,6 +248,8 @@ def main() -> None:
         summarise(df)
     if args.part in ("metabric", "all"):
         metabric(quick=args.quick)
+    if args.part in ("timing", "all"):
+        timing()
 
 
 if __name__ == "__main__":

@@ -29,13 +29,13 @@ from lifelines import KaplanMeierFitter  # noqa: E402
 from lifelines.statistics import logrank_test  # noqa: E402
 from sklearn.model_selection import StratifiedKFold  # noqa: E402
 
-from bench.guideline import guideline_regimen  # noqa: E402
 from genomics.cohorts import load_cohort  # noqa: E402
 from genomics.regimens import regimen_labels, regimens  # noqa: E402
 from genomics.spec import spec_of  # noqa: E402
 from models.effects import TreatmentEffectModel  # noqa: E402
 from models.evidence import RegimenEvidence  # noqa: E402
 from models.features import FeatureBuilder, survival_target  # noqa: E402
+from models.guideline import guideline_regimen  # noqa: E402
 from models.treatment import choose_regimen, under_regimen  # noqa: E402
 
 HORIZON = 120.0
@@ -141,9 +141,51 @@ def metabric(*, quick: bool = False) -> pd.DataFrame:
     return frame
 
 
+def timing(*, patients: int = 20) -> dict:
+    """The effect model's training time on METABRIC through the CLI (``python -m models train --cohort metabric
+    --endpoint OS --model effects``), the single-gene modifiers it found, and one patient's options (every regimen,
+    intervals, evidence, the guided policy) warm: the evidence model fitted once, as the server keeps it."""
+    import subprocess  # lazy: only the timing part starts a child process
+    import sys  # lazy: the child runs this interpreter
+    import tempfile  # lazy: the trained bundle is thrown away
+
+    from models.registry import load_bundle  # lazy: only the timing part loads a bundle
+    from models.treatment import treatment_options  # lazy: only the timing part scores patients
+
+    with tempfile.TemporaryDirectory() as folder:
+        out = os.path.join(folder, "effects")
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "models", "train", "--cohort", "metabric", "--endpoint", "OS",
+                        "--model", "effects", "--out", out], check=True, capture_output=True)
+        train_s = time.perf_counter() - started
+        bundle = load_bundle(out)
+    cohort = load_cohort("metabric")
+    evidence = RegimenEvidence().fit(bundle.features, cohort)
+    treatment_options(bundle, cohort[:1].copy(), cohort=evidence)  # warm-up
+    seconds = []
+    for i in range(1, patients + 1):
+        started = time.perf_counter()
+        treatment_options(bundle, cohort[i: i + 1].copy(), cohort=evidence)
+        seconds.append(time.perf_counter() - started)
+    model = bundle.model
+    print(f"\nEffect model on METABRIC OS: trained by the CLI in {train_s:.1f} s (goal < 300 s); one patient's "
+          f"options warm: median {np.median(seconds):.3f} s, max {np.max(seconds):.3f} s over {patients} patients "
+          f"(goal < 0.5 s)")
+    hits = getattr(model, "screen_", [])
+    print(f"Single-gene modifiers on METABRIC (screen FDR {model.screen_fdr:g}): "
+          + ("; ".join(f"{h['treatment']} x {h['gene'][5:]} (z {h['z']:+.1f}, q {h['q']:.3f}, bootstrap stability "
+                       f"{h.get('stability', float('nan')):.0%})" for h in hits) or "none"))
+    return {"train_s": train_s, "patient_median_s": float(np.median(seconds)), "patient_max_s": float(np.max(seconds)),
+            "modifiers": hits}
+
+
 if __name__ == "__main__":
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
-    metabric(quick=parser.parse_args().quick)
+    parser.add_argument("--timing", action="store_true", help="only the training and per-patient timing")
+    args = parser.parse_args()
+    if not args.timing:
+        metabric(quick=args.quick)
+    timing()

@@ -115,3 +115,39 @@ def number_needed_to_treat(benefit: np.ndarray | float) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         n = np.ceil(1.0 / b - 1e-9)
     return np.where((b > 0) & np.isfinite(n), n, np.nan)
+
+
+#: A recommendation departs from a default regimen (the guideline's, or the one the patient is on) only where
+#: the model's paired bootstrap replicates favour its best option over the default at least this often.
+DEPART_CONFIDENCE = 0.9
+
+
+def departure(S_members: np.ndarray, S_point: np.ndarray, default: np.ndarray, allowed: np.ndarray,
+              burden: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per patient, the model's best option (index: the largest point survival minus the regimen's minimum
+    worthwhile benefit, among ``allowed``) and the share of the paired replicates ``S_members`` (replicates x
+    patients x regimens) in which it has a larger net benefit than the ``default`` regimen (index per patient;
+    0 where the best option is the default, NaN without replicates)."""
+    S_point, burden = np.asarray(S_point, dtype=np.float64), np.asarray(burden, dtype=np.float64)
+    default = np.asarray(default, dtype=int)
+    rows = np.arange(len(S_point))
+    allowed = np.asarray(allowed, dtype=bool).copy()
+    allowed[rows, default] = True  # the default is always an option
+    value = np.where(allowed, S_point - burden[None, :], -np.inf)
+    best = value.argmax(axis=1)
+    best = np.where(value[rows, best] > value[rows, default] + 1e-12, best, default)
+    S_members = np.asarray(S_members, dtype=np.float64)
+    if S_members.ndim != 3 or S_members.shape[0] == 0:
+        return best, np.full(len(rows), np.nan)
+    gain = (S_members[:, rows, best] - burden[best]) - (S_members[:, rows, default] - burden[default])
+    return best, np.where(best == default, 0.0, (gain > 0).mean(axis=0))
+
+
+def guided_choice(S_members: np.ndarray, S_point: np.ndarray, default: np.ndarray, allowed: np.ndarray,
+                  burden: np.ndarray, *, confidence: float = DEPART_CONFIDENCE) -> np.ndarray:
+    """Per patient, the index of the regimen to present first: the model's best option (:func:`departure`) where
+    at least ``confidence`` of the paired replicates favour it over the ``default`` regimen; the default
+    otherwise. This shrinks the model towards the default exactly where the data cannot show otherwise.
+    Without replicates, the default."""
+    best, share = departure(S_members, S_point, default, allowed, burden)
+    return np.where(np.nan_to_num(share, nan=0.0) >= confidence, best, np.asarray(default, dtype=int))

@@ -1,8 +1,8 @@
 """Effect modifiers of the treatment-effect model: the linear map from a feature row to standardised modifiers.
 
 ``z`` holds every varying clinical column (continuous ones with restricted-cubic-spline terms), the mean
-z-score of each gene module (:data:`EFFECT_MODULES`) and the leading principal components of the expression
-block; the anchor field's levels (:data:`ANCHOR_FIELD`) give each treatment its subgroup effects. Used by
+z-score of each gene module (:data:`EFFECT_MODULES`), the single genes a screen found (models.gene_screen) and
+the leading principal components of the expression block; the anchor field's levels (:data:`ANCHOR_FIELD`) give each treatment its subgroup effects. Used by
 :class:`models.effects.TreatmentEffectModel`.
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ class Modifiers:
     """The linear map from a feature row's non-treatment columns to standardised effect modifiers.
 
     ``z = (x_rest @ M - centre) / scale``; ``names[j]`` and ``groups[j]`` say what column j is
-    ("clinical", "module", "expression_pc").
+    ("clinical", "module", "gene", "expression_pc").
     """
 
     names: list[str]
@@ -75,7 +75,10 @@ class Modifiers:
         return X_rest[:, self.anchor_cols]
 
     @classmethod
-    def fit(cls, X_rest: np.ndarray, columns: Sequence[str], *, n_pcs: int = N_PCS) -> Modifiers:
+    def fit(cls, X_rest: np.ndarray, columns: Sequence[str], *, n_pcs: int = N_PCS,
+            single_genes: Sequence[str] = ()) -> Modifiers:
+        """``single_genes``: feature columns ("gene:<symbol>") that enter as single-gene modifiers (group "gene"), such
+        as the hits of :func:`models.gene_screen.screen_genes`."""
         X_rest = np.asarray(X_rest, dtype=np.float64)
         columns = list(columns)
         splines = []
@@ -109,6 +112,14 @@ class Modifiers:
                 blocks.append(col)
                 names.append(f"module:{module}")
                 groups.append("module")
+        position = {c: j for j, c in enumerate(columns)}
+        for gene in single_genes:
+            if gene in position and sd[position[gene]] > 1e-8:
+                col = np.zeros(len(columns))
+                col[position[gene]] = 1.0
+                blocks.append(col)
+                names.append(gene)
+                groups.append("gene")
         if gene_cols and n_pcs > 0:
             G = X_rest[:, gene_cols].astype(np.float64)
             G = G - G.mean(axis=0)

@@ -52,6 +52,7 @@ from models.columns import (
 from models.decision import (  # noqa: F401  (re-exported: the rule's codes and functions, where callers look)
     BENEFIT_READINGS,
     DEFAULT_MIN_BENEFIT,
+    DEPART_CONFIDENCE,
     HARM,
     MIN_WORTHWHILE_BENEFIT,
     NO_INTERVAL,
@@ -63,6 +64,7 @@ from models.decision import (  # noqa: F401  (re-exported: the rule's codes and 
     SMALL,
     UNCERTAIN,
     WORTHWHILE,
+    departure,
     min_benefit,
     number_needed_to_treat,
     reading,
@@ -71,6 +73,7 @@ from models.decision import (  # noqa: F401  (re-exported: the rule's codes and 
 )
 from models.errors import ModelError
 from models.evidence import RegimenEvidence
+from models.guideline import guideline_regimen
 from models.registry import Bundle
 
 CAVEAT = (
@@ -125,6 +128,10 @@ class TreatmentOptions:
     competing_risks: bool = False  # cancer-specific survival (CSS<h>) modelled apart from other-cause deaths
     thresholds: dict = field(default_factory=dict)  # minimum worthwhile benefit per treatment, where overridden
     expression_mode: str = ""  # standardise | quantile: how the batch's expression entered the model
+    #: per sample: the guideline rule's regimen, the model's best option, the share of bootstrap replicates in
+    #: which that option beats the guideline's, and the regimen the guided policy presents first (see
+    #: :func:`guidance`); None without replicates or without the fields the rule reads
+    guidance: pd.DataFrame | None = None
 
 
 def _with_flags(X: np.ndarray, flags: np.ndarray) -> np.ndarray:
@@ -260,12 +267,41 @@ def treatment_options(
                         min_benefits=np.array([min_benefit(r, treatments, thresholds) for r in names]),
                         k=evidence.k_neighbours, interval=interval)
     risk = pd.Series(np.asarray(model.predict_risk(X), dtype=np.float64), index=list(frame.sample_ids), name="risk")
+    burden = np.array([min_benefit(r, treatments, thresholds) for r in names])
+    guided = guidance(frame.sample_ids, names, adata.obs, treatments, point[:, :, -1].T,
+                      None if not has_interval else np.moveaxis(members[:, :, :, -1], 1, 2), level == "ok", burden)
     return TreatmentOptions(
         table=table, baseline=baseline, horizons=tuple(float(h) for h in grid), caveat=CAVEAT,
         model_id=bundle.card.model_id, bundle_sha256=bundle.sha256, risk=risk, gene_coverage=frame.gene_coverage,
         interval=interval, min_support=min_support, k_neighbours=evidence.k_neighbours,
         competing_risks=bool(cause_specific), thresholds=dict(thresholds or {}), expression_mode=frame.expression_mode,
+        guidance=guided,
     )
+
+
+def guidance(sample_ids: Sequence[str], names: Sequence[str], obs: pd.DataFrame, treatments: Sequence[str],
+             S_point: np.ndarray, S_members: np.ndarray | None, allowed: np.ndarray, burden: np.ndarray
+             ) -> pd.DataFrame | None:
+    """The guided policy per sample (:func:`models.decision.guided_choice`): the default is the guideline rule's
+    regimen (:mod:`models.guideline`); the model's best option is presented first only where at least
+    :data:`models.decision.DEPART_CONFIDENCE` of the paired replicates favour it. ``S_point`` samples x regimens,
+    ``S_members`` replicates x samples x regimens (at the last horizon)."""
+    rule = guideline_regimen(obs, treatments)
+    if S_members is None or S_members.shape[0] < 2 or not np.isin(rule, list(names)).any():
+        return None
+    known = np.isin(rule, list(names))
+    default = np.array([list(names).index(r) if ok else 0 for r, ok in zip(rule, known, strict=True)])
+    best, share = departure(S_members, S_point, default, allowed, burden)
+    departs = known & (np.nan_to_num(share, nan=0.0) >= DEPART_CONFIDENCE)
+    label = np.asarray(list(names), dtype=object)
+    return pd.DataFrame({
+        "sample_id": [str(s) for s in sample_ids],
+        "guideline": np.where(known, rule, ""),
+        "best_option": label[best],
+        "departure_confidence": np.where(known, share, np.nan),
+        "presented": np.where(known, np.where(departs, label[best], rule), ""),
+        "departs": departs,
+    })
 
 
 def _long_table(sample_ids: Sequence[str], names: Sequence[str], grid: np.ndarray, *, S: tuple, B: tuple,
@@ -371,4 +407,8 @@ def recommend_table(options: TreatmentOptions) -> pd.DataFrame:
                  f"against '{names[j]}'. " + CAVEAT) for j in set(baseline_idx.tolist())}
     columns["recommendation_note"] = np.asarray([notes[j] for j in baseline_idx], dtype=object)
     columns["gene_coverage"] = np.full(len(samples), options.gene_coverage, dtype=np.float64)
+    if options.guidance is not None:  # the guideline rule's regimen and the guided policy (models.decision)
+        g = options.guidance.set_index("sample_id").reindex([str(s) for s in samples])
+        for name in ("guideline", "departure_confidence", "presented"):
+            columns[name if name != "presented" else "guided"] = g[name].to_numpy()
     return pd.DataFrame(columns)

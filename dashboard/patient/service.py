@@ -89,6 +89,16 @@ def _model_card(bundle: Bundle) -> dict[str, Any]:
             "synthetic_cohort": card.synthetic_cohort}
 
 
+def _guidance(options) -> dict[str, Any]:
+    """The guided policy's facts for this patient (models.treatment.guidance), where the model has replicates and
+    the record has the fields the guideline rule reads."""
+    if options.guidance is None or options.guidance.empty or not options.guidance.at[0, "guideline"]:
+        return {}
+    row = options.guidance.iloc[0]
+    return {"guideline": str(row["guideline"]), "best_option": str(row["best_option"]),
+            "departure_confidence": float(row["departure_confidence"]), "presented": str(row["presented"])}
+
+
 def _molecular(patient: ad.AnnData, cohort: ad.AnnData, warnings: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     try:
@@ -257,7 +267,7 @@ def analyse(upload: UploadResult, *, context: AnalysisContext, clinical: dict[st
         recommended = choose_regimen(g[column(SURVIVAL, options.horizons[-1])].to_dict(), g["evidence"].to_dict(), treatments,
                                      baseline=baseline_name, thresholds=options.thresholds)
         patient_risk = float(options.risk.iloc[0])
-        risk = {"regimen": current, "risk": patient_risk, "recommended": recommended,
+        risk = {"regimen": current, "risk": patient_risk, "recommended": recommended, **_guidance(options),
                 "percentile": float(100.0 * np.mean(cohort_risks < patient_risk)),
                 "cohort_risks": [float(v) for v in cohort_risks]}
         for h in options.horizons:

@@ -12,6 +12,7 @@ import pandas as pd
 from genomics.demo.clinical import sigmoid, simulate_clinical, treatment_probabilities
 from genomics.demo.expression import gene_parameters, simulate_expression, simulate_programs
 from genomics.demo.genes import ALL_GENES, GENE_GROUPS, MAX_GENES, MIN_GENES
+from genomics.demo.modifier_genes import GENE_MODIFIER_SCENARIOS, add_modifier_terms, draw_modifier_genes, standardised
 from genomics.demo.outcomes import REGIMEN_MASKS, cancer_model, cumulative_hazards, other_cause_log_h0, regimen_mask
 from genomics.demo.parameters import (
     DEMO_COHORT_ID,
@@ -62,8 +63,9 @@ def make_demo_cohort(*, n_patients: int = 1500, n_genes: int = 1000, seed: int =
     if scenario not in SCENARIOS:
         raise ValueError(f"Unknown scenario {scenario!r}; expected one of {', '.join(SCENARIOS)}.")
     n, n_genes = int(n_patients), int(n_genes)
-    streams = np.random.SeedSequence([int(seed), 0x0C07]).spawn(7)  # the 7th (hidden confounder) leaves 1-6 as they were
-    rng_genes, rng_latent, rng_clin, rng_treat, rng_surv, rng_expr, rng_hidden = (
+    # spawn(k) children do not depend on k: each stream added later leaves the earlier ones as they were
+    streams = np.random.SeedSequence([int(seed), 0x0C07]).spawn(8)
+    rng_genes, rng_latent, rng_clin, rng_treat, rng_surv, rng_expr, rng_hidden, rng_modifiers = (
         np.random.default_rng(s) for s in streams)
 
     base, sd, loadings = gene_parameters(rng_genes)
@@ -86,6 +88,14 @@ def make_demo_cohort(*, n_patients: int = 1500, n_genes: int = 1000, seed: int =
 
     # Survival: competing risks with latent times.
     cm = cancer_model(subtype, z, c, scenario=scenario)
+    genes = list(ALL_GENES[:n_genes])
+    x = simulate_expression(rng_expr, z, base[:n_genes], sd[:n_genes], loadings[:, :n_genes])
+    modifier_genes: dict[str, dict[str, list]] = {}
+    if scenario in GENE_MODIFIER_SCENARIOS:
+        modifier_genes = draw_modifier_genes(rng_modifiers, genes, GENE_MODIFIER_SCENARIOS[scenario])
+        effects = add_modifier_terms({t: cm[f"loghr_{t}"] for t in BREAST_TREATMENTS}, modifier_genes,
+                                     standardised(x), genes, c["er"].astype(np.float64))
+        cm.update({f"loghr_{t}": v for t, v in effects.items()})
     cm["cancer_log_scale"] = cm["cancer_log_scale"] + HIDDEN_CONFOUNDER["cancer_log_hazard"] * hidden
     latent: dict[str, np.ndarray] = {**cm, "other_cause_log_h0": other_cause_log_h0(c["age"])}
     slope = GROUND_TRUTH_PARAMS["other_cause_death"]["slope"]
@@ -162,8 +172,7 @@ def make_demo_cohort(*, n_patients: int = 1500, n_genes: int = 1000, seed: int =
     order = [f"{prefix}{h}_{r}" for prefix in ("S", "CSS") for h in HORIZONS_MONTHS for r in REGIMENS]
     true_surv = pd.DataFrame(surv, index=ids)[order]
 
-    x = simulate_expression(rng_expr, z, base[:n_genes], sd[:n_genes], loadings[:, :n_genes])
-    var = pd.DataFrame({"program_group": list(GENE_GROUPS[:n_genes])}, index=pd.Index(ALL_GENES[:n_genes]))
+    var = pd.DataFrame({"program_group": list(GENE_GROUPS[:n_genes])}, index=pd.Index(genes))
     adata = ad.AnnData(X=x, obs=obs, var=var)
     adata.obsm["true_survival"] = true_surv
     adata.obsm["true_latent"] = true_latent
@@ -187,6 +196,7 @@ def make_demo_cohort(*, n_patients: int = 1500, n_genes: int = 1000, seed: int =
             "treatments": list(BREAST_TREATMENTS),
             "regimens": list(REGIMENS),
             "horizons_months": list(HORIZONS_MONTHS),
+            "modifier_genes": modifier_genes,
             "obsm": {
                 "true_survival": "analytic S/CSS at each horizon under each regimen",
                 "true_latent": "program scores, cancer_log_scale, cancer_shape, loghr_<treatment>, "

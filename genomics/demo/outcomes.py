@@ -17,8 +17,8 @@ from genomics.spec import BREAST_TREATMENTS
 def _scenario_effects(scenario: str, effects: dict[str, np.ndarray], p: dict[str, np.ndarray],
                       c: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Treatment log hazard ratios of a benchmark scenario (see GROUND_TRUTH_PARAMS["scenarios"])."""
-    if scenario in ("guideline", "confounded"):
-        return effects
+    if scenario in ("guideline", "confounded") or scenario.startswith("gene_modifiers"):
+        return effects  # the gene-modifier family adds its gene terms to these (genomics.demo.modifier_genes)
     if scenario == "weak":
         return {k: 0.3 * v for k, v in effects.items()}
     age10, nodes = (c["age"] - 60.0) / 10.0, c["nodes"]

@@ -25,7 +25,8 @@ PROGRAMS: tuple[str, ...] = (
 
 #: The 8 regimens: treatment columns with value 1 joined by "+" (in ``BREAST_TREATMENTS`` order), or "none".
 REGIMENS: tuple[str, ...] = tuple(regimens(BREAST_TREATMENTS))
-SCENARIOS: tuple[str, ...] = ("guideline", "linear", "nonlinear", "weak", "gene_driven", "confounded")
+SCENARIOS: tuple[str, ...] = ("guideline", "linear", "nonlinear", "weak", "gene_driven", "confounded",
+                              "gene_modifiers_weak", "gene_modifiers_strong")
 HIDDEN_CONFOUNDER = {"cancer_log_hazard": 0.6, "chemotherapy_logit": -1.0}
 
 PROGRAM_MEANS = {  # subtype -> program -> mean score (within-subtype sd in PROGRAM_SD)
@@ -121,6 +122,10 @@ GROUND_TRUTH_PARAMS: dict[str, Any] = {
         "(1 - sigmoid(3 (proliferation - 0.5))); radio_therapy 0.05 - 0.45 [nuisance_1 > 0.3]",
         "confounded": "the guideline effects plus an unmeasured frailty U ~ N(0, 1) that raises the cancer hazard "
         "(+0.6 U) and lowers the odds of chemotherapy (-1.0 U): no recorded feature or gene carries U",
+        "gene_modifiers_weak": "the guideline effects plus, per treatment, 1-5 single genes drawn at random per seed "
+        "from all genes, each adding +-0.15 x U(0.75, 1.25) per SD of the gene to the log HR (endocrine: ER+ only); "
+        "the draws are in ground_truth.modifier_genes",
+        "gene_modifiers_strong": "as gene_modifiers_weak with +-0.35 per SD",
     },
     "other_cause_death": {
         "model": "Gompertz on attained age: h(a) = exp(log_h70 + slope * (a - 70)) per year",
