@@ -126,3 +126,20 @@ def gene_sets_for(genes: Sequence[str]) -> dict[str, tuple[str, ...]]:
 def similar_patients(evidence, x: np.ndarray, *, regimen: str, k: int = 30, endpoint: str | None = None) -> pd.DataFrame:
     """The ``k`` cohort patients nearest to ``x`` who received ``regimen``: id, distance, time, event."""
     return evidence.similar(np.asarray(x).reshape(1, -1), regimen=regimen, k=k, endpoint=endpoint)
+
+
+def single_gene_modifiers(model, x: np.ndarray, columns: Sequence[str]) -> list[dict]:
+    """The single genes the treatment-effect model's screen found (models.gene_screen), each with this patient's
+    value of the gene (the model's feature scale: cohort-standardised) and what it does to the treatment's
+    benefit: ``z > 0`` means the treatment's hazard ratio rises with the gene, so its benefit falls. Empty for
+    a model without a screen or where nothing passed it."""
+    hits = list(getattr(model, "screen_", None) or [])
+    position = {c: j for j, c in enumerate(columns)}
+    rows = []
+    for hit in hits:
+        j = position.get(hit["gene"])
+        value = float(np.asarray(x, dtype=np.float64).ravel()[j]) if j is not None else float("nan")
+        rows.append({"treatment": hit["treatment"], "gene": hit["gene"].removeprefix("gene:"), "z": float(hit["z"]),
+                     "q": float(hit["q"]), "stability": float(hit.get("stability", float("nan"))),
+                     "benefit_falls_with_gene": bool(hit["z"] > 0), "patient_value": value})
+    return rows

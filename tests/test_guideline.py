@@ -50,3 +50,30 @@ def test_guided_policy_presents_the_guideline_unless_the_replicates_agree(option
     assert rest["departs"].equals(departs)
     table = recommend_table(options)
     assert table["guided"].tolist()[1:] == rest["presented"].tolist()
+
+
+def test_guidance_and_modifier_words():
+    from dashboard.i18n import language_scope
+    from dashboard.patient.guidance import guidance_text, modifier_lines
+
+    assert guidance_text({}) == "" and guidance_text({"guideline": "hormone_therapy"}) == ""
+    same = guidance_text({"guideline": "hormone_therapy", "best_option": "hormone_therapy", "departure_confidence": 0.0})
+    assert "Guideline rule" in same and "same regimen" in same
+    sure = guidance_text({"guideline": "hormone_therapy", "best_option": "chemotherapy+hormone_therapy",
+                          "departure_confidence": 0.93})
+    assert "93%" in sure and "discuss first" in sure
+    unsure = guidance_text({"guideline": "hormone_therapy", "best_option": "chemotherapy+hormone_therapy",
+                            "departure_confidence": 0.62})
+    assert "62%" in unsure and "not enough to depart" in unsure
+    rows = [{"treatment": "chemotherapy", "gene": "B4GALT1", "z": -5.3, "q": 0.0002, "stability": 0.64,
+             "benefit_falls_with_gene": False, "patient_value": 1.24},
+            {"treatment": "radio_therapy", "gene": "ACSS1", "z": 4.1, "q": 0.03, "stability": float("nan"),
+             "benefit_falls_with_gene": True, "patient_value": float("nan")}]
+    lines = modifier_lines(rows)
+    assert "more benefit as B4GALT1" in lines[0] and "+1.2 SD" in lines[0] and "64%" in lines[0]
+    assert "less benefit as ACSS1" in lines[1] and "not measured" in lines[1]
+    with language_scope("zh_CN"):
+        chinese = guidance_text({"guideline": "hormone_therapy", "best_option": "chemotherapy+hormone_therapy",
+                                 "departure_confidence": 0.93})
+        assert "指南规则" in chinese and "内分泌治疗" in chinese
+        assert "获益越大" in modifier_lines(rows)[0]

@@ -33,7 +33,7 @@ from genomics.validate import UploadResult, check_upload, with_clinical
 from models.columns import BOUNDS, SURVIVAL, column
 from models.errors import ModelError
 from models.evidence import RegimenEvidence
-from models.explain import benefit_contributions, gene_sets_for, risk_contributions
+from models.explain import benefit_contributions, gene_sets_for, risk_contributions, single_gene_modifiers
 from models.predict_breast import CAVEAT, CITATION, ladder_regimens, patient_inputs, treatment_ladder
 from models.registry import Bundle
 from models.treatment import (
@@ -214,6 +214,7 @@ def _explanations(bundle: Bundle, evidence: RegimenEvidence, x: np.ndarray, name
                                  "km": _rows(km)}
     out["pathways_risk"] = _rows(risk.by_gene_set(sets).head(10).rename(columns={"gene_set": "pathway"}))
     out["current"] = current
+    out["modifiers"] = single_gene_modifiers(model, x[0], fb.columns_)
     return out
 
 
