@@ -177,10 +177,17 @@ CASES.update({
     **{f"score-{n}-{mode}": (_scale("case_scoring"), {"n_patients": n, "mode": mode})
        for n in (2_000, 100_000, 200_000, 1_000_000) for mode in ("single", "dask")},
     "score-floor-200000": (_scale("case_model_floor"), {"n_patients": 200_000}),
+    # the same with the treatment-effect engine (the Patient page's options: competing risks, 50 refits)
+    **{f"score-effects-{n}-{mode}": (_scale("case_scoring"), {"n_patients": n, "mode": mode, "kind": "effects"})
+       for n in (200_000, 1_000_000) for mode in ("single", "dask")},
+    "score-effects-floor-200000": (_scale("case_model_floor"), {"n_patients": 200_000, "kind": "effects"}),
 })
 # issue 20's throughput table in one run: the model-only floor, then 200k and 1M patients, single-process and Dask
 GROUPS = {"score-throughput": ["score-floor-200000", "score-200000-single", "score-200000-dask",
-                               "score-1000000-single", "score-1000000-dask"]}
+                               "score-1000000-single", "score-1000000-dask"],
+          "score-throughput-effects": ["score-effects-floor-200000", "score-effects-200000-single",
+                                       "score-effects-200000-dask", "score-effects-1000000-single",
+                                       "score-effects-1000000-dask"]}
 QUICK.update({
     "upload-demo": (_scale("case_upload"), {"cohort_id": "demo", "repeats": 5}),
     "chunked-reference-20000": (_scale("case_chunked_reference"), {"n_patients": 20_000}),
@@ -188,6 +195,8 @@ QUICK.update({
     "train-xgb-demo300-dask": (_scale("case_training"), {"kind": "xgb", "cohort_id": "demo300", "dask": True}),
     "train-torch-demo300": (_scale("case_training"), {"kind": "torch", "cohort_id": "demo300"}),
     **{f"score-{n}-{mode}": (_scale("case_scoring"), {"n_patients": n, "mode": mode})
+       for n in (2_000, 20_000) for mode in ("single", "dask")},
+    **{f"score-effects-{n}-{mode}": (_scale("case_scoring"), {"n_patients": n, "mode": mode, "kind": "effects"})
        for n in (2_000, 20_000) for mode in ("single", "dask")},
 })
 

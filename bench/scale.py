@@ -82,14 +82,16 @@ def training_cohort():
     return make_demo_cohort(n_patients=1500, n_genes=N_GENES, seed=0)
 
 
-def scoring_bundle():
-    """The default ``recommend`` model (a 10-member bootstrap xgboost ensemble), trained once and kept."""
+def scoring_bundle(kind: str = "ensemble"):
+    """The model batch scoring uses, trained once and kept: ``ensemble`` (the default ``recommend`` model, a
+    10-member bootstrap xgboost ensemble) or ``effects`` (the treatment-effect engine the Patient page's options
+    come from: competing risks, 50 bootstrap refits)."""
     from models.registry import load_bundle  # lazy: each case loads only what it measures
     from models.training import train_bundle  # lazy: each case loads only what it measures
 
-    folder = BENCH_HOME / "bundle-demo300-os-ensemble"
+    folder = BENCH_HOME / f"bundle-demo300-os-{kind}"
     if not (folder / "manifest.json").is_file():
-        train_bundle(training_cohort(), endpoint="OS", kind="ensemble", out=folder, device="cpu", seed=0)
+        train_bundle(training_cohort(), endpoint="OS", kind=kind, out=folder, device="cpu", seed=0)
     return load_bundle(folder)
 
 
@@ -140,18 +142,18 @@ def synthetic_file(n_patients: int) -> Path:
 
 
 # ---------------------------------------------------------------------------------------------- cases
-def case_scoring(n_patients: int, mode: str) -> dict:
+def case_scoring(n_patients: int, mode: str, kind: str = "ensemble") -> dict:
     """Treatment options (the ``recommend`` table) for every patient of a parquet file: throughput, memory."""
     from models.dask import dask_client, score_partitions  # lazy: each case loads only what it measures
     from models.evidence import RegimenEvidence  # lazy: each case loads only what it measures
 
-    bundle = scoring_bundle()
+    bundle = scoring_bundle(kind)
     source = synthetic_file(n_patients)
     evidence = RegimenEvidence().fit(bundle.features, training_cohort())
     out = Path(tempfile.mkdtemp(prefix="oncotx-score-", dir=BENCH_HOME)) / "options.parquet"
     before = peak_memory_mb()
     cpu_before = own_cpu_seconds()
-    row = {"case": f"batch scoring {n_patients:,} ({mode})", "patients": n_patients}
+    row = {"case": f"batch scoring {n_patients:,} ({mode}, {kind})", "patients": n_patients}
     memory = None
     try:
         if mode == "single":
@@ -176,7 +178,7 @@ def case_scoring(n_patients: int, mode: str) -> dict:
     return row
 
 
-def case_model_floor(n_patients: int) -> dict:
+def case_model_floor(n_patients: int, kind: str = "ensemble") -> dict:
     """The floor under batch scoring: the model calls alone (every regimen, every ensemble member) on feature
     matrices built beforehand, in the same chunks as the batch path; nothing else is timed."""
     import numpy as np  # lazy: each case loads only what it measures
@@ -184,7 +186,7 @@ def case_model_floor(n_patients: int) -> dict:
     from genomics.regimens import regimen_flags, regimens  # lazy: each case loads only what it measures
     from models import treatment  # lazy: each case loads only what it measures
 
-    bundle = scoring_bundle()
+    bundle = scoring_bundle(kind)
     template = training_cohort()
     treatments = tuple(bundle.features.treatments_)
     flags = np.array([[regimen_flags(r, treatments)[t] for t in treatments] for r in regimens(treatments)],
@@ -196,8 +198,10 @@ def case_model_floor(n_patients: int) -> dict:
     for start in range(0, n_patients, treatment.CHUNK):
         treatment._survival_under(bundle.model, X[start: start + treatment.CHUNK], flags, grid)
     seconds = time.perf_counter() - t0
-    return {"case": f"model only (floor) {n_patients:,}", "patients": n_patients, "regimens": len(flags),
-            "members": len(getattr(bundle.model, "members_", None) or [bundle.model]), "seconds": round(seconds, 1),
+    members = getattr(bundle.model, "members_", None) or [bundle.model]
+    coef = getattr(bundle.model, "coef_c_", None)
+    return {"case": f"model only (floor) {n_patients:,} ({kind})", "patients": n_patients, "regimens": len(flags),
+            "members": len(members) if coef is None else len(coef) - 1, "seconds": round(seconds, 1),
             "patients_per_s": round(n_patients / seconds), "peak_mb": round(peak_memory_mb())}
 
 

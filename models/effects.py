@@ -303,6 +303,40 @@ class TreatmentEffectModel:
         Ho = np.exp(eta_o).T[:, :, None] * self._on_grid(self.H_o_[members], times)[:, None, :]
         return Hc, Ho
 
+    def regimen_survival(self, X: np.ndarray, flags: np.ndarray, times: np.ndarray) -> dict[str, np.ndarray]:
+        """All-cause and cancer-specific S(t) of every row under every regimen in one pass, equal to
+        :meth:`predict_survival` / :meth:`member_predictions` / :meth:`predict_cause_specific` on the rows with
+        their treatment columns set to each regimen's ``flags`` (regimens x treatments), but without building a
+        design per regimen: the cancer log hazard is ``beta'z + sum_k a_k (theta_k'g + delta_k'z~)``, so the
+        per-treatment terms are computed once and each regimen adds its flags' share.
+
+        Returns ``all`` and ``cancer`` (regimens x rows x times: the full-data fit) and ``all_members`` and
+        ``cancer_members`` (replicates x regimens x rows x times)."""
+        X = self._check(X)
+        k = len(self.treatments_)
+        mods = self.modifiers_
+        rest = X[:, k:]
+        z = mods.transform(rest)
+        g = mods.anchors(rest)
+        zw = z - g @ mods.anchor_means
+        q, L = z.shape[1], g.shape[1]
+        coef = self.coef_c_  # (1 + replicates) x coefficients
+        base = z @ coef[:, :q].T  # rows x fits
+        theta = coef[:, q: q + k * L].reshape(len(coef), k, L)
+        delta = coef[:, q + k * L:].reshape(len(coef), k, q)
+        per_treatment = np.einsum("nl,rkl->knr", g, theta) + np.einsum("nq,rkq->knr", zw, delta)  # k x rows x fits
+        flags = np.asarray(flags, dtype=np.float64)
+        eta = base[None] + np.einsum("mk,knr->mnr", flags, per_treatment)  # regimens x rows x fits
+        Hc = np.exp(eta)[..., None] * self._on_grid(self.H_c_, times)[None, None, :, :]  # m x n x fits x t
+        if self.coef_o_ is None:
+            Ho = np.zeros((1, 1, 1, 1))
+        else:
+            Ho = (np.exp(z @ self.coef_o_.T)[None, :, :, None]
+                  * self._on_grid(self.H_o_, times)[None, None, :, :])
+        S_all, S_cancer = np.exp(-(Hc + Ho)), np.exp(-Hc)
+        return {"all": S_all[:, :, 0], "cancer": S_cancer[:, :, 0],
+                "all_members": np.moveaxis(S_all[:, :, 1:], 2, 0), "cancer_members": np.moveaxis(S_cancer[:, :, 1:], 2, 0)}
+
     def predict_survival(self, X: np.ndarray, times: np.ndarray) -> np.ndarray:
         """All-cause S(t) of the full-data fit (samples × times)."""
         Hc, Ho = self._hazards(X, times, slice(0, 1))

@@ -81,7 +81,7 @@ CAVEAT = (
     "they are confounded by indication and by factors the cohort did not record (hidden confounding). "
     "Discuss with the treating team; research use only."
 )
-CHUNK = 256  # samples per prediction call (bounds memory for a whole-cohort batch)
+CHUNK = 4096  # samples per prediction call (bounds memory for a whole-cohort batch: ~150 MB for 8 regimens x 51 fits)
 
 
 def under_regimen(X: np.ndarray, regimen: str, treatments: Sequence[str]) -> np.ndarray:
@@ -145,6 +145,9 @@ def _with_flags(X: np.ndarray, flags: np.ndarray) -> np.ndarray:
 def _survival_under(model, X: np.ndarray, flags: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """Point S(t) (regimens × samples × t) and per-member S(t) (K × regimens × samples × t, or None)."""
     m, n = len(flags), len(X)
+    if hasattr(model, "regimen_survival"):  # the effect model: all regimens from one pass (no stacked copies)
+        s = model.regimen_survival(X, flags, grid)
+        return s["all"], s["all_members"]
     flat = _with_flags(X, flags)
     if hasattr(model, "survival_with_members"):  # an ensemble: point and members from one pass over the members
         point, members = model.survival_with_members(flat, grid)
@@ -159,6 +162,9 @@ def _survival_under(model, X: np.ndarray, flags: np.ndarray, grid: np.ndarray) -
 
 def _cause_specific_under(model, X: np.ndarray, flags: np.ndarray, grid: np.ndarray):
     m, n = len(flags), len(X)
+    if hasattr(model, "regimen_survival"):
+        s = model.regimen_survival(X, flags, grid)
+        return s["cancer"], s["cancer_members"]
     flat = _with_flags(X, flags)
     point = model.predict_cause_specific(flat, grid).reshape(m, n, len(grid))
     members = model.predict_cause_specific(flat, grid, members=True).reshape(-1, m, n, len(grid))
@@ -230,12 +236,18 @@ def treatment_options(
     grid = np.asarray(horizons, dtype=np.float64)
     model = bundle.model
     flags = np.array([[regimen_flags(r, treatments)[t] for t in treatments] for r in names], dtype=np.float32)
-    parts = [_survival_under(model, X[s: s + CHUNK], flags, grid) for s in range(0, n, CHUNK)]
+    cause_specific = hasattr(model, "predict_cause_specific") and getattr(model, "competing_risks_", False)
+    if hasattr(model, "regimen_survival"):  # the effect model: both survivals of every regimen in one pass
+        runs = [model.regimen_survival(X[s: s + CHUNK], flags, grid) for s in range(0, n, CHUNK)]
+        parts = [(r["all"], r["all_members"]) for r in runs]
+        css = [(r["cancer"], r["cancer_members"]) for r in runs]
+    else:
+        parts = [_survival_under(model, X[s: s + CHUNK], flags, grid) for s in range(0, n, CHUNK)]
+        css = ([_cause_specific_under(model, X[s: s + CHUNK], flags, grid) for s in range(0, n, CHUNK)]
+               if cause_specific else [])
     point = np.concatenate([p for p, _ in parts], axis=1) if parts else np.zeros((m, 0, len(grid)))
     members = (np.concatenate([mm for _, mm in parts], axis=2) if parts and parts[0][1] is not None else None)
-    cause_specific = hasattr(model, "predict_cause_specific") and getattr(model, "competing_risks_", False)
     if cause_specific:
-        css = [_cause_specific_under(model, X[s: s + CHUNK], flags, grid) for s in range(0, n, CHUNK)]
         css_point = np.concatenate([p for p, _ in css], axis=1)
         css_members = np.concatenate([mm for _, mm in css], axis=2)
     has_interval = members is not None and members.shape[0] > 1
@@ -248,7 +260,8 @@ def treatment_options(
         if reps is None or reps.shape[0] < 2:
             nan = np.full_like(pt, np.nan)
             return pt, nan, nan
-        lo, hi = np.percentile(reps, [tail, 100.0 - tail], axis=0)
+        # the replicates on the last, contiguous axis: the selection runs over memory in order (3-4x faster)
+        lo, hi = np.percentile(np.ascontiguousarray(np.moveaxis(reps, 0, -1)), [tail, 100.0 - tail], axis=-1)
         return pt, np.minimum(lo, pt), np.maximum(hi, pt)
 
     S, S_lo, S_hi = band(point, members)
@@ -360,9 +373,15 @@ def recommend_table(options: TreatmentOptions) -> pd.DataFrame:
         return pd.DataFrame([])
     names = list(dict.fromkeys(t["regimen"]))
     samples = list(dict.fromkeys(t["sample_id"]))
-    wide = t.set_index(["sample_id", "regimen"])
+    m = len(names)
+    # _long_table writes every sample's regimens in one order, sample-major: a reshape is the pivot
+    ordered = (len(t) == len(samples) * m and (t["regimen"].to_numpy()[:m] == np.asarray(names, dtype=object)).all()
+               and (t["regimen"].to_numpy().reshape(-1, m) == np.asarray(names, dtype=object)[None, :]).all())
+    wide = None if ordered else t.set_index(["sample_id", "regimen"])
 
     def grid(column: str) -> pd.DataFrame:  # samples × regimens, in first-appearance order
+        if wide is None:
+            return pd.DataFrame(t[column].to_numpy().reshape(len(samples), m), index=samples, columns=names)
         return wide[column].unstack("regimen").reindex(index=samples, columns=names)
 
     last = options.horizons[-1]
@@ -380,7 +399,7 @@ def recommend_table(options: TreatmentOptions) -> pd.DataFrame:
     for r in names:
         columns[f"evidence_{r}"] = evidence[r].to_numpy(dtype=object)
     for h in options.horizons:  # reading<years>_<regimen> per horizon; the last one is the contract's
-        at = grid(column(READING, h)) if column(READING, h) in wide.columns else read
+        at = grid(column(READING, h)) if column(READING, h) in t.columns else read
         for r in names:
             columns[f"{READING}{years_tag(h)}_{r}"] = at[r].to_numpy(dtype=object)
     is_base = grid("is_baseline").fillna(False).to_numpy(dtype=bool)

@@ -100,3 +100,18 @@ def list_bundles(cohort_id: str, endpoint: str | None = None, *, settings: Setti
             continue
         out.append(BundleInfo(folder, card))
     return sorted(out, key=lambda b: str(b.card.get("created", "")), reverse=True)
+
+
+def effect_modifiers(folder: Path) -> pd.DataFrame | None:
+    """The single-gene modifiers a treatment-effect bundle's screen found (models.gene_screen), one row per
+    treatment x gene, from the model's metadata (no model is loaded); None for a bundle of another kind or one
+    trained before the screen."""
+    meta = Path(folder) / "model" / "effects_meta.json"
+    if not meta.is_file():
+        return None
+    data = json.loads(meta.read_text(encoding="utf-8"))
+    if "screen" not in data:
+        return None
+    rows = [{"treatment": h["treatment"], "gene": str(h["gene"]).removeprefix("gene:"), "z": round(float(h["z"]), 2),
+             "q": float(h["q"]), "stability": h.get("stability")} for h in data["screen"]]
+    return pd.DataFrame(rows, columns=["treatment", "gene", "z", "q", "stability"])
