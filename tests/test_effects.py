@@ -185,3 +185,24 @@ def test_train_bundle_effects_uses_the_cancer_specific_endpoint(tmp_path):
     assert bundle.model.competing_risks_ and any("competing risks" in m for m in messages)
     again = load_bundle(tmp_path / "b")
     assert again.card.model_kind == "effects" and again.card.metrics["harrell_c"]["value"] > 0.55
+
+
+def test_regimen_survival_equals_the_generic_path(fitted):
+    """The one-pass scoring of every regimen (used by treatment_options) equals predicting each regimen's rows."""
+    from models.treatment import _with_flags
+
+    fb, X, model = fitted
+    treatments = fb.treatments_
+    names = ["none", "chemotherapy", "hormone_therapy+radio_therapy", "chemotherapy+hormone_therapy+radio_therapy"]
+    flags = np.array([[regimen_flags(r, treatments)[t] for t in treatments] for r in names], dtype=np.float32)
+    rows = X[:40].astype(np.float64)
+    grid = np.array([60.0, 120.0])
+    fast = model.regimen_survival(rows, flags, grid)
+    flat = _with_flags(rows, flags)
+    m = len(names)
+    np.testing.assert_allclose(fast["all"], model.predict_survival(flat, grid).reshape(m, 40, 2), atol=1e-12)
+    np.testing.assert_allclose(fast["all_members"], model.member_predictions(flat, grid).reshape(-1, m, 40, 2),
+                               atol=1e-12)
+    np.testing.assert_allclose(fast["cancer"], model.predict_cause_specific(flat, grid).reshape(m, 40, 2), atol=1e-12)
+    np.testing.assert_allclose(fast["cancer_members"],
+                               model.predict_cause_specific(flat, grid, members=True).reshape(-1, m, 40, 2), atol=1e-12)
