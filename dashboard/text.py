@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from dashboard.i18n import N_, tr
+
 RESEARCH_NOTICE = (
     "Research use only: OncoTx is not a medical device. It shows options with their evidence, "
     "never treatment directives; decisions rest with the clinical team."
@@ -55,3 +57,18 @@ def field_label(name: str) -> str:
     return FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
 
 
+
+
+#: The validation facts (genomics.validate) as the Patient page and the PDF label them.
+FACT_LABELS = {
+    "samples": N_("samples"), "genes recognised": N_("genes recognised"), "identifiers in file": N_("identifiers in file"),
+    "identifier type": N_("identifier type"), "orientation": N_("orientation"), "scale": N_("scale"),
+    "format": N_("format"), "source sha256": N_("source sha256"), "clinical fields in file": N_("clinical fields in file"),
+    "reference gene coverage": N_("reference gene coverage"), "coverage floor": N_("coverage floor"),
+    "clinical record format": N_("clinical record format"), "clinical fields mapped": N_("clinical fields mapped"),
+}
+
+
+def fact_label(name: str) -> str:
+    """A validation fact's label in the chosen language (in English: the key itself)."""
+    return tr(FACT_LABELS[name]) if name in FACT_LABELS else name

@@ -15,10 +15,11 @@ from dashboard.platform.demo_mode import PUBLIC_DEMO_NOTICE
 from dashboard.text import FIELD_LABELS, RESEARCH_NOTICE
 from dashboard.ui.auth import DEMO_NOTICE
 from genomics.regimens import NONE_LABEL, TREATMENT_LABELS
+from models.treatment import CAVEAT
 
 ROOT = Path(__file__).resolve().parents[1]
 ZH = "zh_CN"
-EXTERNAL = {RESEARCH_NOTICE, DEMO_NOTICE, PUBLIC_DEMO_NOTICE, NONE_LABEL, *TREATMENT_LABELS.values(), *FIELD_LABELS.values()}
+EXTERNAL = {RESEARCH_NOTICE, CAVEAT, DEMO_NOTICE, PUBLIC_DEMO_NOTICE, NONE_LABEL, *TREATMENT_LABELS.values(), *FIELD_LABELS.values()}
 
 
 def used_messages() -> set[str]:
