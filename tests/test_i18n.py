@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import ast
 import re
+import shutil
+import subprocess
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from dashboard.i18n import format_date, format_years, regimen_label, tr, translate_error
+from dashboard.i18n import format_date, format_years, language_scope, regimen_label, tr, translate_error
 from dashboard.i18n.catalogue import catalogue
+from dashboard.patient.readings import READING_TITLES
+from dashboard.patient.report.wording import cjk_font_file
 from dashboard.platform.demo_mode import PUBLIC_DEMO_NOTICE
 from dashboard.text import FIELD_LABELS, RESEARCH_NOTICE
 from dashboard.ui.auth import DEMO_NOTICE
@@ -96,3 +100,45 @@ def test_real_validation_errors_match_a_template():
 
 def test_unknown_error_falls_back_to_english():
     assert translate_error("Something new went wrong.", language=ZH) == "Something new went wrong."
+
+
+# the Patient page's option sentences and the PDF's tables in Chinese (tests/test_report.py builds the analysis)
+@pytest.fixture(scope="module")
+def analysis():
+    from tests.test_report import make_analysis  # lazy: a test module's fixture builder
+
+    return make_analysis(codes="current")
+
+
+def test_option_readings_in_chinese(analysis):
+    from dashboard.patient.presentation import caveat_lines, options_table, summary_text  # lazy: pandas start-up
+
+    last = analysis.horizons[-1]
+    table = options_table(analysis, last)
+    with language_scope(ZH):
+        zh = options_table(analysis, last)
+        summary, caveats = summary_text(analysis), caveat_lines(analysis)
+    assert list(zh.columns[:6]) == ["方案", "10 年生存率", "获益（百分点）", "解读", "证据", "需治疗人数 NNT"]
+    words = list(zh["通俗解读"])
+    assert words[0] == "基准：其他选项均与此方案比较。"
+    assert any(w.startswith("可能有值得考虑的获益，可供讨论的选项：10 年时") for w in words), words
+    assert any(w.startswith("不确定：10 年时") for w in words), words
+    assert set(zh["解读"]) <= {tr(t, language=ZH) for t in READING_TITLES.values()}
+    assert "可供讨论的选项" in summary and caveats[0].startswith("观察性数据：治疗并非随机分配")
+    assert all(not re.search(r"[a-z]{4,} [a-z]{4,}", w) for w in words), words  # no English sentence left
+    assert list(table.columns[:2]) == ["Regimen", "Survival at 10 years"]  # English unchanged
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext") or cjk_font_file() is None, reason="needs pdftotext and the CJK font")
+def test_chinese_pdf_tables_in_chinese(analysis, tmp_path):
+    from dashboard.patient.report.pdf import report_pdf  # lazy: fpdf start-up
+
+    path = tmp_path / "zh.pdf"
+    path.write_bytes(report_pdf(analysis, language="zh_CN"))
+    text = re.sub(r"\s+", "", subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                                             check=True).stdout)
+    for words in ("创建时间", "患者（假名化ID）", "参考队列", "生存率5年", "获益10年", "解读10年", "需治疗人数NNT10年",
+                  "证据", "通俗解读（10年）", "数据质量与假设", "综合Brier评分", "5年时间依赖AUC", "指标", "值[区间]", "基准：其他选项均与此方案比较。"):
+        assert words in text, words
+    for english in ("Created", "Survival 5 y", "In plain words", "Benefit measured against", "Metric"):
+        assert re.sub(r"\s+", "", english) not in text, english

@@ -81,7 +81,8 @@ def benefit_text(row: Mapping[str, Any], key: str) -> str:
     if point is None:
         return "–"
     lo, hi = as_number(row.get(bounded(key, LOWER))), as_number(row.get(bounded(key, UPPER)))
-    return f"{pp_signed(point)} pp" + (f" ({pp_signed(lo)} to {pp_signed(hi)})" if lo is not None and hi is not None else "")
+    return f"{pp_signed(point)} pp" + (tr(" ({lo} to {hi})", lo=pp_signed(lo), hi=pp_signed(hi))
+                                       if lo is not None and hi is not None else "")
 
 
 def options_table(analysis: PatientAnalysis, horizon: float) -> pd.DataFrame:
