@@ -19,11 +19,12 @@ from dashboard.platform.demo_mode import PUBLIC_DEMO_NOTICE
 from dashboard.text import FIELD_LABELS, RESEARCH_NOTICE
 from dashboard.ui.auth import DEMO_NOTICE
 from genomics.regimens import NONE_LABEL, TREATMENT_LABELS
+from models.predict_breast import CAVEAT as PREDICT_CAVEAT
 from models.treatment import CAVEAT
 
 ROOT = Path(__file__).resolve().parents[1]
 ZH = "zh_CN"
-EXTERNAL = {RESEARCH_NOTICE, CAVEAT, DEMO_NOTICE, PUBLIC_DEMO_NOTICE, NONE_LABEL, *TREATMENT_LABELS.values(), *FIELD_LABELS.values()}
+EXTERNAL = {RESEARCH_NOTICE, CAVEAT, PREDICT_CAVEAT, DEMO_NOTICE, PUBLIC_DEMO_NOTICE, NONE_LABEL, *TREATMENT_LABELS.values(), *FIELD_LABELS.values()}
 
 
 def used_messages() -> set[str]:
@@ -142,3 +143,35 @@ def test_chinese_pdf_tables_in_chinese(analysis, tmp_path):
         assert words in text, words
     for english in ("Created", "Survival 5 y", "In plain words", "Benefit measured against", "Metric"):
         assert re.sub(r"\s+", "", english) not in text, english
+
+
+MODEL_LINES = [  # the model's and the analysis' English sentences the Patient page shows (models.variants, service)
+    ("The full model will answer: this profile has 1,000 of its 1,000 genes (100%; 80% needed).", "将由完整模型作答"),
+    ("The clinical-only model will answer: no expression profile was given. Fitted without the clinical field(s) not "
+     "given: Grade.", "拟合时不含未提供的临床字段：分级。"),
+    ("Answered by the full model (1000 of the model's 1000 genes; 0 of the full model's genes missing); held-back C "
+     "0.697.", "由完整模型作答"),
+    ("Not enough comparable patients received: Chemo + Hormone, Radio (no benefit reading for them).",
+     "化疗 + 内分泌治疗、放疗"),
+    ("Filled from the cohort (missing in the record): Grade, Tumour size.", "分级、肿瘤大小"),
+]
+
+
+@pytest.mark.parametrize(("english", "chinese"), MODEL_LINES)
+def test_model_sentences_in_chinese(english, chinese):
+    assert chinese in translate_error(english, language=ZH)
+    assert translate_error(english, language="en") == english
+
+
+def test_variant_words_are_the_models_labels():
+    from dashboard.patient.report.wording import VARIANT_WORDS  # lazy: matplotlib start-up
+    from models.variants import VARIANT_LABELS  # lazy: models stack
+
+    assert VARIANT_WORDS == VARIANT_LABELS
+
+
+def test_ladder_words_are_predicts_labels():
+    from dashboard.patient.report.wording import LADDER_WORDS  # lazy: matplotlib start-up
+    from models.predict_breast.ladder import LADDER_LABELS  # lazy: models stack
+
+    assert LADDER_WORDS == LADDER_LABELS

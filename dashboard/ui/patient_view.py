@@ -249,7 +249,7 @@ def _predict(a: PatientAnalysis) -> None:
                   "uses no gene expression. Each row adds one treatment to the row above, as PREDICT shows it; the "
                   "OncoTx columns are the learned model's estimates for the same regimen, with 90% intervals."))
     st.dataframe(predict_comparison(a), hide_index=True, width="stretch")
-    st.caption(plain(tr("{caveat} Source: {citation}", caveat=p.get("caveat", ""), citation=p.get("citation", ""))))
+    st.caption(plain(tr("{caveat} Source: {citation}", caveat=tr(p.get("caveat", "")), citation=p.get("citation", ""))))
 
 
 @st.fragment

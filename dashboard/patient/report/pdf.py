@@ -292,7 +292,7 @@ def _predict_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
                    widths=[first] + [share] * (len(keep) - 1), size=6.5)
     pdf.para(printable(tr("Each row adds one treatment to the row above (PREDICT's own display); OncoTx columns: the "
                           "learned model for the same regimen with its interval. {caveat} Source: {citation}",
-                          caveat=p.get("caveat", ""), citation=p.get("citation", ""))),
+                          caveat=tr(p.get("caveat", "")), citation=p.get("citation", ""))),
              size=7, colour=(80, 80, 80))
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import matplotlib
 import pandas as pd
 
-from dashboard.i18n import N_, current_language, horizon_short, tr
+from dashboard.i18n import N_, current_language, horizon_short, tr, translate_error
 from dashboard.patient.presentation import as_number
 from dashboard.patient.record import PatientAnalysis, parse_created
 from dashboard.text import field_label
@@ -34,6 +34,14 @@ CJK_FONT_MISSING = ("The Chinese PDF report needs the WenQuanYi Micro Hei font, 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 DASH = "–"
 MISSING = "n/a"
+#: The model variants' labels (models.variants.VARIANT_LABELS) for the catalogue: the "Answered by the ..." and plan
+#: sentences are translated with them (dashboard.i18n.translate_error).
+VARIANT_WORDS = {"full": N_("full model"), "companion": N_("companion model on the shared genes"),
+                 "robust": N_("platform-robust model (gene-set rank scores)"), "clinical": N_("clinical-only model")}
+#: PREDICT's treatment ladder labels (models.predict_breast.ladder.LADDER_LABELS) for the catalogue.
+LADDER_WORDS = {"surgery": N_("Surgery only"), "endocrine": N_("+ Endocrine therapy (5 years)"),
+                "radiotherapy": N_("+ Radiotherapy"), "chemotherapy": N_("+ Chemotherapy"),
+                "trastuzumab": N_("+ Trastuzumab"), "bisphosphonates": N_("+ Bisphosphonates")}
 METRIC_LABELS = {
     "harrell_c": N_("Held-back C-index (Harrell)"),
     "uno_c": N_("Held-back C-index (Uno, censoring-weighted)"),
@@ -135,7 +143,7 @@ def variant_lines(a: PatientAnalysis) -> list[str]:
     v = a.variant or {}
     if not v:
         return []
-    lines = [str(v.get("summary") or "")]
+    lines = [translate_error(str(v.get("summary") or ""))]
     cost = finite_number(v.get("c_cost"))
     if v.get("variant") != "full" and cost is not None:
         lines.append(tr("Cost of the missing genes: {cost} in held-back C against the full model, both measured on "
@@ -159,7 +167,7 @@ def predict_comparison(a: PatientAnalysis) -> pd.DataFrame:
     rows = []
     for step in ladder:
         mine = ours.get(str(step.get("regimen")))
-        row = {tr("Treatment"): str(step.get("label", ""))}
+        row = {tr("Treatment"): tr(str(step.get("label", "")))}
         for h in a.horizons:  # PREDICT and OncoTx side by side at each horizon
             years = years_tag(h)
             row[tr("PREDICT OS {years} y", years=years)] = pct(step.get(f"os_{years}y"))
