@@ -69,6 +69,16 @@ FACT_LABELS = {
 }
 
 
+#: Category values of the clinical fields (genomics.spec) as the form shows them; other values are shown as they are.
+CATEGORY_WORDS = {"Positive": N_("Positive"), "Negative": N_("Negative"), "Pre": N_("Pre"), "Post": N_("Post"),
+                  "unknown": N_("unknown")}
+
+
+def category_label(value: str) -> str:
+    """A clinical category value in the chosen language ('Positive' → '阳性'); unknown values unchanged."""
+    return tr(CATEGORY_WORDS[value]) if value in CATEGORY_WORDS else value
+
+
 def fact_label(name: str) -> str:
     """A validation fact's label in the chosen language (in English: the key itself)."""
     return tr(FACT_LABELS[name]) if name in FACT_LABELS else name

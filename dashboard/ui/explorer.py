@@ -14,7 +14,7 @@ import streamlit as st
 
 from dashboard.cohort import explore
 from dashboard.cohort.tables import CLUSTER, RISK
-from dashboard.i18n import tr
+from dashboard.i18n import tr, translate_error
 from dashboard.text import plain
 from dashboard.ui.research_cache import cohort_values
 from genomics.errors import InputError
@@ -79,7 +79,7 @@ def values_of(view: Explorer, key: str) -> pd.Series:
     try:
         return cohort_values(view.spec, view.adata, key, endpoint=endpoint_name(view))
     except (InputError, ModelError) as exc:
-        st.warning(plain(exc))
+        st.warning(plain(translate_error(str(exc))))
         st.stop()
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.i18n import N_, tr, translate_error
-from dashboard.text import fact_label, field_label, plain
+from dashboard.text import category_label, fact_label, field_label, plain
 from genomics.demo.examples import EXAMPLES_DIR
 from genomics.export import to_safe_csv
 from genomics.spec import CohortSpec
@@ -65,7 +65,7 @@ def clinical_form(spec: CohortSpec, *, known: dict[str, Any]) -> dict[str, Any]:
                 current = "unknown" if _is_missing(value) else str(value).removesuffix(".0")
                 index = options.index(current) if current in options else 0
                 choice = st.selectbox(label, options, index=index, key=f"clin_{field.name}",
-                                      format_func=lambda o: tr("unknown") if o == "unknown" else o)
+                                      format_func=category_label)
                 values[field.name] = None if choice == "unknown" else choice
     return values
 
