@@ -74,6 +74,10 @@ CATEGORY_WORDS = {"Positive": N_("Positive"), "Negative": N_("Negative"), "Pre":
                   "unknown": N_("unknown")}
 
 
+#: Units of the clinical fields as the form shows them.
+UNIT_WORDS = {"years": N_("years"), "nodes": N_("nodes")}
+
+
 def category_label(value: str) -> str:
     """A clinical category value in the chosen language ('Positive' → '阳性'); unknown values unchanged."""
     return tr(CATEGORY_WORDS[value]) if value in CATEGORY_WORDS else value

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.i18n import N_, tr, translate_error
-from dashboard.text import category_label, fact_label, field_label, plain
+from dashboard.text import UNIT_WORDS, category_label, fact_label, field_label, plain
 from genomics.demo.examples import EXAMPLES_DIR
 from genomics.export import to_safe_csv
 from genomics.spec import CohortSpec
@@ -50,7 +50,8 @@ def clinical_form(spec: CohortSpec, *, known: dict[str, Any]) -> dict[str, Any]:
     for i, field in enumerate(spec.clinical):
         value = known.get(field.name)
         with columns[i % 3]:
-            label = tr(field_label(field.name)) + (f" ({field.unit})" if field.unit else "")
+            unit = tr(UNIT_WORDS[field.unit]) if field.unit in UNIT_WORDS else field.unit
+            label = tr(field_label(field.name)) + (f" ({unit})" if field.unit else "")
             if field.kind == "numeric":
                 values[field.name] = st.number_input(
                     label,
