@@ -74,6 +74,8 @@ CATEGORY_WORDS = {"Positive": N_("Positive"), "Negative": N_("Negative"), "Pre":
                   "unknown": N_("unknown")}
 
 
+#: The recurrence score's groups (genomics.signatures.recurrence: Paik 2004) for the catalogue.
+RS_GROUP_WORDS = {"low": N_("low"), "intermediate": N_("intermediate"), "high": N_("high")}
 #: Units of the clinical fields as the form shows them.
 UNIT_WORDS = {"years": N_("years"), "nodes": N_("nodes")}
 

@@ -16,15 +16,16 @@ from dashboard.i18n.catalogue import catalogue
 from dashboard.patient.readings import READING_TITLES
 from dashboard.patient.report.wording import cjk_font_file
 from dashboard.platform.demo_mode import PUBLIC_DEMO_NOTICE
-from dashboard.text import FIELD_LABELS, RESEARCH_NOTICE
+from dashboard.text import FIELD_LABELS, RESEARCH_NOTICE, RS_GROUP_WORDS
 from dashboard.ui.auth import DEMO_NOTICE
 from genomics.regimens import NONE_LABEL, TREATMENT_LABELS
+from genomics.signatures.recurrence import RS_LABEL
 from models.predict_breast import CAVEAT as PREDICT_CAVEAT
 from models.treatment import CAVEAT
 
 ROOT = Path(__file__).resolve().parents[1]
 ZH = "zh_CN"
-EXTERNAL = {RESEARCH_NOTICE, CAVEAT, PREDICT_CAVEAT, DEMO_NOTICE, PUBLIC_DEMO_NOTICE, NONE_LABEL, *TREATMENT_LABELS.values(), *FIELD_LABELS.values()}
+EXTERNAL = {RESEARCH_NOTICE, CAVEAT, PREDICT_CAVEAT, RS_LABEL, DEMO_NOTICE, PUBLIC_DEMO_NOTICE, NONE_LABEL, *TREATMENT_LABELS.values(), *FIELD_LABELS.values()}
 
 
 def used_messages() -> set[str]:
@@ -168,6 +169,15 @@ def test_variant_words_are_the_models_labels():
     from models.variants import VARIANT_LABELS  # lazy: models stack
 
     assert VARIANT_WORDS == VARIANT_LABELS
+
+
+def test_rs_group_words_are_the_signatures_groups():
+    import pandas as pd  # lazy: test-only
+
+    from genomics.signatures.recurrence import RS_CUTOFFS, rs_groups  # lazy: start-up cost
+
+    groups = rs_groups(pd.Series([RS_CUTOFFS[0] - 1, RS_CUTOFFS[0], RS_CUTOFFS[1]]))
+    assert list(groups.categories) == list(RS_GROUP_WORDS) == list(groups.astype(str))
 
 
 def test_ladder_words_are_predicts_labels():

@@ -135,7 +135,7 @@ def _molecular(a: PatientAnalysis) -> None:
         score = as_number(rs.get("score"))
         cols[1].metric(tr("Recurrence score (approximation)"), "–" if score is None else f"{score:.0f}",
                        help=tr("An approximation from public gene weights; not the commercial assay."))
-        cols[1].caption(" · ".join(plain(str(rs[k])) for k in ("group", "label") if rs.get(k)))
+        cols[1].caption(" · ".join(plain(tr(str(rs[k]))) for k in ("group", "label") if rs.get(k)))
     else:
         cols[1].metric(tr("Recurrence score (approximation)"), "–", help=tr("Not available for this input."))
     modules = m.get("modules") or {}

@@ -42,10 +42,10 @@ def molecular_section(pdf: Any, a: PatientAnalysis) -> None:
         score = finite_number(rs.get("score"))
         text = f"{score:.0f}" if score is not None else MISSING
         if rs.get("group"):
-            text += f", {printable(rs['group'])}"
+            text += f", {printable(tr(str(rs['group'])))}"
         pairs.append((N_("Recurrence score (approximation)"), text))
         if rs.get("label"):
-            pairs.append(("", printable(rs["label"])))
+            pairs.append(("", printable(tr(str(rs["label"])))))
     if pairs:
         pdf.key_values(pairs)
     for key, title, columns in (("modules", N_("Module scores (z)"), 3), ("pathways", N_("Pathway scores"), 2)):
