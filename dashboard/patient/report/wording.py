@@ -149,7 +149,7 @@ def variant_lines(a: PatientAnalysis) -> list[str]:
         lines.append(tr("Cost of the missing genes: {cost} in held-back C against the full model, both measured on "
                         "the same held-back patients.", cost=f"{-cost:+.3f}"))
     if v.get("expression_note"):
-        lines.append(tr("Expression: {note}.", note=v["expression_note"]))
+        lines.append(tr("Expression: {note}.", note=translate_error(str(v["expression_note"]))))
     return [line for line in lines if line]
 
 
