@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from dashboard.i18n import tr
+
 TEMPLATE = "plotly_white"
 # Colour-blind-safe qualitative palette (Okabe-Ito, yellow last: too light for text on white), then Tol's
 # dark colours; cycled for more groups.
@@ -26,9 +28,9 @@ def group_colour(index: int) -> str:
 
 def chart_caption(cohort: str, *, endpoint: str | None, n: int, events: int | None = None, extra: str = "") -> str:
     """The line every research chart carries: cohort · endpoint · n · events (· what else it needs to say)."""
-    parts = [cohort, endpoint if endpoint else "no survival endpoint", f"n={n:,}"]
+    parts = [cohort, endpoint if endpoint else tr("no survival endpoint"), f"n={n:,}"]
     if events is not None:
-        parts.append(f"events={events:,}")
+        parts.append(tr("events={count}", count=f"{events:,}"))
     if extra:
         parts.append(extra)
     return " · ".join(parts)

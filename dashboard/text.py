@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from dashboard.i18n import N_, tr
+
 RESEARCH_NOTICE = (
     "Research use only: OncoTx is not a medical device. It shows options with their evidence, "
     "never treatment directives; decisions rest with the clinical team."
@@ -55,3 +57,34 @@ def field_label(name: str) -> str:
     return FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
 
 
+
+
+#: The validation facts (genomics.validate) as the Patient page and the PDF label them.
+FACT_LABELS = {
+    "samples": N_("samples"), "genes recognised": N_("genes recognised"), "identifiers in file": N_("identifiers in file"),
+    "identifier type": N_("identifier type"), "orientation": N_("orientation"), "scale": N_("scale"),
+    "format": N_("format"), "source sha256": N_("source sha256"), "clinical fields in file": N_("clinical fields in file"),
+    "reference gene coverage": N_("reference gene coverage"), "coverage floor": N_("coverage floor"),
+    "clinical record format": N_("clinical record format"), "clinical fields mapped": N_("clinical fields mapped"),
+}
+
+
+#: Category values of the clinical fields (genomics.spec) as the form shows them; other values are shown as they are.
+CATEGORY_WORDS = {"Positive": N_("Positive"), "Negative": N_("Negative"), "Pre": N_("Pre"), "Post": N_("Post"),
+                  "unknown": N_("unknown")}
+
+
+#: The recurrence score's groups (genomics.signatures.recurrence: Paik 2004) for the catalogue.
+RS_GROUP_WORDS = {"low": N_("low"), "intermediate": N_("intermediate"), "high": N_("high")}
+#: Units of the clinical fields as the form shows them.
+UNIT_WORDS = {"years": N_("years"), "nodes": N_("nodes")}
+
+
+def category_label(value: str) -> str:
+    """A clinical category value in the chosen language ('Positive' → '阳性'); unknown values unchanged."""
+    return tr(CATEGORY_WORDS[value]) if value in CATEGORY_WORDS else value
+
+
+def fact_label(name: str) -> str:
+    """A validation fact's label in the chosen language (in English: the key itself)."""
+    return tr(FACT_LABELS[name]) if name in FACT_LABELS else name

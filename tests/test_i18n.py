@@ -4,22 +4,29 @@ from __future__ import annotations
 
 import ast
 import re
+import shutil
+import subprocess
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from dashboard.i18n import format_date, format_years, regimen_label, tr, translate_error
+from dashboard.i18n import format_date, format_years, language_scope, regimen_label, tr, translate_error
 from dashboard.i18n.catalogue import catalogue
+from dashboard.patient.readings import READING_TITLES
+from dashboard.patient.report.wording import cjk_font_file
 from dashboard.platform.demo_mode import PUBLIC_DEMO_NOTICE
-from dashboard.text import FIELD_LABELS, RESEARCH_NOTICE
+from dashboard.text import FIELD_LABELS, RESEARCH_NOTICE, RS_GROUP_WORDS
 from dashboard.ui.auth import DEMO_NOTICE
 from genomics.regimens import NONE_LABEL, TREATMENT_LABELS
+from genomics.signatures.recurrence import RS_LABEL
 from models.guideline import GUIDELINE_RULE
+from models.predict_breast import CAVEAT as PREDICT_CAVEAT
+from models.treatment import CAVEAT
 
 ROOT = Path(__file__).resolve().parents[1]
 ZH = "zh_CN"
-EXTERNAL = {RESEARCH_NOTICE, DEMO_NOTICE, PUBLIC_DEMO_NOTICE, NONE_LABEL, GUIDELINE_RULE, *TREATMENT_LABELS.values(), *FIELD_LABELS.values()}
+EXTERNAL = {RESEARCH_NOTICE, CAVEAT, PREDICT_CAVEAT, RS_LABEL, DEMO_NOTICE, PUBLIC_DEMO_NOTICE, NONE_LABEL, GUIDELINE_RULE, *TREATMENT_LABELS.values(), *FIELD_LABELS.values()}
 
 
 def used_messages() -> set[str]:
@@ -96,3 +103,86 @@ def test_real_validation_errors_match_a_template():
 
 def test_unknown_error_falls_back_to_english():
     assert translate_error("Something new went wrong.", language=ZH) == "Something new went wrong."
+
+
+# the Patient page's option sentences and the PDF's tables in Chinese (tests/test_report.py builds the analysis)
+@pytest.fixture(scope="module")
+def analysis():
+    from tests.test_report import make_analysis  # lazy: a test module's fixture builder
+
+    return make_analysis(codes="current")
+
+
+def test_option_readings_in_chinese(analysis):
+    from dashboard.patient.presentation import caveat_lines, options_table, summary_text  # lazy: pandas start-up
+
+    last = analysis.horizons[-1]
+    table = options_table(analysis, last)
+    with language_scope(ZH):
+        zh = options_table(analysis, last)
+        summary, caveats = summary_text(analysis), caveat_lines(analysis)
+    assert list(zh.columns[:6]) == ["方案", "10 年生存率", "获益（百分点）", "解读", "证据", "需治疗人数 NNT"]
+    words = list(zh["通俗解读"])
+    assert words[0] == "基准：其他选项均与此方案比较。"
+    assert any(w.startswith("可能有值得考虑的获益，可供讨论的选项：10 年时") for w in words), words
+    assert any(w.startswith("不确定：10 年时") for w in words), words
+    assert set(zh["解读"]) <= {tr(t, language=ZH) for t in READING_TITLES.values()}
+    assert "可供讨论的选项" in summary and caveats[0].startswith("观察性数据：治疗并非随机分配")
+    assert all(not re.search(r"[a-z]{4,} [a-z]{4,}", w) for w in words), words  # no English sentence left
+    assert list(table.columns[:2]) == ["Regimen", "Survival at 10 years"]  # English unchanged
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext") or cjk_font_file() is None, reason="needs pdftotext and the CJK font")
+def test_chinese_pdf_tables_in_chinese(analysis, tmp_path):
+    from dashboard.patient.report.pdf import report_pdf  # lazy: fpdf start-up
+
+    path = tmp_path / "zh.pdf"
+    path.write_bytes(report_pdf(analysis, language="zh_CN"))
+    text = re.sub(r"\s+", "", subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                                             check=True).stdout)
+    for words in ("创建时间", "患者（假名化ID）", "参考队列", "生存率5年", "获益10年", "解读10年", "需治疗人数NNT10年",
+                  "证据", "通俗解读（10年）", "数据质量与假设", "综合Brier评分", "5年时间依赖AUC", "指标", "值[区间]", "基准：其他选项均与此方案比较。"):
+        assert words in text, words
+    for english in ("Created", "Survival 5 y", "In plain words", "Benefit measured against", "Metric"):
+        assert re.sub(r"\s+", "", english) not in text, english
+
+
+MODEL_LINES = [  # the model's and the analysis' English sentences the Patient page shows (models.variants, service)
+    ("The full model will answer: this profile has 1,000 of its 1,000 genes (100%; 80% needed).", "将由完整模型作答"),
+    ("The clinical-only model will answer: no expression profile was given. Fitted without the clinical field(s) not "
+     "given: Grade.", "拟合时不含未提供的临床字段：分级。"),
+    ("Answered by the full model (1000 of the model's 1000 genes; 0 of the full model's genes missing); held-back C "
+     "0.697.", "由完整模型作答"),
+    ("Not enough comparable patients received: Chemo + Hormone, Radio (no benefit reading for them).",
+     "化疗 + 内分泌治疗、放疗"),
+    ("Filled from the cohort (missing in the record): Grade, Tumour size.", "分级、肿瘤大小"),
+]
+
+
+@pytest.mark.parametrize(("english", "chinese"), MODEL_LINES)
+def test_model_sentences_in_chinese(english, chinese):
+    assert chinese in translate_error(english, language=ZH)
+    assert translate_error(english, language="en") == english
+
+
+def test_variant_words_are_the_models_labels():
+    from dashboard.patient.report.wording import VARIANT_WORDS  # lazy: matplotlib start-up
+    from models.variants import VARIANT_LABELS  # lazy: models stack
+
+    assert VARIANT_WORDS == VARIANT_LABELS
+
+
+def test_rs_group_words_are_the_signatures_groups():
+    import pandas as pd  # lazy: test-only
+
+    from genomics.signatures.recurrence import RS_CUTOFFS, rs_groups  # lazy: start-up cost
+
+    groups = rs_groups(pd.Series([RS_CUTOFFS[0] - 1, RS_CUTOFFS[0], RS_CUTOFFS[1]]))
+    assert list(groups.categories) == list(RS_GROUP_WORDS) == list(groups.astype(str))
+
+
+def test_ladder_words_are_predicts_labels():
+    from dashboard.patient.report.wording import LADDER_WORDS  # lazy: matplotlib start-up
+    from models.predict_breast.ladder import LADDER_LABELS  # lazy: models stack
+
+    assert LADDER_WORDS == LADDER_LABELS

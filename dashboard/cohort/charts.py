@@ -7,9 +7,11 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboard.cohort.explore import thin_curve
+from dashboard.i18n import N_, tr
 from dashboard.plotly_style import MISSING_COLOUR, PALETTE, TEMPLATE, group_colour, layout, rgba
 
 BAND = "rgba(31, 119, 180, 0.18)"
+TIME_UNITS = {"years": N_("years"), "months": N_("months")}
 LINE = "#1f77b4"
 
 
@@ -37,8 +39,8 @@ def km_figure(km: pd.DataFrame, *, title: str, caption: str, time_unit: str = "y
     )
     fig.update_layout(
         title={"text": f"{title}<br><sup>{caption}</sup>"},
-        xaxis_title=f"Time ({time_unit})",
-        yaxis_title="Survival probability",
+        xaxis_title=tr("Time ({unit})", unit=tr(TIME_UNITS.get(time_unit, time_unit))),
+        yaxis_title=tr("Survival probability"),
         yaxis_range=[0, 1.02],
         yaxis_tickformat=".0%",
         template=TEMPLATE,
@@ -118,10 +120,10 @@ def km_groups_figure(
             mode="text", textfont={"color": colour, "size": 11}, showlegend=False, hoverinfo="skip", meta="at-risk",
         ), row=2, col=1)
     if len(groups) > 1:
-        fig.add_annotation(text=f"Log-rank p = {p_text(result.logrank_p)} ({result.logrank_df} df)",
+        fig.add_annotation(text=tr("Log-rank p = {p} ({df} df)", p=p_text(result.logrank_p), df=result.logrank_df),
                            xref="x domain", yref="y domain", x=0.99, y=0.98, showarrow=False, xanchor="right",
                            font={"size": 13}, bgcolor="rgba(255,255,255,0.8)")
-    fig.add_annotation(text="Number at risk", xref="x2 domain", yref="y2 domain", x=0, y=1.25, showarrow=False,
+    fig.add_annotation(text=tr("Number at risk"), xref="x2 domain", yref="y2 domain", x=0, y=1.25, showarrow=False,
                        xanchor="left", font={"size": 12})
     if thinned:
         caption += f" · curves drawn at ≤{max_points:,} time points each"
@@ -130,10 +132,10 @@ def km_groups_figure(
     layout(fig, title=title, caption=caption, height=600 + 40 * len(groups),
             legend={"orientation": "h", "x": 0, "y": -0.1, "yanchor": "top", "xanchor": "left"},
             margin={"t": 90, "l": 90, "r": 20, "b": 40})
-    fig.update_yaxes(title_text="Survival probability", range=[0, 1.02], tickformat=".0%", row=1, col=1)
+    fig.update_yaxes(title_text=tr("Survival probability"), range=[0, 1.02], tickformat=".0%", row=1, col=1)
     fig.update_yaxes(autorange="reversed", showgrid=False, tickfont={"size": 11}, row=2, col=1)
     ticks = [float(c) / per for c in result.at_risk.columns]  # the plot's ticks line up with the at-risk columns
-    fig.update_xaxes(tickvals=ticks, title_text=f"Time ({time_unit})", row=2, col=1)
+    fig.update_xaxes(tickvals=ticks, title_text=tr("Time ({unit})", unit=tr(TIME_UNITS.get(time_unit, time_unit))), row=2, col=1)
     fig.update_xaxes(tickvals=ticks, showticklabels=True, row=1, col=1)
     return fig
 
@@ -201,7 +203,7 @@ def volcano_figure(
                            showarrow=False, yshift=10, font={"size": 10})
     layout(fig, title=title, caption=caption, height=500, legend={"orientation": "h", "y": -0.2})
     fig.update_xaxes(title_text=effect_label)
-    fig.update_yaxes(title_text="-log10 p-value")
+    fig.update_yaxes(title_text=tr("-log10 p-value"))
     return fig
 
 

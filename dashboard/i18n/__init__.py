@@ -12,7 +12,15 @@ from dashboard.i18n.catalogue import (
     tr,
     translate_error,
 )
-from dashboard.i18n.formatting import format_date, format_number, format_percent, format_years
+from dashboard.i18n.formatting import (
+    format_date,
+    format_number,
+    format_percent,
+    format_years,
+    horizon_label,
+    horizon_short,
+)
 
 __all__ = ["LANGUAGES", "N_", "current_language", "language_scope", "format_date", "format_number", "format_percent", "format_years",
+           "horizon_label", "horizon_short",
            "regimen_label", "set_language", "tr", "translate_error"]

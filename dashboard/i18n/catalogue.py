@@ -77,12 +77,24 @@ def _error_patterns(code: str) -> tuple[tuple[re.Pattern, str], ...]:
     return tuple((re.compile(pattern, re.DOTALL), template) for pattern, template in catalogue(code)["errors"].items())
 
 
+#: Pattern groups that hold catalogue words (regimen labels, field names, a model variant's label), translated
+#: piece by piece: items separated by ", ", treatments by " + ".
+WORD_GROUPS = frozenset({"regimens", "fields", "label"})
+
+
+def _words(value: str, language: str | None) -> str:
+    return tr(", ", language=language).join(" + ".join(tr(part, language=language) for part in item.split(" + "))
+                                            for item in value.split(", "))
+
+
 def translate_error(message: str, *, language: str | None = None) -> str:
     """An English InputError / validation line in the chosen language: the first template whose pattern matches the
-    whole line, its named groups filled in; the English line when none matches."""
+    whole line, its named groups filled in (those of :data:`WORD_GROUPS` translated); the English line when none
+    matches."""
     message = str(message)
     for pattern, template in _error_patterns(language or current_language()):
         found = pattern.fullmatch(message.strip())
         if found:
-            return template.format(**found.groupdict())
+            return template.format(**{k: _words(v, language) if k in WORD_GROUPS else v
+                                      for k, v in found.groupdict().items()})
     return message

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from dashboard.i18n.catalogue import current_language
+from models.columns import horizon_short_label, horizon_years_label
 
 
 def _zh(language: str | None) -> bool:
@@ -34,3 +35,18 @@ def format_date(value: date | datetime, *, language: str | None = None) -> str:
     if _zh(language):
         return f"{value.year}年{value.month}月{value.day}日"
     return f"{value.day} {value:%B} {value.year}"
+
+
+def horizon_label(horizon: float, *, language: str | None = None) -> str:
+    """A horizon in months in words: 60 → '5 years' / '5 年'; 18 → '1.5 years' / '1.5 年'."""
+    if not _zh(language):
+        return horizon_years_label(horizon)
+    years = float(horizon) / 12.0
+    return (f"{years:.0f}" if abs(years - round(years)) < 1e-9 else f"{years:.1f}") + " 年"
+
+
+def horizon_short(horizon: float, *, language: str | None = None) -> str:
+    """A compact horizon: 60 → '5 y' / '5 年'; 18 → '18 mo' / '18 个月'."""
+    if not _zh(language):
+        return horizon_short_label(horizon)
+    return f"{horizon / 12:g} 年" if horizon % 12 == 0 else f"{horizon:g} 个月"

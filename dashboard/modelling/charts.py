@@ -4,8 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard.i18n import horizon_label, tr
 from dashboard.plotly_style import group_colour, layout
-from models.columns import horizon_years_label
 
 
 def calibration_figure(tables: dict[str, pd.DataFrame], *, horizon: float, title: str, caption: str) -> go.Figure:
@@ -24,8 +24,10 @@ def calibration_figure(tables: dict[str, pd.DataFrame], *, horizon: float, title
                           "observed %{y:.1%}<extra>" + label + "</extra>",
         ))
     layout(fig, title=title, caption=caption, height=520, legend={"orientation": "h", "y": -0.2})
-    fig.update_xaxes(title_text=f"Predicted survival at {horizon_years_label(horizon)}", range=[0, 1.02], tickformat=".0%")
-    fig.update_yaxes(title_text=f"Observed (Kaplan-Meier) at {horizon_years_label(horizon)}", range=[0, 1.02], tickformat=".0%")
+    fig.update_xaxes(title_text=tr("Predicted survival at {when}", when=horizon_label(horizon)), range=[0, 1.02],
+                     tickformat=".0%")
+    fig.update_yaxes(title_text=tr("Observed (Kaplan-Meier) at {when}", when=horizon_label(horizon)), range=[0, 1.02],
+                     tickformat=".0%")
     return fig
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.i18n import regimen_label, tr
+from dashboard.i18n import N_, regimen_label, tr
 from dashboard.patient.figure_parts import (
     CATEGORY_COLOURS,
     FONT_SIZE,
@@ -281,15 +281,16 @@ def contributions_figure(contributions: pd.DataFrame, *, base: float, title: str
                      else f"{label}: {value:+.3f} {unit}")
     if len(rest):
         other = float(rest["value"].sum())
-        label = f"other {len(rest)} feature{'s' if len(rest) != 1 else ''}"
+        label = (tr("other {count} feature", count=len(rest)) if len(rest) == 1
+                 else tr("other {count} features", count=len(rest)))
         labels.append(label)
         values.append(other)
         measures.append("relative")
-        hover.append(f"{label}: {other:+.3f} {unit} in all")
-    labels.append("This patient")
+        hover.append(tr("{label}: {value} {unit} in all", label=label, value=f"{other:+.3f}", unit=unit))
+    labels.append(tr("This patient"))
     values.append(total)  # plotly computes the total itself; the value is kept so the figure's data say it
     measures.append("total")
-    hover.append(f"This patient: {total:.3f} {unit}")
+    hover.append(f"{tr('This patient')}: {total:.3f} {unit}")
     text = [f"{v:.3f}" if m != "relative" else f"{v:+.3f}" for v, m in zip(values, measures, strict=True)]
 
     up, down = (RISK_UP, RISK_DOWN) if increasing_is_risk else (RISK_DOWN, RISK_UP)
@@ -338,7 +339,7 @@ def embedding_figure(cohort: pd.DataFrame, *, patient: Mapping[str, float] | Non
         caption = (f"{caption} · showing a random sample of {len(data):,} of {n_total:,} cohort patients "
                    f"(downsampled, seed 0)")
     fig = go.Figure()
-    legend_title = words(colour) if colour else ""
+    legend_title = (tr(N_("Subtype")) if colour == "subtype" else tr(words(colour))) if colour else ""
     if colour in data.columns and pd.api.types.is_numeric_dtype(data[colour]) \
             and not pd.api.types.is_bool_dtype(data[colour]):
         values = pd.to_numeric(data[colour], errors="coerce")
@@ -382,7 +383,7 @@ def embedding_figure(cohort: pd.DataFrame, *, patient: Mapping[str, float] | Non
         fig.add_trace(go.Scattergl(
             x=[float(patient["x"])], y=[float(patient["y"])], mode="markers+text", name=tr("This patient"),
             marker={"symbol": "star", "size": 22, "color": "#000000", "line": {"color": "#ffffff", "width": 1}},
-            text=["This patient"], textposition="top center", textfont={"size": 13, "color": "#000000"},
+            text=[tr("This patient")], textposition="top center", textfont={"size": 13, "color": "#000000"},
             hovertemplate="This patient<extra></extra>",
         ))
     return patient_layout(

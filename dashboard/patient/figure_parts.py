@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard.i18n import tr
 from dashboard.patient.presentation import READING_TITLES
 from dashboard.plotly_style import TEMPLATE
 from dashboard.text import FIELD_LABELS
@@ -240,7 +241,8 @@ def reading_title(code: object) -> str:
     """A reading code's title as the table and the PDF write it (old codes too): "Worthwhile benefit", …"""
     code = str(code or "").strip()
     cls = reading_class(code)
-    title = READING_TITLES.get(code) or READING_TITLES.get(cls) or cls or code or "other"
+    known = READING_TITLES.get(code) or READING_TITLES.get(cls)
+    title = tr(known) if known else cls or code or tr("other")
     return title[:1].upper() + title[1:]
 
 

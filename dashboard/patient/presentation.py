@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from dashboard.i18n import horizon_label, regimen_label, tr
 from dashboard.patient.readings import (  # noqa: F401  (re-exported: the page, the PDF and the tests read them here)
     BENEFIT_CODES,
     EVIDENCE_WORDS,
@@ -37,7 +38,6 @@ from dashboard.patient.readings import (  # noqa: F401  (re-exported: the page, 
 )
 from dashboard.patient.record import PatientAnalysis, parse_created
 from dashboard.text import field_label, plain
-from genomics.regimens import regimen_label
 from models.columns import (
     BENEFIT,
     CANCER_SPECIFIC,
@@ -46,7 +46,6 @@ from models.columns import (
     UPPER,
     bounded,
     column,
-    horizon_years_label,
 )
 from models.decision import LOW_PROPENSITY, MIN_WORTHWHILE_BENEFIT, SMALL, WORTHWHILE
 
@@ -77,12 +76,13 @@ def survival_text(row: Mapping[str, Any], key: str) -> str:
 def benefit_text(row: Mapping[str, Any], key: str) -> str:
     """'+3.1 pp (+1.0 to +5.2)' in percentage points; 'reference' for the baseline."""
     if bool(row.get("is_baseline")):
-        return "reference"
+        return tr("reference")
     point = as_number(row.get(key))
     if point is None:
         return "–"
     lo, hi = as_number(row.get(bounded(key, LOWER))), as_number(row.get(bounded(key, UPPER)))
-    return f"{pp_signed(point)} pp" + (f" ({pp_signed(lo)} to {pp_signed(hi)})" if lo is not None and hi is not None else "")
+    return f"{pp_signed(point)} pp" + (tr(" ({lo} to {hi})", lo=pp_signed(lo), hi=pp_signed(hi))
+                                       if lo is not None and hi is not None else "")
 
 
 def options_table(analysis: PatientAnalysis, horizon: float) -> pd.DataFrame:
@@ -91,20 +91,20 @@ def options_table(analysis: PatientAnalysis, horizon: float) -> pd.DataFrame:
     has_css = any(column(CANCER_SPECIFIC, horizon) in row for row in analysis.options)
     rows = []
     for row in analysis.options:
-        name = regimen_label(str(row.get("regimen"))) + (" (baseline)" if row.get("is_baseline") else "")
+        name = regimen_label(str(row.get("regimen"))) + (tr(" (baseline)") if row.get("is_baseline") else "")
         code = reading_at(row, horizon)
         nnt = nnt_at(row, horizon)
         out = {
-            "Regimen": name,
-            f"Survival at {horizon_years_label(horizon)}": survival_text(row, column(SURVIVAL, horizon)),
-            "Benefit (pp)": benefit_text(row, column(BENEFIT, horizon)),
-            "Reading": READING_TITLES.get(code, code.capitalize() if code else "–"),
-            "Evidence": evidence_text(row),
-            "NNT": "–" if nnt is None else f"{nnt:.0f}",
-            "In plain words": reading_words(row, horizon=float(horizon), baseline=analysis.baseline),
+            tr("Regimen"): name,
+            tr("Survival at {horizon}", horizon=horizon_label(horizon)): survival_text(row, column(SURVIVAL, horizon)),
+            tr("Benefit (pp)"): benefit_text(row, column(BENEFIT, horizon)),
+            tr("Reading"): tr(READING_TITLES[code]) if code in READING_TITLES else code.capitalize() if code else "–",
+            tr("Evidence"): evidence_text(row),
+            tr("NNT"): "–" if nnt is None else f"{nnt:.0f}",
+            tr("In plain words"): reading_words(row, horizon=float(horizon), baseline=analysis.baseline),
         }
         if has_css:
-            out["Cancer-specific"] = survival_text(row, column(CANCER_SPECIFIC, horizon))
+            out[tr("Cancer-specific")] = survival_text(row, column(CANCER_SPECIFIC, horizon))
         rows.append(out)
     return pd.DataFrame(rows)
 
@@ -141,17 +141,19 @@ def similar_default(analysis: PatientAnalysis) -> list[str]:
 
 
 def _names(regimens: Sequence[str]) -> str:
-    return ", ".join(regimen_label(r) for r in regimens)
+    return tr(", ").join(regimen_label(r) for r in regimens)
 
 
-def _counts_text(codes: Sequence[str]) -> str:
+def _counts_text(codes: Sequence[str], language: str | None = None) -> str:
     counts: dict[str, int] = {}
     for code in codes:
-        word = HISTORY_WORDS.get(code, code or "no reading")
+        word = tr(HISTORY_WORDS[code], language=language) if code in HISTORY_WORDS else code or tr(
+            "no reading", language=language)
         counts[word] = counts.get(word, 0) + 1
-    order = list(dict.fromkeys(HISTORY_WORDS.values()))
+    order = list(dict.fromkeys(tr(w, language=language) for w in HISTORY_WORDS.values()))
     keys = [k for k in order if k in counts] + sorted(k for k in counts if k not in order)
-    return ", ".join(f"{counts[k]} {k}" for k in keys)
+    return tr(", ", language=language).join(tr("{count} {word}", language=language, count=counts[k], word=k)
+                                            for k in keys)
 
 
 def summary_parts(analysis: PatientAnalysis, horizon: float | None = None) -> tuple[str, str]:
@@ -159,36 +161,39 @@ def summary_parts(analysis: PatientAnalysis, horizon: float | None = None) -> tu
     an option to discuss only where its reading is a benefit, else how the options read."""
     h = _last(analysis) if horizon is None else float(horizon)
     base = regimen_label(analysis.baseline)
-    when = horizon_years_label(h) if h is not None else "the last horizon"
+    when = horizon_label(h) if h is not None else tr("the last horizon")
     rows = {str(r.get("regimen")): r for r in analysis.options if not bool(r.get("is_baseline"))}
     codes = {name: reading_at(r, h) for name, r in rows.items()}
     worthwhile = [n for n, c in codes.items() if c in (WORTHWHILE, "likely benefit")]
     small = [n for n, c in codes.items() if c == SMALL]
     recommended = str((analysis.risk or {}).get("recommended") or "")
     at_last = h is not None and h == _last(analysis)
-    small_text = (f" A small benefit (the whole interval above zero, not all of it above the regimen's worthwhile "
-                  f"threshold): {_names(small)}." if small else "")
-    kind = "worthwhile" if all(codes[n] == WORTHWHILE for n in worthwhile) else "likely"
+    small_text = (tr(" A small benefit (the whole interval above zero, not all of it above the regimen's worthwhile "
+                     "threshold): {names}.", names=_names(small)) if small else "")
+    kind = tr("worthwhile") if all(codes[n] == WORTHWHILE for n in worthwhile) else tr("likely")
     if worthwhile:
         if at_last and recommended in worthwhile:
             others = [n for n in worthwhile if n != recommended]
-            rest = (f"{regimen_label(recommended)}: the largest expected benefit over {base} at {when}, net of each "
-                    "treatment's worthwhile threshold, among regimens with adequate evidence."
-                    + (f" Also a {kind} benefit: {_names(others)}." if others else ""))
-            return "An option to discuss:", rest + small_text
-        return "Options to discuss:", f"{_names(worthwhile)} (a {kind} benefit over {base} at {when}).{small_text}"
+            rest = (tr("{regimen}: the largest expected benefit over {base} at {when}, net of each treatment's "
+                       "worthwhile threshold, among regimens with adequate evidence.",
+                       regimen=regimen_label(recommended), base=base, when=when)
+                    + (tr(" Also a {kind} benefit: {names}.", kind=kind, names=_names(others)) if others else ""))
+            return tr("An option to discuss:"), rest + small_text
+        return tr("Options to discuss:"), tr("{names} (a {kind} benefit over {base} at {when}).", names=_names(
+            worthwhile), kind=kind, base=base, when=when) + small_text
     if small:
-        return (f"A small benefit over {base} at {when}:",
-                f"{_names(small)} (the whole interval above zero, not all of it above the regimen's worthwhile "
-                "threshold); no option shows a worthwhile benefit.")
+        return (tr("A small benefit over {base} at {when}:", base=base, when=when),
+                tr("{names} (the whole interval above zero, not all of it above the regimen's worthwhile "
+                   "threshold); no option shows a worthwhile benefit.", names=_names(small)))
     if not rows:
-        return f"No option to compare with {base}.", ""
-    rest = f"the options read {_counts_text(list(codes.values()))}."
+        return tr("No option to compare with {base}.", base=base), ""
+    rest = tr("the options read {counts}.", counts=_counts_text(list(codes.values())))
     if at_last and recommended in rows:
-        title = READING_TITLES.get(codes[recommended], codes[recommended] or "–").lower()
-        rest += (f" The largest point estimate net of burden is for {regimen_label(recommended)} (reading: "
-                 f"{title}).")
-    return f"No option shows a benefit over {base} at {when}:", rest
+        code = codes[recommended]
+        title = (tr(READING_TITLES[code]) if code in READING_TITLES else code or "–").lower()
+        rest += tr(" The largest point estimate net of burden is for {regimen} (reading: {title}).",
+                   regimen=regimen_label(recommended), title=title)
+    return tr("No option shows a benefit over {base} at {when}:", base=base, when=when), rest
 
 
 def summary_text(analysis: PatientAnalysis, horizon: float | None = None) -> str:
@@ -210,20 +215,20 @@ def history_summary(analysis: PatientAnalysis) -> str:
     codes = [reading_at(r, _last(analysis)) for r in analysis.options if not bool(r.get("is_baseline"))]
     if not codes:
         return "No treatment options"
-    return f"vs {regimen_label(analysis.baseline)}: {_counts_text(codes)}"
+    return f"vs {regimen_label(analysis.baseline, language='en')}: {_counts_text(codes, 'en')}"  # saved: English
 
 
 def rule_text(analysis: PatientAnalysis) -> str:
     """The decision rule in one paragraph, with this analysis' minimum worthwhile benefit per treatment."""
     table = {**MIN_WORTHWHILE_BENEFIT, **((analysis.assumptions or {}).get("worthwhile_benefit") or {})}
-    each = ", ".join(f"{regimen_label(t)} {points_text(float(v))}" for t, v in table.items()
-                     if as_number(v) is not None)
-    return ("How the readings are made: each regimen has a worthwhile threshold, the sum of its treatments' minimum "
-            f"worthwhile benefits in points of survival ({each}) less the baseline's, never below 0. A benefit is "
+    each = tr(", ").join(f"{regimen_label(t)} {points_text(float(v))}" for t, v in table.items()
+                         if as_number(v) is not None)
+    return tr("How the readings are made: each regimen has a worthwhile threshold, the sum of its treatments' minimum "
+              "worthwhile benefits in points of survival ({each}) less the baseline's, never below 0. A benefit is "
             "worthwhile when its whole interval is at or above that threshold, small when the whole interval is "
             "above zero but not all of it above the threshold; likely harm when the whole interval is below zero; "
             "no worthwhile benefit when the interval stays below the threshold; uncertain otherwise. A number "
-            "needed to treat is given only for a worthwhile or small benefit.")
+            "needed to treat is given only for a worthwhile or small benefit.", each=each)
 
 
 def baseline_note(analysis: PatientAnalysis) -> str | None:
@@ -234,8 +239,9 @@ def baseline_note(analysis: PatientAnalysis) -> str | None:
     prop = as_number(base.get("propensity"))
     if str(base.get("evidence") or "") == "ok" and (prop is None or prop >= LOW_PROPENSITY):
         return None
-    return (f"The reference, {regimen_label(analysis.baseline)}, is itself thinly supported (evidence: "
-            f"{evidence_text(base)}): every benefit here is measured against a thinly supported reference.")
+    return tr("The reference, {regimen}, is itself thinly supported (evidence: {evidence}): every benefit here is "
+              "measured against a thinly supported reference.", regimen=regimen_label(analysis.baseline),
+              evidence=evidence_text(base))
 
 
 def interval_note(analysis: PatientAnalysis, *, limit: int = 4) -> str | None:
@@ -246,46 +252,50 @@ def interval_note(analysis: PatientAnalysis, *, limit: int = 4) -> str | None:
         for h in analysis.horizons:
             key = column(SURVIVAL, h)
             if lopsided(row.get(key), row.get(bounded(key, LOWER)), row.get(bounded(key, UPPER))):
-                found.append(f"{name}, survival at {horizon_years_label(h)}: {survival_text(row, key)}")
+                found.append(tr("{name}, survival at {when}: {value}", name=name, when=horizon_label(h),
+                                value=survival_text(row, key)))
             key = column(BENEFIT, h)
             if not bool(row.get("is_baseline")) and lopsided(row.get(key), row.get(bounded(key, LOWER)),
                                                              row.get(bounded(key, UPPER))):
-                found.append(f"{name}, benefit at {horizon_years_label(h)}: {benefit_number_text(row, h)}")
+                found.append(tr("{name}, benefit at {when}: {value}", name=name, when=horizon_label(h),
+                                value=benefit_number_text(row, h)))
     if not found:
         return None
-    shown = "; ".join(found[:limit]) + (f"; and {len(found) - limit} more" if len(found) > limit else "")
-    return (f"Some intervals are lopsided ({shown}). The point is the full model's own estimate; the interval is "
+    shown = tr("; ").join(found[:limit]) + (tr("; and {count} more", count=len(found) - limit)
+                                            if len(found) > limit else "")
+    return tr("Some intervals are lopsided ({shown}). The point is the full model's own estimate; the interval is "
             "the spread of its ensemble members or bootstrap refits, so a point near one edge of its interval means "
-            "most members estimate less (point near the top) or more (point near the bottom) than the full model.")
+            "most members estimate less (point near the top) or more (point near the bottom) than the full model.",
+              shown=shown)
 
 
 def caveat_lines(analysis: PatientAnalysis) -> list[str]:
     """The caveats that apply to this analysis, in plain words (plain text, not yet escaped)."""
     lines = [
-        "Observational data: treatment was not randomised. The benefits are differences the model associates "
-        "with each regimen after the recorded factors, and they are confounded by indication and by what the "
-        "cohort did not record.",
+        tr("Observational data: treatment was not randomised. The benefits are differences the model associates "
+           "with each regimen after the recorded factors, and they are confounded by indication and by what the "
+           "cohort did not record."),
     ]
     if analysis.options:
         lines.append(rule_text(analysis))
     lines += [note for note in (baseline_note(analysis), interval_note(analysis)) if note]
     coverage = as_number((analysis.assumptions or {}).get("gene_coverage"))
     if coverage is not None:
-        lines.append(f"Gene coverage: {coverage:.0%} of the model's genes were in this profile"
-                     + ("; missing genes were filled with cohort values." if coverage < 1 else "."))
+        lines.append(tr("Gene coverage: {coverage} of the model's genes were in this profile", coverage=f"{coverage:.0%}")
+                     + (tr("; missing genes were filled with cohort values.") if coverage < 1 else tr(".")))
     filled = (analysis.assumptions or {}).get("filled") or []
     if filled:
-        lines.append("Clinical fields filled from the cohort (missing here): "
-                     + ", ".join(field_label(str(f)) for f in filled) + ".")
+        lines.append(tr("Clinical fields filled from the cohort (missing here): {fields}.",
+                        fields=tr(", ").join(tr(field_label(str(f))) for f in filled)))
     ood = as_number((analysis.embedding or {}).get("ood_percentile"))
     if ood is not None:
-        lines.append(f"Distance from the cohort: this profile is further from its nearest cohort patients than "
-                     f"{ood:.0f}% of cohort patients are from theirs"
-                     + (" (out of distribution: read every comparison with care)." if ood >= 95 else "."))
-    lines.append("Similar patients are observed outcomes of a handful of cohort patients, not a matched control "
-                 "group.")
+        lines.append(tr("Distance from the cohort: this profile is further from its nearest cohort patients than "
+                        "{percent}% of cohort patients are from theirs", percent=f"{ood:.0f}")
+                     + (tr(" (out of distribution: read every comparison with care).") if ood >= 95 else tr(".")))
+    lines.append(tr("Similar patients are observed outcomes of a handful of cohort patients, not a matched control "
+                    "group."))
     if analysis.synthetic_cohort:
-        lines.append("Synthetic demo cohort: every number here is illustrative only.")
+        lines.append(tr("Synthetic demo cohort: every number here is illustrative only."))
     return lines
 
 

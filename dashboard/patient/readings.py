@@ -12,8 +12,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from genomics.regimens import regimen_label
-from models.columns import BENEFIT, LOWER, NNT, READING, UPPER, bounded, column, horizon_years_label
+from dashboard.i18n import N_, horizon_label, regimen_label, tr
+from models.columns import BENEFIT, LOWER, NNT, READING, UPPER, bounded, column
 from models.decision import (
     BENEFIT_READINGS,
     HARM,
@@ -30,27 +30,28 @@ from models.decision import (
 
 #: The title of every reading code (models.decision), and of the codes of analyses saved before it.
 READING_TITLES = {
-    REFERENCE: "Reference",
-    WORTHWHILE: "Worthwhile benefit",
-    SMALL: "Small benefit",
-    HARM: "Likely harm",
-    NO_WORTHWHILE: "No worthwhile benefit",
-    UNCERTAIN: "Uncertain",
-    NO_INTERVAL: "Uncertain (no interval)",
-    NOT_ENOUGH: "Not enough evidence",
-    "likely benefit": "Likely benefit",  # saved before the per-treatment thresholds (a ±2-point margin)
-    "possible harm": "Possible harm",
-    "no expected benefit": "No expected benefit",
+    REFERENCE: N_("Reference"),
+    WORTHWHILE: N_("Worthwhile benefit"),
+    SMALL: N_("Small benefit"),
+    HARM: N_("Likely harm"),
+    NO_WORTHWHILE: N_("No worthwhile benefit"),
+    UNCERTAIN: N_("Uncertain"),
+    NO_INTERVAL: N_("Uncertain (no interval)"),
+    NOT_ENOUGH: N_("Not enough evidence"),
+    "likely benefit": N_("Likely benefit"),  # saved before the per-treatment thresholds (a ±2-point margin)
+    "possible harm": N_("Possible harm"),
+    "no expected benefit": N_("No expected benefit"),
 }
 #: Reading codes that are a benefit (the whole interval above zero): where a number needed to treat is shown.
 BENEFIT_CODES = (*BENEFIT_READINGS, "likely benefit")
 #: The History line's word per reading code (current codes first, then those of older analyses), in this order.
 HISTORY_WORDS = {
-    WORTHWHILE: "worthwhile", SMALL: "small", "likely benefit": "likely benefit", HARM: "likely harm",
-    "possible harm": "possible harm", NO_WORTHWHILE: "no worthwhile benefit", "no expected benefit":
-    "no expected benefit", UNCERTAIN: "uncertain", NO_INTERVAL: "uncertain", NOT_ENOUGH: "not enough evidence",
+    WORTHWHILE: N_("worthwhile"), SMALL: N_("small"), "likely benefit": N_("likely benefit"), HARM: N_("likely harm"),
+    "possible harm": N_("possible harm"), NO_WORTHWHILE: N_("no worthwhile benefit"), "no expected benefit":
+    N_("no expected benefit"), UNCERTAIN: N_("uncertain"), NO_INTERVAL: N_("uncertain"),
+    NOT_ENOUGH: N_("not enough evidence"),
 }
-EVIDENCE_WORDS = {"ok": "adequate", "thin": "thin", "none": "none"}
+EVIDENCE_WORDS = {"ok": N_("adequate"), "thin": N_("thin"), "none": N_("none")}
 LOPSIDED_RATIO = 3.0  # one arm of an interval more than 3 times the other ...
 LOPSIDED_MIN = 0.05  # ... and the longer arm more than 5 points: the interval is called lopsided
 
@@ -119,17 +120,17 @@ def threshold_text(row: Mapping[str, Any], baseline: str) -> str:
     over Hormone'); the threshold is the regimen's minimum worthwhile benefit less the baseline's."""
     t = threshold_of(row)
     label = regimen_label(str(row.get("regimen")))
-    over = "" if baseline in ("", "none") else f" over {regimen_label(baseline)}"
+    over = "" if baseline in ("", "none") else tr(" over {baseline}", baseline=regimen_label(baseline))
     if t is None:
-        return f"the worthwhile threshold for {label}{over}"
+        return tr("the worthwhile threshold for {label}{over}", label=label, over=over)
     if t == 0:
-        return f"the 0-point worthwhile threshold for {label}{over} (no treatment burden added)"
-    return f"the {points_text(t)}-point worthwhile threshold for {label}{over}"
+        return tr("the 0-point worthwhile threshold for {label}{over} (no treatment burden added)", label=label, over=over)
+    return tr("the {points}-point worthwhile threshold for {label}{over}", points=points_text(t), label=label, over=over)
 
 
 def interval_label(row: Mapping[str, Any]) -> str:
     level = as_number(row.get("interval_level"))
-    return f"{100 * level:.0f}%" if level is not None and 0 < level < 1 else "interval"
+    return f"{100 * level:.0f}%" if level is not None and 0 < level < 1 else tr("interval")
 
 
 def benefit_number_text(row: Mapping[str, Any], horizon: float) -> str:
@@ -139,7 +140,8 @@ def benefit_number_text(row: Mapping[str, Any], horizon: float) -> str:
     if point is None:
         return "–"
     lo, hi = as_number(row.get(bounded(key, LOWER))), as_number(row.get(bounded(key, UPPER)))
-    interval = f" ({interval_label(row)}: {pp_signed(lo)} to {pp_signed(hi)})" if lo is not None and hi is not None else ""
+    interval = (tr(" ({level}: {lo} to {hi})", level=interval_label(row), lo=pp_signed(lo), hi=pp_signed(hi))
+                if lo is not None and hi is not None else "")
     return f"{pp_signed(point)} pp{interval}"
 
 
@@ -161,9 +163,11 @@ def _lopsided_clause(row: Mapping[str, Any], horizon: float) -> str:
     side = lopsided(row.get(key), row.get(bounded(key, LOWER)), row.get(bounded(key, UPPER)))
     if side is None:
         return ""
-    most = "less" if side == "below" else "more"
-    return (f" The interval is lopsided: most of the model's ensemble members or bootstrap refits estimate {most} "
-            "benefit than the full model's own estimate (the point).")
+    if side == "below":
+        return tr(" The interval is lopsided: most of the model's ensemble members or bootstrap refits estimate less "
+                  "benefit than the full model's own estimate (the point).")
+    return tr(" The interval is lopsided: most of the model's ensemble members or bootstrap refits estimate more "
+              "benefit than the full model's own estimate (the point).")
 
 
 def evidence_text(row: Mapping[str, Any]) -> str:
@@ -171,15 +175,16 @@ def evidence_text(row: Mapping[str, Any]) -> str:
     similar patients)', with ', rarely given to similar patients (propensity 3%)' where the propensity is under
     :data:`~models.decision.LOW_PROPENSITY`."""
     level = str(row.get("evidence") or "")
-    text = EVIDENCE_WORDS.get(level, level or "–")
+    text = tr(EVIDENCE_WORDS[level]) if level in EVIDENCE_WORDS else level or "–"
     n = as_number(row.get("evidence_n"))
     if n is not None:
         k = as_number(row.get("evidence_k"))
-        text += f" ({n:.0f} of {k:.0f} similar patients)" if k else f" ({n:.0f} of the most similar patients)"
+        text += (tr(" ({n} of {k} similar patients)", n=f"{n:.0f}", k=f"{k:.0f}") if k
+                 else tr(" ({n} of the most similar patients)", n=f"{n:.0f}"))
     prop = as_number(row.get("propensity"))
     if prop is not None and prop < LOW_PROPENSITY and (n is None or n > 0):
-        shown = "under 1%" if prop < 0.005 else f"{100 * prop:.0f}%"
-        text += f", rarely given to similar patients (propensity {shown})"
+        shown = tr("under 1%") if prop < 0.005 else f"{100 * prop:.0f}%"
+        text += tr(", rarely given to similar patients (propensity {shown})", shown=shown)
     return text
 
 
@@ -190,46 +195,48 @@ def reading_words(row: Mapping[str, Any], *, horizon: float, baseline: str) -> s
     code = reading_at(row, horizon)
     h = _read_horizon(row, horizon)
     base = regimen_label(baseline)
-    when = horizon_years_label(h)
+    when = horizon_label(h)
     number = benefit_number_text(row, h)
     threshold = threshold_text(row, baseline)
     t = threshold_of(row)
     b = as_number(row.get(column(BENEFIT, h)))
     skew = _lopsided_clause(row, h)
+    f = {"number": number, "when": when, "base": base, "threshold": threshold, "skew": skew}
     if code == REFERENCE:
-        return "Reference: the other options are compared with this one."
+        return tr("Reference: the other options are compared with this one.")
     if code == NOT_ENOUGH:
-        return ("Not enough evidence: too few comparable cohort patients received this regimen, so no benefit is "
-                f"read from the model for it. Evidence: {evidence_text(row)}.")
+        return tr("Not enough evidence: too few comparable cohort patients received this regimen, so no benefit is "
+                  "read from the model for it. Evidence: {evidence}.", evidence=evidence_text(row))
     if code == NO_INTERVAL:
-        return (f"Uncertain: a point estimate only ({number} at {when} over {base}; single model, no interval), "
-                "too little to judge the benefit.")
+        return tr("Uncertain: a point estimate only ({number} at {when} over {base}; single model, no interval), "
+                  "too little to judge the benefit.", **f)
     if code == WORTHWHILE:
-        return (f"Likely worthwhile benefit, an option to discuss: {number} at {when} over {base}; the whole interval "
-                f"is at or above {threshold}.{skew}")
+        return tr("Likely worthwhile benefit, an option to discuss: {number} at {when} over {base}; the whole "
+                  "interval is at or above {threshold}.{skew}", **f)
     if code == SMALL:
-        where = (f"below {threshold}" if b is not None and t is not None and b < t
-                 else f"its lower end below {threshold}")
-        return (f"Likely small benefit: {number} at {when} over {base}, {where} (the whole interval is above zero, "
-                f"not all of it above the threshold).{skew}")
+        where = (tr("below {threshold}", threshold=threshold) if b is not None and t is not None and b < t
+                 else tr("its lower end below {threshold}", threshold=threshold))
+        return tr("Likely small benefit: {number} at {when} over {base}, {where} (the whole interval is above zero, "
+                  "not all of it above the threshold).{skew}", where=where, **f)
     if code == HARM:
-        return (f"Likely harm: {number} at {when} against {base}: the whole interval is below zero; worth "
-                f"understanding why before considering it.{skew}")
+        return tr("Likely harm: {number} at {when} against {base}: the whole interval is below zero; worth "
+                  "understanding why before considering it.{skew}", **f)
     if code == NO_WORTHWHILE:
-        return f"No worthwhile benefit: {number} at {when} over {base}; the whole interval is below {threshold}.{skew}"
+        return tr("No worthwhile benefit: {number} at {when} over {base}; the whole interval is below "
+                  "{threshold}.{skew}", **f)
     if code == UNCERTAIN:
-        spans = ("is too wide to say whether it helps" if t is None else "includes zero" if t == 0
-                 else f"spans both no benefit and {threshold}")
-        return f"Uncertain: {number} at {when} over {base}; the interval {spans}.{skew}"
+        spans = (tr("is too wide to say whether it helps") if t is None else tr("includes zero") if t == 0
+                 else tr("spans both no benefit and {threshold}", threshold=threshold))
+        return tr("Uncertain: {number} at {when} over {base}; the interval {spans}.{skew}", spans=spans, **f)
     if code == "likely benefit":
-        return (f"Likely benefit (read by an earlier rule: the whole interval at least 2 points above {base}), an "
-                f"option to discuss: {number} at {when}.")
+        return tr("Likely benefit (read by an earlier rule: the whole interval at least 2 points above {base}), an "
+                  "option to discuss: {number} at {when}.", **f)
     if code == "possible harm":
-        return (f"Possible harm (read by an earlier rule: the whole interval at least 2 points below {base}): "
-                f"{number} at {when}; worth understanding why before considering it.")
+        return tr("Possible harm (read by an earlier rule: the whole interval at least 2 points below {base}): "
+                  "{number} at {when}; worth understanding why before considering it.", **f)
     if code == "no expected benefit":
-        return (f"No expected benefit (read by an earlier rule: the whole interval within 2 points of {base}): "
-                f"{number} at {when}.")
+        return tr("No expected benefit (read by an earlier rule: the whole interval within 2 points of {base}): "
+                  "{number} at {when}.", **f)
     return code.capitalize() if code else "–"
 
 

@@ -19,6 +19,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from dashboard.i18n import N_
 from dashboard.patient.record import PatientAnalysis
 from dashboard.platform.privacy import patient_pseudonym
 from dashboard.text import field_label
@@ -297,7 +298,7 @@ def analyse(upload: UploadResult, *, context: AnalysisContext, clinical: dict[st
         model_kind=bundle.card.model_kind, bundle_sha256=bundle.sha256, endpoint=bundle.card.endpoint,
         horizons=[60.0, 120.0], baseline=baseline_name,
         inputs_sha256={"expression": expression_sha, "records": records_sha},
-        caveat=caveat or "Research use only. Options, not directives.",
+        caveat=caveat or N_("Research use only. Options, not directives."),
         validation={"errors": list(upload.report.errors), "warnings": list(upload.report.warnings),
                     "facts": {k: str(v) for k, v in upload.report.facts.items()}},
         assumptions={"scale": str(prov.get("scale", "")), "gene_coverage": frame.gene_coverage,

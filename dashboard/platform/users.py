@@ -18,12 +18,13 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import Boolean, DateTime, Integer, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from dashboard.i18n import N_
 from dashboard.platform.db import Base, session_scope
 
 log = logging.getLogger(__name__)
 
 ROLES = ("clinician", "researcher", "admin")
-ROLE_LABELS = {"clinician": "Clinician", "researcher": "Researcher", "admin": "Administrator", "demo": "Demo"}
+ROLE_LABELS = {"clinician": N_("Clinician"), "researcher": N_("Researcher"), "admin": N_("Administrator"), "demo": N_("Demo")}
 MIN_PASSWORD, MAX_PASSWORD = 12, 256
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=5)

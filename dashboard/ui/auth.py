@@ -36,6 +36,7 @@ from collections.abc import Mapping
 
 import streamlit as st
 
+from dashboard.i18n import tr
 from dashboard.platform import audit, privacy, users
 from dashboard.platform.demo_mode import DEMO_PAGES, demo_mode_on
 from dashboard.platform.users import User
@@ -236,8 +237,8 @@ def signed_in() -> User | None:
         expired = current is not None
         if expired:
             log_action("session_expired", user=user)
-        sign_out(notice="Your session expired after a period without activity: sign in again." if expired
-                 else "Your account is no longer active.", audit_it=False)
+        sign_out(notice=tr("Your session expired after a period without activity: sign in again.") if expired
+                 else tr("Your account is no longer active."), audit_it=False)
         _clear_cookie_if_asked()
         return None
     current = User(current.username, current.role, current.display_name, user.source)
@@ -300,8 +301,8 @@ def require(page: str) -> User:
     """The signed-in user if their role opens ``page``; otherwise say so and stop the page."""
     user = current()
     if not allowed(user, page):
-        role = users.ROLE_LABELS.get(user.role, "not signed in")
-        st.error(f"This page is not available to your role ({role}).")
+        role = tr(users.ROLE_LABELS[user.role]) if user.role in users.ROLE_LABELS else tr("not signed in")
+        st.error(tr("This page is not available to your role ({role}).", role=role))
         st.stop()
     return user
 

@@ -14,6 +14,7 @@ import streamlit as st
 
 from dashboard.cohort import explore
 from dashboard.cohort.tables import CLUSTER, RISK
+from dashboard.i18n import tr, translate_error
 from dashboard.text import plain
 from dashboard.ui.research_cache import cohort_values
 from genomics.errors import InputError
@@ -35,8 +36,8 @@ class Explorer:
     @classmethod
     def of(cls, spec: CohortSpec, adata: ad.AnnData) -> Explorer:
         variables = explore.cohort_variables(adata, spec, extra={
-            CLUSTER: ("Expression cluster (Leiden; computed on first use)", "categorical"),
-            RISK: ("Model risk (the Patient page's model for the endpoint)", "continuous"),
+            CLUSTER: (tr("Expression cluster (Leiden; computed on first use)"), "categorical"),
+            RISK: (tr("Model risk (the Patient page's model for the endpoint)"), "continuous"),
         })
         return cls(spec, adata, tuple(variables))
 
@@ -68,7 +69,7 @@ def endpoint_name(view: Explorer) -> str:
 
 def endpoint_select(view: Explorer, where) -> str:
     spec = view.spec
-    return where.selectbox("Endpoint", [ep.name for ep in spec.endpoints], key=ENDPOINT_KEY, persist_state=KEEP,
+    return where.selectbox(tr("Endpoint"), [ep.name for ep in spec.endpoints], key=ENDPOINT_KEY, persist_state=KEEP,
                            format_func=lambda n: f"{n}: {spec.endpoint(n).description}")
 
 
@@ -78,7 +79,7 @@ def values_of(view: Explorer, key: str) -> pd.Series:
     try:
         return cohort_values(view.spec, view.adata, key, endpoint=endpoint_name(view))
     except (InputError, ModelError) as exc:
-        st.warning(plain(exc))
+        st.warning(plain(translate_error(str(exc))))
         st.stop()
 
 
@@ -86,9 +87,10 @@ def select_patients(view: Explorer) -> tuple[np.ndarray, str]:
     """The patient filters (shared by the explorer tabs): the mask of selected patients and a one-line summary."""
     adata, labels, kinds = view.adata, view.labels, view.kinds
     n_all = adata.n_obs
-    with st.expander(f"Patients: filters (all {n_all:,} selected unless filtered)", icon=":material/filter_alt:"):
-        fields = st.multiselect("Filter by", view.options, key="ex_filter_fields", persist_state=KEEP,
-                                format_func=labels.get, placeholder="clinical field, subtype, treatment, cluster…")
+    with st.expander(tr("Patients: filters (all {count} selected unless filtered)", count=f"{n_all:,}"),
+                     icon=":material/filter_alt:"):
+        fields = st.multiselect(tr("Filter by"), view.options, key="ex_filter_fields", persist_state=KEEP,
+                                format_func=labels.get, placeholder=tr("clinical field, subtype, treatment, cluster…"))
         rules, parts = [], []
         for key in fields:
             values = values_of(view, key)
@@ -96,7 +98,7 @@ def select_patients(view: Explorer) -> tuple[np.ndarray, str]:
                 numeric = pd.to_numeric(values, errors="coerce")
                 lo, hi = float(numeric.min()), float(numeric.max())
                 if not np.isfinite(lo) or lo == hi:
-                    st.caption(f"{plain(labels[key])}: a single value, nothing to filter.")
+                    st.caption(tr("{label}: a single value, nothing to filter.", label=plain(labels[key])))
                     continue
                 chosen = st.slider(labels[key], lo, hi, (lo, hi), key=f"ex_filter_range_{key}", persist_state=KEEP)
                 rules.append(explore.Rule(key, lo=chosen[0], hi=chosen[1]))
@@ -110,8 +112,9 @@ def select_patients(view: Explorer) -> tuple[np.ndarray, str]:
         frame = pd.DataFrame({r.key: values_of(view, r.key).to_numpy() for r in rules}, index=adata.obs_names)
         mask = explore.filter_mask(frame, rules) if rules else np.ones(n_all, dtype=bool)
     summary = "; ".join(parts)
-    st.caption(f"{int(mask.sum()):,} of {n_all:,} patients selected" + (f" ({plain(summary)})" if summary else "."))
-    return mask, (f"filtered: {summary}" if summary else "")
+    st.caption(tr("{count} of {total} patients selected", count=f"{int(mask.sum()):,}", total=f"{n_all:,}")
+               + (f" ({plain(summary)})" if summary else tr(".")))
+    return mask, (tr("filtered: {summary}", summary=summary) if summary else "")
 
 
 def select_grouping(view: Explorer, default: str | None) -> tuple[str, pd.Series, str]:
@@ -119,22 +122,22 @@ def select_grouping(view: Explorer, default: str | None) -> tuple[str, pd.Series
     left, mid, right = st.columns([2, 1.4, 1.4])
     group_options = view.options + view.genes
     index = group_options.index(default) if default in group_options else 0
-    key = left.selectbox("Group patients by", group_options, index=index, key="ex_group", persist_state=KEEP,
+    key = left.selectbox(tr("Group patients by"), group_options, index=index, key="ex_group", persist_state=KEEP,
                          format_func=view.label)
     values = values_of(view, key)
     kind = view.kinds.get(key, "continuous")
     label = view.label(key)
     if kind == "categorical":
         return key, explore.split_groups(values), label
-    how = mid.radio("Split at", explore.SPLITS, key="ex_split", persist_state=KEEP, horizontal=True)
+    how = mid.radio(tr("Split at"), explore.SPLITS, key="ex_split", persist_state=KEEP, horizontal=True)
     cuts: list[float] = []
     if how == "cut":
         median = float(pd.to_numeric(values, errors="coerce").median())
-        text = right.text_input("Cut points (comma-separated)", value=f"{median:.3g}", key="ex_cuts",
+        text = right.text_input(tr("Cut points (comma-separated)"), value=f"{median:.3g}", key="ex_cuts",
                                 persist_state=KEEP)
         try:
             cuts = [float(x) for x in text.replace(";", ",").split(",") if x.strip()]
         except ValueError:
-            st.error("Cut points must be numbers separated by commas.")
+            st.error(tr("Cut points must be numbers separated by commas."))
             st.stop()
     return key, explore.split_groups(values, how, cuts=cuts), f"{label} ({how})"

@@ -21,6 +21,7 @@ import numpy as np
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from dashboard.i18n import tr
 from dashboard.modelling import bundles
 from dashboard.modelling.preferences import preferred_bundle
 from dashboard.patient import service
@@ -55,9 +56,10 @@ def existing_bundle(spec: CohortSpec, endpoint: str) -> Bundle | None:
 
 def train_default(spec: CohortSpec, endpoint: str) -> Bundle:
     """Train the default model with progress shown; atomic, so a concurrent reader never sees half a bundle."""
-    with st.status(f"Training the default model for {spec.display_name} · {endpoint}…", expanded=True) as status:
+    with st.status(tr("Training the default model for {cohort} · {endpoint}…", cohort=spec.display_name,
+                      endpoint=endpoint), expanded=True) as status:
         bundle = bundles.train_default(loaders.cohort(spec.id), spec, endpoint, progress=status.write)
-        status.update(label="Default model trained", state="complete", expanded=False)
+        status.update(label=tr("Default model trained"), state="complete", expanded=False)
     return existing_bundle(spec, endpoint) or bundle
 
 

@@ -13,13 +13,11 @@ from a user or a data file goes through :func:`dashboard.text.plain` before it r
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
-from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from dashboard.i18n import current_language, regimen_label, tr, translate_error
+from dashboard.i18n import current_language, horizon_label, regimen_label, tr, translate_error
 from dashboard.patient.charts import (
     benefit_figure,
     contributions_figure,
@@ -31,7 +29,6 @@ from dashboard.patient.charts import (
 from dashboard.patient.presentation import (
     as_number,
     caveat_lines,
-    created_text,
     curves_frame,
     fingerprint,
     highlighted,
@@ -46,13 +43,14 @@ from dashboard.patient.presentation import (
 from dashboard.patient.record import PatientAnalysis
 from dashboard.patient.report.exports import report_csv, report_fhir_export, report_filename, report_json
 from dashboard.patient.report.pdf import pdf_in
-from dashboard.patient.report.wording import predict_comparison, variant_lines
+from dashboard.patient.report.wording import predict_comparison
 from dashboard.platform import store
 from dashboard.platform.audit import AuditError
 from dashboard.platform.demo_mode import demo_mode_on
-from dashboard.text import field_label, gene_set_label, plain
+from dashboard.text import gene_set_label, plain
 from dashboard.ui import auth
-from models.columns import LOWER, SURVIVAL, UPPER, column, horizon_years_label
+from dashboard.ui.patient_header import header_section, variant_section
+from models.columns import LOWER, SURVIVAL, UPPER, column
 
 SAVED_KEY = "saved_analyses"  # session: analysis fingerprint → (saved id, label)
 FIGURES_KEY, PRINTS_KEY = "analysis_figures", "analysis_fingerprints"  # session: figures per analysis, its print
@@ -103,10 +101,10 @@ def render_analysis(analysis: PatientAnalysis, *, key_prefix: str, saved_id: str
 
     The horizon switch with the options, the explanation tabs and Save are fragments: using them reruns only
     their own part, and every figure is built once per analysis."""
-    _header(analysis)
+    header_section(analysis)
     for warning in analysis.warnings:
         st.warning(plain(translate_error(warning)), icon=":material/warning:")
-    _variant(analysis)
+    variant_section(analysis)
     _molecular(analysis)
     _risk(analysis)
     _options(analysis, key_prefix)
@@ -114,114 +112,6 @@ def render_analysis(analysis: PatientAnalysis, *, key_prefix: str, saved_id: str
     _explanations(analysis, key_prefix)
     _caveats(analysis)
     _exports(analysis, key_prefix, saved_id, saved_label)
-
-
-def _header(a: PatientAnalysis) -> None:
-    st.header(tr("Patient {patient}", patient=plain(a.patient_id)), anchor=False)
-    synthetic = a.synthetic_cohort and "SYNTHETIC" not in a.cohort_name.upper()
-    cohort = plain(a.cohort_name) + (" (SYNTHETIC demo data)" if synthetic else "")
-    st.markdown(f"Reference cohort **{cohort}** · model **{plain(a.model_id)}** ({plain(a.model_kind)}, endpoint "
-                f"{plain(a.endpoint)}) · analysed {plain(created_text(a.created))} by {plain(a.user)}")
-    st.caption(tr("Research use only: options to discuss with the treating team, never treatment directives."))
-    assumptions = a.assumptions or {}
-    if assumptions.get("record_corrections"):
-        st.info(plain(str(assumptions["record_corrections"])), icon=":material/edit_note:")
-    cols = st.columns(4)
-    coverage = as_number((a.variant or {}).get("coverage", assumptions.get("gene_coverage")))
-    cols[0].metric(tr("Model gene coverage"), "–" if coverage is None else f"{coverage:.0%}",
-                   help="Share of the full model's genes present in the uploaded profile. Below 80% a companion "
-                        "model fitted on the shared genes answers: missing genes are never filled in.")
-    filled = assumptions.get("filled") or []
-    cols[1].metric(tr("Clinical fields filled"), f"{len(filled)}",
-                   help="Filled from the cohort because they were missing: "
-                        + (", ".join(field_label(str(f)) for f in filled) or "none"))
-    ood = as_number((a.embedding or {}).get("ood_percentile"))
-    cols[2].metric(tr("Distance from cohort (percentile)"), "–" if ood is None else f"{ood:.0f}",
-                   help="How far the profile is from its nearest cohort patients, as a percentile of the cohort's "
-                        "own distances (above 95: unusual for this cohort).")
-    validation = a.validation or {}
-    n_warn = len(validation.get("warnings") or [])
-    cols[3].metric(tr("Validation"), "passed" if not validation.get("errors") else "failed",
-                   help=f"{n_warn} validation warning(s)")
-    with st.expander(tr("Data quality and assumptions")):
-        rows = [("Expression scale detected", assumptions.get("scale")),
-                ("Expression standardisation", assumptions.get("expression_mode")),
-                ("Model gene coverage", None if coverage is None else f"{coverage:.1%}"),
-                ("Clinical fields filled from the cohort",
-                 ", ".join(field_label(str(f)) for f in filled) or "none"),
-                ("Regimen the risk is for", regimen_label(str((a.risk or {}).get("regimen") or assumptions.get(
-                    "regimen") or "–"))),
-                ("Benefit measured against", regimen_label(a.baseline))]
-        clinical = assumptions.get("clinical") or {}
-        rows += [(f"Clinical: {field_label(str(k))}", "missing" if v is None else v) for k, v in clinical.items()]
-        facts = validation.get("facts") or {}
-        rows += [(f"Input: {k}", v) for k, v in facts.items()] if isinstance(facts, dict) else []
-        table = pd.DataFrame([(k, str(v)) for k, v in rows if v not in (None, "")], columns=["item", "value"])
-        st.dataframe(table, hide_index=True, width="stretch")
-        for warning in validation.get("warnings") or []:
-            st.caption(f"Validation warning: {plain(warning)}")
-    with st.expander(tr("Model card")):
-        _model_card(a.model_card or {})
-
-
-VARIANT_SHORT = {"full": "Full model", "companion": "Companion", "robust": "Platform-robust", "clinical": "Clinical only"}
-
-
-def _variant(a: PatientAnalysis) -> None:
-    v = a.variant or {}
-    if not v:
-        return
-    st.subheader(tr("Which model answers"), anchor=False)
-    cols = st.columns(3)
-    cols[0].metric(tr("Model variant"), VARIANT_SHORT.get(str(v.get("variant")), str(v.get("variant"))),
-                   help="full model; companion model on the genes this profile shares with the training cohort; "
-                        "or clinical fields only (see the model card)")
-    cols[1].metric(tr("Genes used"), f"{int(v.get('n_genes_used') or 0):,}",
-                   help=f"{int(v.get('n_genes_missing') or 0):,} of the full model's genes are not in this profile")
-    c = as_number(v.get("c_index"))
-    full = as_number(v.get("full_c_index"))
-    cols[2].metric(tr("Held-back C-index"), "–" if c is None else f"{c:.3f}",
-                   delta=None if c is None or full is None or v.get("variant") == "full" else f"{c - full:+.3f} vs full",
-                   help="Harrell's C on held-back training-cohort patients; the full model's on the same patients "
-                        "is the reference")
-    for line in variant_lines(a):
-        st.caption(plain(line))
-    if v.get("genes_missing"):
-        with st.expander(f"Genes of the full model not in this profile ({len(v['genes_missing'])})"):
-            st.write(plain(", ".join(map(str, v["genes_missing"]))))
-
-
-def _model_card(card: Mapping[str, Any]) -> None:
-    if not card:
-        st.caption(tr("No model card was saved with this analysis."))
-        return
-    cohort = card.get("cohort_name") or card.get("cohort") or "–"
-    st.markdown(f"**{plain(card.get('model_kind', 'model'))}** `{plain(card.get('model_id', '–'))}` trained on "
-                f"{plain(cohort)} · {plain(card.get('endpoint', ''))} "
-                f"({plain(card.get('endpoint_description', ''))})")
-    cols = st.columns(3)
-    for col, (n_key, e_key, label) in zip(cols, (("n_train", "events_train", "Training patients"),
-                                                 ("n_test", "events_test", "Held-back patients")), strict=False):
-        if card.get(n_key) is not None:
-            col.metric(label, f"{card[n_key]:,}" if isinstance(card[n_key], int) else str(card[n_key]),
-                       help=f"{card.get(e_key, '–')} events")
-    c = card.get("harrell_c")
-    metrics = card.get("metrics") or {}
-    if c is None and isinstance(metrics.get("harrell_c"), dict):
-        c, lo, hi = (metrics["harrell_c"].get(k) for k in ("value", "lo", "hi"))
-    else:
-        lo, hi = card.get("harrell_c_lo"), card.get("harrell_c_hi")
-    if as_number(c) is not None:
-        interval = f" [{lo:.3f}, {hi:.3f}]" if as_number(lo) is not None and as_number(hi) is not None else ""
-        cols[2].metric(tr("Held-back C-index"), f"{c:.3f}", help=f"Harrell's C on held-back patients{interval}")
-        if interval:
-            cols[2].caption(f"95% interval{interval}")
-    if card.get("intended_use"):
-        st.caption(f"Intended use: {plain(card['intended_use'])}")
-    for limit in card.get("limits") or []:
-        st.caption(f"Limit: {plain(limit)}")
-    if card.get("created"):
-        st.caption(f"Trained {plain(card['created'])}.")
 
 
 def _molecular(a: PatientAnalysis) -> None:
@@ -236,8 +126,8 @@ def _molecular(a: PatientAnalysis) -> None:
         conf = as_number(pam50.get("confidence"))
         cols[0].metric(tr("PAM50 subtype"), str(pam50.get("subtype", "–")),
                        help=tr("Nearest-centroid PAM50 call (research approximation)."))
-        cols[0].caption(("confidence " + f"{conf:.0%}" if conf is not None else "no confidence")
-                        + (f" · genes {plain(pam50['coverage'])}" if pam50.get("coverage") else ""))
+        cols[0].caption((tr("confidence {value}", value=f"{conf:.0%}") if conf is not None else tr("no confidence"))
+                        + (tr(" · genes {coverage}", coverage=plain(pam50["coverage"])) if pam50.get("coverage") else ""))
     else:
         cols[0].metric(tr("PAM50 subtype"), "–", help=tr("Not available for this input."))
     rs = m.get("rs") or {}
@@ -245,12 +135,12 @@ def _molecular(a: PatientAnalysis) -> None:
         score = as_number(rs.get("score"))
         cols[1].metric(tr("Recurrence score (approximation)"), "–" if score is None else f"{score:.0f}",
                        help=tr("An approximation from public gene weights; not the commercial assay."))
-        cols[1].caption(" · ".join(plain(str(rs[k])) for k in ("group", "label") if rs.get(k)))
+        cols[1].caption(" · ".join(plain(tr(str(rs[k]))) for k in ("group", "label") if rs.get(k)))
     else:
         cols[1].metric(tr("Recurrence score (approximation)"), "–", help=tr("Not available for this input."))
     modules = m.get("modules") or {}
     if modules:
-        cols[2].dataframe(pd.DataFrame({"module": list(modules), "score (z)": [round(float(v), 2) if as_number(v) is not None
+        cols[2].dataframe(pd.DataFrame({tr("module"): list(modules), tr("score (z)"): [round(float(v), 2) if as_number(v) is not None
                                                                                else None for v in modules.values()]}),
                           hide_index=True, width="stretch")
     left, right = st.columns([1, 2])
@@ -258,15 +148,16 @@ def _molecular(a: PatientAnalysis) -> None:
         percentiles = m.get("percentiles") or {}
         if percentiles:
             st.markdown(tr("**Key genes: percentile in the cohort**"))
-            frame = pd.DataFrame({"gene": list(percentiles), "percentile": [as_number(v) for v in percentiles.values()]})
+            frame = pd.DataFrame({tr("gene"): list(percentiles), tr("percentile"): [as_number(v) for v in percentiles.values()]})
             st.dataframe(frame, hide_index=True, width="stretch", column_config={
-                "percentile": st.column_config.ProgressColumn("percentile", min_value=0, max_value=100,
+                tr("percentile"): st.column_config.ProgressColumn(tr("percentile"), min_value=0, max_value=100,
                                                               format="%.0f")})
         pathways = m.get("pathways") or {}
         if pathways:
             st.markdown(tr("**Pathway scores**"))
-            frame = pd.DataFrame({"pathway": [gene_set_label(k) for k in pathways], "score": [as_number(v) for v in pathways.values()]})
-            st.dataframe(frame.sort_values("score", key=abs, ascending=False), hide_index=True, width="stretch")
+            frame = pd.DataFrame({tr("pathway"): [gene_set_label(k) for k in pathways],
+                                  tr("score"): [as_number(v) for v in pathways.values()]})
+            st.dataframe(frame.sort_values(tr("score"), key=abs, ascending=False), hide_index=True, width="stretch")
     with right:
         e = a.embedding or {}
         cohort = rows_frame(e.get("cohort"), ("x", "y"))
@@ -279,7 +170,8 @@ def _molecular(a: PatientAnalysis) -> None:
         kind = str(e.get("kind") or "UMAP")
         st.plotly_chart(_figure(a, "map", lambda: embedding_figure(
             cohort, patient=e.get("patient"), neighbours=neighbours, colour="subtype",
-            caption=f"{kind} of {a.cohort_name}, coloured by subtype; circles: nearest cohort patients")),
+            caption=tr("{kind} of {cohort}, coloured by subtype; circles: nearest cohort patients", kind=kind,
+                       cohort=a.cohort_name))),
             width="stretch")
 
 
@@ -289,52 +181,54 @@ def _risk(a: PatientAnalysis) -> None:
     if not risk:
         st.info(tr("No survival estimate for this input (see the warnings above)."))
         return
-    st.caption(f"Regimen: {plain(regimen_label(str(risk.get('regimen', 'none'))))} (as entered). Estimated "
-               f"{plain(a.endpoint)} with 90% intervals from the model ensemble.")
+    st.caption(tr("Regimen: {regimen} (as entered). Estimated {endpoint} with 90% intervals from the model ensemble.",
+                  regimen=plain(regimen_label(str(risk.get("regimen", "none")))), endpoint=plain(a.endpoint)))
     horizons = [h for h in a.horizons if column(SURVIVAL, h) in risk]
     cols = st.columns(len(horizons) + 1)
     for col, h in zip(cols, horizons, strict=False):
         interval = percent_interval(risk.get(column(SURVIVAL, h, LOWER)), risk.get(column(SURVIVAL, h, UPPER)))
-        col.metric(f"{a.endpoint} at {horizon_years_label(h)}", percent_text(risk.get(column(SURVIVAL, h))),
-                   help=f"interval {interval}" if interval else "no interval (single model)")
-        col.caption(f"interval {interval}" if interval else "no interval (single model)")
+        shown = tr("interval {interval}", interval=interval) if interval else tr("no interval (single model)")
+        col.metric(tr("{endpoint} at {when}", endpoint=a.endpoint, when=horizon_label(h)),
+                   percent_text(risk.get(column(SURVIVAL, h))), help=shown)
+        col.caption(shown)
     pct = as_number(risk.get("percentile"))
     cols[-1].metric(tr("Risk percentile in the cohort"), "–" if pct is None else f"{pct:.0f}",
                     help=tr("Share of cohort patients with a lower model risk score."))
     if pct is not None:
-        cols[-1].caption(f"higher risk than {pct:.0f}% of the cohort")
+        cols[-1].caption(tr("higher risk than {percent}% of the cohort", percent=f"{pct:.0f}"))
     patient_risk = as_number(risk.get("risk"))
     st.plotly_chart(_figure(a, "risk", lambda: risk_percentile_figure(
         risk.get("cohort_risks") or [], patient_risk=float("nan") if patient_risk is None else patient_risk,
-        caption=f"{a.cohort_name} · model risk scores")), width="stretch")
-    st.caption("An estimate from observational data for research use: it informs options; it does not direct "
-               "treatment.")
+        caption=tr("{cohort} · model risk scores", cohort=a.cohort_name))), width="stretch")
+    st.caption(tr("An estimate from observational data for research use: it informs options; it does not direct "
+                  "treatment."))
 
 
 @st.fragment
 def _options(a: PatientAnalysis, key_prefix: str) -> None:
     st.subheader(tr("Treatment options"), anchor=False)
-    st.warning(plain(a.caveat or "Options, not directives. Research use only."), icon=":material/balance:")
+    st.warning(plain(tr(a.caveat or "Options, not directives. Research use only.")), icon=":material/balance:")
     if not a.options or not a.horizons:
         st.info(tr("Treatment options are not available for this input (see the warnings above)."))
         return
     horizons = list(a.horizons)
     default = horizons[-1]
-    horizon = st.segmented_control(tr("Horizon"), horizons, default=default, format_func=horizon_years_label,
+    horizon = st.segmented_control(tr("Horizon"), horizons, default=default, format_func=horizon_label,
                                    key=f"{key_prefix}_horizon", required=True) or default
     table = options_table(a, horizon)
-    st.dataframe(table.drop(columns=["In plain words"]), hide_index=True, width="stretch",
+    st.dataframe(table.drop(columns=[tr("In plain words")]), hide_index=True, width="stretch",
                  key=f"{key_prefix}_options_table")
-    st.markdown(f"**In plain words** (readings at {horizon_years_label(horizon)}):\n\n"
+    st.markdown(tr("**In plain words** (readings at {when}):", when=horizon_label(horizon)) + "\n\n"
                 + "\n".join(f"- **{plain(name)}**: {plain(words)}"
-                            for name, words in zip(table["Regimen"], table["In plain words"], strict=True)))
+                            for name, words in zip(table[tr("Regimen")], table[tr("In plain words")], strict=True)))
     st.markdown(option_summary(a, horizon))
-    st.caption(f"Survival: estimated {plain(a.endpoint)} with its 90% interval. Benefit: difference from "
-               f"{plain(regimen_label(a.baseline))} in percentage points (pp), with its interval. Reading: at "
-               f"{horizon_years_label(horizon)}, against each regimen's worthwhile threshold. Evidence: how many of "
-               "this patient's nearest cohort patients received the regimen. NNT: patients treated for one more "
-               "alive (only for a worthwhile or small benefit). Cancer-specific: survival counting deaths from the cancer only.")
-    caption = f"{a.cohort_name} · model {a.model_id} · bands: 90% intervals"
+    st.caption(tr("Survival: estimated {endpoint} with its 90% interval. Benefit: difference from {baseline} in "
+                  "percentage points (pp), with its interval. Reading: at {when}, against each regimen's worthwhile "
+                  "threshold. Evidence: how many of this patient's nearest cohort patients received the regimen. NNT: "
+                  "patients treated for one more alive (only for a worthwhile or small benefit). Cancer-specific: "
+                  "survival counting deaths from the cancer only.", endpoint=plain(a.endpoint),
+                  baseline=plain(regimen_label(a.baseline)), when=horizon_label(horizon)))
+    caption = tr("{cohort} · model {model} · bands: 90% intervals", cohort=a.cohort_name, model=a.model_id)
     current = _current(a)
     st.plotly_chart(_figure(a, "curves", lambda: survival_curves_figure(
         curves_frame(a), baseline=a.baseline, horizons=horizons, caption=caption, highlight=highlighted(a),
@@ -351,11 +245,11 @@ def _predict(a: PatientAnalysis) -> None:
     if p.get("unavailable"):
         st.info(plain(str(p["unavailable"])))
         return
-    st.caption("PREDICT Breast v2.1 is the familiar clinical model (age, size, nodes, grade, ER, HER2, Ki-67); it "
-               "uses no gene expression. Each row adds one treatment to the row above, as PREDICT shows it; the "
-               "OncoTx columns are the learned model's estimates for the same regimen, with 90% intervals.")
+    st.caption(tr("PREDICT Breast v2.1 is the familiar clinical model (age, size, nodes, grade, ER, HER2, Ki-67); it "
+                  "uses no gene expression. Each row adds one treatment to the row above, as PREDICT shows it; the "
+                  "OncoTx columns are the learned model's estimates for the same regimen, with 90% intervals."))
     st.dataframe(predict_comparison(a), hide_index=True, width="stretch")
-    st.caption(plain(f"{p.get('caveat', '')} Source: {p.get('citation', '')}"))
+    st.caption(plain(tr("{caveat} Source: {citation}", caveat=tr(p.get("caveat", "")), citation=p.get("citation", ""))))
 
 
 @st.fragment
@@ -370,13 +264,15 @@ def _explanations(a: PatientAnalysis, key_prefix: str) -> None:
         base = as_number(e.get("risk_base"))
         st.plotly_chart(_figure(a, "risk_drivers", lambda: contributions_figure(
             rows_frame(e.get("risk"), ("feature", "value")), base=base or 0.0, title=tr("What drives this patient's risk"),
-            caption=str(e.get("risk_unit") or "log hazard"), unit="log hazard", top=TOP_FEATURES)), width="stretch")
-        st.caption("Red raises the model's risk, blue lowers it, from the cohort average (base value). These "
-                   "describe the model, not causes" + (f"; method: {plain(e['method'])}." if e.get("method") else "."))
+            caption=tr(str(e.get("risk_unit") or "log hazard")), unit=tr("log hazard"), top=TOP_FEATURES)),
+            width="stretch")
+        st.caption(tr("Red raises the model's risk, blue lowers it, from the cohort average (base value). These "
+                      "describe the model, not causes") + (tr("; method: {method}.", method=plain(e["method"]))
+                                                           if e.get("method") else tr(".")))
         pathways = rows_frame(e.get("pathways_risk"), ("pathway", "value"))
         if not pathways.empty:
             st.markdown(tr("**Gene sets behind the risk** (sum of their genes' contributions; sets overlap)"))
-            _gene_sets(pathways, unit="log hazard")
+            _gene_sets(pathways, unit=tr("log hazard"))
     with benefit_tab:
         benefit = e.get("benefit") or {}
         choices = [str(r["regimen"]) for r in a.options if str(r.get("regimen")) in benefit] or list(benefit)
@@ -390,15 +286,16 @@ def _explanations(a: PatientAnalysis, key_prefix: str) -> None:
             base = as_number((e.get("benefit_base") or {}).get(regimen))
             st.plotly_chart(_figure(a, f"benefit_drivers:{regimen}", lambda: contributions_figure(
                 rows_frame(benefit.get(regimen), ("feature", "value")), base=base or 0.0,
-                title=f"What drives the effect of {regimen_label(regimen)} vs {regimen_label(a.baseline)}",
-                caption=str(e.get("benefit_unit") or "log hazard ratio, regimen vs baseline"),
-                unit="log hazard ratio", top=TOP_FEATURES)), width="stretch")
-            st.caption("Below zero the regimen lowers the hazard against the baseline for this patient; each bar "
-                       "says how a feature shifts that effect from the cohort average.")
+                title=tr("What drives the effect of {regimen} vs {baseline}", regimen=regimen_label(regimen),
+                         baseline=regimen_label(a.baseline)),
+                caption=tr(str(e.get("benefit_unit") or "log hazard ratio, regimen vs baseline")),
+                unit=tr("log hazard ratio"), top=TOP_FEATURES)), width="stretch")
+            st.caption(tr("Below zero the regimen lowers the hazard against the baseline for this patient; each bar "
+                          "says how a feature shifts that effect from the cohort average."))
             pathways = rows_frame((e.get("pathways") or {}).get(regimen), ("pathway", "value"))
             if not pathways.empty:
                 st.markdown(tr("**Gene sets behind this effect** (sums over their genes; sets overlap)"))
-                _gene_sets(pathways, unit="log hazard ratio")
+                _gene_sets(pathways, unit=tr("log hazard ratio"))
     with similar_tab:
         similar = e.get("similar") or {}
         if not similar:
@@ -407,23 +304,25 @@ def _explanations(a: PatientAnalysis, key_prefix: str) -> None:
             names = [str(r["regimen"]) for r in a.options if str(r.get("regimen")) in similar] or list(similar)
             named = {regimen_label(r): r for r in names}  # the widget holds the words shown, never a code
             shown = [named[n] for n in st.multiselect(
-                "Regimens received", list(named), default=[regimen_label(r) for r in similar_default(a) or names[:1]],
+                tr("Regimens received"), list(named), default=[regimen_label(r) for r in similar_default(a) or names[:1]],
                 key=f"{key_prefix}_similar_regimens")]
             km = {r: rows_frame((similar.get(r) or {}).get("km"), ("time", "survival")) for r in shown}
             st.plotly_chart(_figure(a, "similar:" + "|".join(shown), lambda: similar_patients_figure(
-                km, caption=f"nearest {a.cohort_name} patients who received each regimen · observed, not predicted")),
+                km, caption=tr("nearest {cohort} patients who received each regimen · observed, not predicted",
+                               cohort=a.cohort_name))),
                 width="stretch")
-            counts = pd.DataFrame([{"Regimen received": regimen_label(r), "Similar patients": (similar[r] or {})
-                                    .get("n"), "Cohort ids": ", ".join(map(str, ((similar[r] or {}).get("ids")
+            counts = pd.DataFrame([{tr("Regimen received"): regimen_label(r), tr("Similar patients"): (similar[r] or {})
+                                    .get("n"), tr("Cohort ids"): ", ".join(map(str, ((similar[r] or {}).get("ids")
                                                                                  or [])[:10]))}
                                    for r in names])
             st.dataframe(counts, hide_index=True, width="stretch")
 
 
 def _gene_sets(frame: pd.DataFrame, *, unit: str) -> None:
-    shown = frame.assign(pathway=frame["pathway"].map(gene_set_label)).rename(columns={"pathway": "Gene set", "value": f"Contribution ({unit})", "n_genes": "Genes"})
+    shown = frame.assign(pathway=frame["pathway"].map(gene_set_label)).rename(columns={
+        "pathway": tr("Gene set"), "value": tr("Contribution ({unit})", unit=unit), "n_genes": tr("Genes")})
     st.dataframe(shown, hide_index=True, width="stretch",
-                 column_config={f"Contribution ({unit})": st.column_config.NumberColumn(format="%+.3f")})
+                 column_config={tr("Contribution ({unit})", unit=unit): st.column_config.NumberColumn(format="%+.3f")})
 
 
 def _caveats(a: PatientAnalysis) -> None:
@@ -481,7 +380,7 @@ def _exports(a: PatientAnalysis, key_prefix: str, saved_id: str | None, saved_la
     error_key, note_key = f"{key_prefix}_save_error", f"{key_prefix}_save_note"
     saved, label = (saved_id, saved_label) if saved_id else (st.session_state.get(SAVED_KEY) or {}).get(key, (None, None))
     if saved:
-        st.success(f"Saved to history as “{plain(label or 'this analysis')}”", icon=":material/bookmark_added:")
+        st.success(tr("Saved to history as “{label}”", label=plain(label or tr("this analysis"))), icon=":material/bookmark_added:")
         if not saved_id:
             st.page_link("pages/clinician/history.py", label=tr("Open it in History"), icon=":material/history:",
                          query_params={"analysis": saved})
@@ -489,8 +388,8 @@ def _exports(a: PatientAnalysis, key_prefix: str, saved_id: str | None, saved_la
         with cols[3]:
             st.text_input(tr("Note for the history (optional)"), key=note_key, max_chars=store.NOTE_MAX,
                           placeholder=tr("e.g. tumour board 12 March"),
-                          help="Saved with the patient and the date as this analysis' name; History finds it by "
-                               "any of them.")
+                          help=tr("Saved with the patient and the date as this analysis' name; History finds it "
+                                  "by any of them."))
             st.button(tr("Save to history"), key=f"{key_prefix}_save", icon=":material/bookmark_add:", type="primary",
                       on_click=_save, args=(a, key, error_key, note_key, user))
     if st.session_state.get(error_key):

@@ -8,14 +8,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard.i18n import tr, translate_error
-from dashboard.text import field_label, plain
+from dashboard.i18n import N_, tr, translate_error
+from dashboard.text import UNIT_WORDS, category_label, fact_label, field_label, plain
 from genomics.demo.examples import EXAMPLES_DIR
 from genomics.export import to_safe_csv
 from genomics.spec import CohortSpec
 from genomics.validate import UploadResult, ValidationReport, with_clinical
 
-EXAMPLE_KINDS = {"rnaseq": "RNA-seq profile", "array": "Microarray profile"}
+EXAMPLE_KINDS = {"rnaseq": N_("RNA-seq profile"), "array": N_("Microarray profile")}
 MIME = {".tsv": "text/tab-separated-values", ".csv": "text/csv", ".json": "application/json", ".md": "text/markdown"}
 
 
@@ -33,7 +33,8 @@ def show_report(report: ValidationReport) -> None:
             for warning in report.warnings:
                 st.markdown(f"- {plain(translate_error(warning))}")
     if report.facts:
-        facts = pd.DataFrame({"fact": list(report.facts), "value": [str(v) for v in report.facts.values()]})
+        facts = pd.DataFrame({tr("fact"): [fact_label(k) for k in report.facts],
+                              tr("value"): [str(v) for v in report.facts.values()]})
         with st.expander(tr("What was read from the file"), expanded=not report.ok):
             st.table(facts, hide_index=True)  # a table wraps long values (a data grid would cut them)
 
@@ -49,7 +50,8 @@ def clinical_form(spec: CohortSpec, *, known: dict[str, Any]) -> dict[str, Any]:
     for i, field in enumerate(spec.clinical):
         value = known.get(field.name)
         with columns[i % 3]:
-            label = tr(field_label(field.name)) + (f" ({field.unit})" if field.unit else "")
+            unit = tr(UNIT_WORDS[field.unit]) if field.unit in UNIT_WORDS else field.unit
+            label = tr(field_label(field.name)) + (f" ({unit})" if field.unit else "")
             if field.kind == "numeric":
                 values[field.name] = st.number_input(
                     label,
@@ -63,7 +65,8 @@ def clinical_form(spec: CohortSpec, *, known: dict[str, Any]) -> dict[str, Any]:
                 options = ["unknown", *field.categories]
                 current = "unknown" if _is_missing(value) else str(value).removesuffix(".0")
                 index = options.index(current) if current in options else 0
-                choice = st.selectbox(label, options, index=index, key=f"clin_{field.name}")
+                choice = st.selectbox(label, options, index=index, key=f"clin_{field.name}",
+                                      format_func=category_label)
                 values[field.name] = None if choice == "unknown" else choice
     return values
 
@@ -78,23 +81,23 @@ def example_downloads(folder=EXAMPLES_DIR) -> None:
                 and p.suffix != ".md"]
     if not profiles:
         return
-    with st.expander("Example files to download (synthetic)", icon=":material/download:"):
-        st.caption("Synthetic patients, no real data: download a profile and its clinical record (a FHIR R4 "
-                   "Bundle), then upload them here to see the whole flow with your own files.")
+    with st.expander(tr("Example files to download (synthetic)"), icon=":material/download:"):
+        st.caption(tr("Synthetic patients, no real data: download a profile and its clinical record (a FHIR R4 "
+                      "Bundle), then upload them here to see the whole flow with your own files."))
         for profile in profiles:
-            kind = next((w for k, w in EXAMPLE_KINDS.items() if k in profile.stem), "Expression profile")
+            kind = tr(next((w for k, w in EXAMPLE_KINDS.items() if k in profile.stem), N_("Expression profile")))
             record = profile.with_name(f"{profile.stem}-record.json")
             cols = st.columns(2)
             cols[0].download_button(f"{kind} ({profile.name})", profile.read_bytes(), file_name=profile.name,
                                     mime=MIME[profile.suffix], key=f"example_file_{profile.stem}",
                                     icon=":material/download:", on_click="ignore")
             if record.is_file():
-                cols[1].download_button(f"Its clinical record ({record.name})", record.read_bytes(),
+                cols[1].download_button(tr("Its clinical record ({name})", name=record.name), record.read_bytes(),
                                         file_name=record.name, mime=MIME[".json"], key=f"example_file_{record.stem}",
                                         icon=":material/download:", on_click="ignore")
         readme = folder / "README.md"
         if readme.is_file():
-            st.download_button("About these files (README)", readme.read_bytes(), file_name="README.md",
+            st.download_button(tr("About these files (README)"), readme.read_bytes(), file_name="README.md",
                                mime=MIME[".md"], key="example_file_readme", on_click="ignore")
 
 
@@ -126,27 +129,27 @@ def filled_lines(spec: CohortSpec, values: dict[str, Any], *, numeric: dict[str,
     for f in spec.clinical:
         if not _is_missing(values.get(f.name)):
             continue
-        name = field_label(f.name)
+        name = tr(field_label(f.name))
         if f.name not in numeric and f.name not in categorical:
-            lines.append(f"{name}: not used by the model")
+            lines.append(tr("{name}: not used by the model", name=name))
         elif variant != "full":
-            lines.append(f"{name}: left out (the model that answers is fitted without it)")
+            lines.append(tr("{name}: left out (the model that answers is fitted without it)", name=name))
         elif f.name in numeric:
-            lines.append(f"{name}: cohort median {_number(numeric[f.name], f.unit)}")
+            lines.append(tr("{name}: cohort median {value}", name=name, value=_number(numeric[f.name], f.unit)))
         else:
-            lines.append(f"{name}: counted as unknown (the model has an input for an unknown value)")
+            lines.append(tr("{name}: counted as unknown (the model has an input for an unknown value)", name=name))
     return lines
 
 
 METRIC_LABELS = {
-    "harrell_c": "Harrell's C (discrimination)",
-    "uno_c": "Uno's C (censoring-weighted)",
-    "td_auc_60": "Time-dependent AUC at 5 years",
-    "td_auc_120": "Time-dependent AUC at 10 years",
-    "ibs": "Integrated Brier score (lower is better)",
-    "calibration_slope": "Calibration slope at 10 years (ideal 1)",
-    "calibration_intercept": "Calibration intercept at 10 years (ideal 0)",
-    "calibration_in_the_large": "Mean predicted minus observed survival at 10 years",
+    "harrell_c": N_("Harrell's C (discrimination)"),
+    "uno_c": N_("Uno's C (censoring-weighted)"),
+    "td_auc_60": N_("Time-dependent AUC at 5 years"),
+    "td_auc_120": N_("Time-dependent AUC at 10 years"),
+    "ibs": N_("Integrated Brier score (lower is better)"),
+    "calibration_slope": N_("Calibration slope at 10 years (ideal 1)"),
+    "calibration_intercept": N_("Calibration intercept at 10 years (ideal 0)"),
+    "calibration_in_the_large": N_("Mean predicted minus observed survival at 10 years"),
 }
 
 
@@ -163,20 +166,22 @@ def _format_metric(value: Any) -> str | None:
 
 def show_model_card(card: Any) -> None:
     """A model card in plain words: data, size, held-back performance with intervals, use and limits."""
-    st.markdown(f"**{plain(card.model_kind)} model** on {plain(card.cohort_name)} · {plain(card.endpoint)} "
-                f"({plain(card.endpoint_description)})")
+    st.markdown(tr("**{kind} model** on {cohort} · {endpoint} ({description})", kind=plain(card.model_kind),
+                   cohort=plain(card.cohort_name), endpoint=plain(card.endpoint),
+                   description=plain(card.endpoint_description)))
     cols = st.columns(4)
-    cols[0].metric("Training patients", f"{card.n_train:,}", help=f"{card.events_train} events")
-    cols[1].metric("Held-back patients", f"{card.n_test:,}", help=f"{card.events_test} events")
-    cols[2].metric("Features", card.n_features, help=", ".join(f"{k}: {v}" for k, v in card.feature_groups.items()))
-    cols[3].metric("Device", card.device)
-    rows = [(METRIC_LABELS.get(name, name.replace("_", " ")), text) for name, value in card.metrics.items()
-            if (text := _format_metric(value)) is not None]
+    cols[0].metric(tr("Training patients"), f"{card.n_train:,}", help=tr("{count} events", count=card.events_train))
+    cols[1].metric(tr("Held-back patients"), f"{card.n_test:,}", help=tr("{count} events", count=card.events_test))
+    cols[2].metric(tr("Features"), card.n_features, help=", ".join(f"{k}: {v}" for k, v in card.feature_groups.items()))
+    cols[3].metric(tr("Device"), card.device)
+    rows = [(tr(METRIC_LABELS[name]) if name in METRIC_LABELS else name.replace("_", " "), text)
+            for name, value in card.metrics.items() if (text := _format_metric(value)) is not None]
     if rows:
-        st.dataframe(pd.DataFrame(rows, columns=["held-back metric", "value [95% interval]"]), hide_index=True)
-    st.caption(f"{plain(card.intended_use)} Created {plain(card.created)}; model id {plain(card.model_id)}.")
+        st.dataframe(pd.DataFrame(rows, columns=[tr("held-back metric"), tr("value [95% interval]")]), hide_index=True)
+    st.caption(tr("{use} Created {when}; model id {model}.", use=plain(card.intended_use), when=plain(card.created),
+                  model=plain(card.model_id)))
     for limit in card.limits:
-        st.caption(f"Limit: {plain(limit)}")
+        st.caption(tr("Limit: {text}", text=plain(limit)))
 
 
 

@@ -16,6 +16,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from dashboard.i18n import tr
 from dashboard.text import field_label
 from genomics.errors import InputError
 from genomics.regimens import regimen_labels
@@ -83,18 +84,18 @@ def cohort_variables(
         kind = variable_kind(values, declared=declared.get(col))
         if levels < 2 or (kind == "categorical" and levels > MAX_CATEGORIES):
             continue
-        label = f"Subtype ({col})" if col == spec.subtype_col else field_label(col)
+        label = tr("Subtype ({column})", column=col) if col == spec.subtype_col else tr(field_label(col))
         out.append(Variable(col, label, kind))
     if spec.treatments and all(t in obs.columns for t in spec.treatments):
         after = max((i for i, v in enumerate(out) if v.key in spec.treatments), default=len(out) - 1)
-        out.insert(after + 1, Variable(REGIMEN, "Regimen (treatment combination)", "categorical"))
+        out.insert(after + 1, Variable(REGIMEN, tr("Regimen (treatment combination)"), "categorical"))
     for key, (label, kind) in (extra or {}).items():
         out.append(Variable(key, label, kind))
     return out
 
 
 def gene_variable(symbol: str) -> Variable:
-    return Variable(f"{GENE_PREFIX}{symbol}", f"{symbol} expression", "continuous")
+    return Variable(f"{GENE_PREFIX}{symbol}", tr("{symbol} expression", symbol=symbol), "continuous")
 
 
 def variable_values(

@@ -4,14 +4,18 @@ Each returns None when the analysis has nothing to draw (the PDF then prints a "
 """
 from __future__ import annotations
 
+import functools
 import io
 
 import pandas as pd
+from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.text import Text
 
+from dashboard.i18n import horizon_short, regimen_label, tr
 from dashboard.patient.figure_parts import (
     NOT_ENOUGH,
     READING_COLOURS,
@@ -25,17 +29,28 @@ from dashboard.patient.figure_parts import (
     regimen_colours,
 )
 from dashboard.patient.record import PatientAnalysis
-from dashboard.patient.report.wording import finite_number, is_baseline, regimen_names
+from dashboard.patient.report.wording import cjk_font_file, finite_number, is_baseline, regimen_names, uses_cjk_font
 from dashboard.text import field_label
-from genomics.regimens import regimen_label
-from models.columns import BENEFIT, LOWER, UPPER, bounded, column, horizon_short_label
+from models.columns import BENEFIT, LOWER, UPPER, bounded, column
 
 MAX_CONTRIBUTIONS = 12
+
+
+@functools.cache
+def _cjk_family() -> str | None:
+    """The system CJK font's family name, registered with matplotlib once (None when the server lacks it)."""
+    if (path := cjk_font_file()) is None:
+        return None
+    font_manager.fontManager.addfont(str(path))
+    return font_manager.FontProperties(fname=str(path)).get_name()
 
 
 def _png(fig: Figure) -> tuple[bytes, float]:
     """PNG bytes of a figure (Agg canvas, no pyplot state) and its height/width ratio."""
     FigureCanvasAgg(fig)
+    if uses_cjk_font() and (cjk := _cjk_family()) is not None:  # Chinese words: DejaVu, then the CJK font
+        for text in fig.findobj(Text):
+            text.set_fontfamily(["DejaVu Sans", cjk])
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=150)
     width, height = fig.get_size_inches()
@@ -74,7 +89,7 @@ def survival_figure(analysis: PatientAnalysis) -> Figure | None:
     for name in shown:
         part = frame[frame["regimen"].astype(str) == name].sort_values("month")
         baseline = name == analysis.baseline
-        suffix = " (baseline)" if baseline else " (current)" if name == current else ""
+        suffix = tr(" (baseline)") if baseline else tr(" (current)") if name == current else ""
         ax.plot(part["month"] / 12.0, 100 * part["S"], color=colours[name], lw=2.0, ls="--" if baseline else "-",
                 label=regimen_label(name) + suffix)
         band = part.dropna(subset=["S_lo", "S_hi"])
@@ -83,14 +98,15 @@ def survival_figure(analysis: PatientAnalysis) -> Figure | None:
                             alpha=0.12, lw=0)
     for h in analysis.horizons:
         ax.axvline(h / 12.0, color="#999999", lw=0.8, ls=":")
-    ax.set_xlabel("Years since diagnosis")
-    ax.set_ylabel(f"Estimated survival, % ({analysis.endpoint})")
+    ax.set_xlabel(tr("Years since diagnosis"))
+    ax.set_ylabel(tr("Estimated survival, % ({endpoint})", endpoint=analysis.endpoint))
     ax.set_ylim(0, 100)
     ax.set_xlim(left=0)
     ax.grid(alpha=0.3)
     hidden = len(present - set(shown))
-    ax.set_title("Estimated survival: baseline, current regimen and the two best options (bands: interval)"
-                 + (f"\n{hidden} other regimen{'s' if hidden != 1 else ''}: see the options table" if hidden else ""),
+    ax.set_title(tr("Estimated survival: baseline, current regimen and the two best options (bands: interval)")
+                 + ("\n" + (tr("{count} other regimen: see the options table", count=hidden) if hidden == 1 else
+                            tr("{count} other regimens: see the options table", count=hidden)) if hidden else ""),
                  fontsize=9)
     fig.legend(fontsize=7, loc="outside lower center", ncol=min(len(shown), 4), frameon=False)
     return fig
@@ -137,17 +153,17 @@ def benefit_figure(analysis: PatientAnalysis) -> Figure | None:
                    color="#111111", zorder=3)
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(y, labels, fontsize=8)
-    ax.set_xlabel(f"Benefit at {horizon_short_label(horizon)} vs {regimen_label(analysis.baseline)} "
-                  "(percentage points)", fontsize=8)
+    ax.set_xlabel(tr("Benefit at {when} vs {baseline} (percentage points)", when=horizon_short(horizon),
+                     baseline=regimen_label(analysis.baseline)), fontsize=8)
     ax.tick_params(axis="x", labelsize=8)
     ax.grid(axis="x", alpha=0.3)
-    ax.set_title("Estimated benefit with interval; black tick: the regimen's worthwhile threshold", fontsize=9)
+    ax.set_title(tr("Estimated benefit with interval; black tick: the regimen's worthwhile threshold"), fontsize=9)
     shown = [c for c in READING_ORDER if c in classes]
     handles = [Patch(facecolor=READING_COLOURS[c], edgecolor="#9e9e9e", hatch="//" if c == NOT_ENOUGH else "",
                      label=reading_title(c)) for c in shown]
     if marked:
         handles.append(Line2D([], [], color="#111111", marker="|", ls="", markersize=10, markeredgewidth=2,
-                              label="Worthwhile threshold"))
+                              label=tr("Worthwhile threshold")))
     if handles:
         fig.legend(handles=handles, fontsize=7, loc="outside lower center", ncol=min(len(handles), 4), frameon=False)
     return fig
@@ -165,10 +181,10 @@ def risk_chart(analysis: PatientAnalysis) -> tuple[bytes, float] | None:
     ax = fig.add_subplot()
     ax.barh(range(len(items)), [v for _, v in items],
             color=["#c62828" if v > 0 else "#1565c0" for _, v in items], height=0.6)
-    ax.set_yticks(range(len(items)), [field_label(f) if "_" in f else f for f, _ in items], fontsize=8)
+    ax.set_yticks(range(len(items)), [tr(field_label(f)) if "_" in f else f for f, _ in items], fontsize=8)
     ax.axvline(0, color="black", lw=0.8)
-    ax.set_xlabel("Contribution to the risk score (red raises risk, blue lowers it)", fontsize=8)
+    ax.set_xlabel(tr("Contribution to the risk score (red raises risk, blue lowers it)"), fontsize=8)
     ax.tick_params(axis="x", labelsize=8)
     ax.grid(axis="x", alpha=0.3)
-    ax.set_title("Largest contributions to this patient's risk", fontsize=10)
+    ax.set_title(tr("Largest contributions to this patient's risk"), fontsize=10)
     return _png(fig)

@@ -18,7 +18,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
-from dashboard.i18n import N_, language_scope, tr
+from dashboard.i18n import N_, horizon_label, horizon_short, language_scope, regimen_label, tr
 from dashboard.patient.presentation import (
     READING_TITLES,
     baseline_note,
@@ -32,6 +32,7 @@ from dashboard.patient.presentation import (
 )
 from dashboard.patient.record import PatientAnalysis
 from dashboard.patient.report.charts import benefit_chart, risk_chart, survival_chart
+from dashboard.patient.report.pdf_sections import model_section, molecular_section, quality_section
 from dashboard.patient.report.wording import (
     CJK_FONT,
     CJK_FONT_MISSING,
@@ -45,25 +46,21 @@ from dashboard.patient.report.wording import (
     created_time,
     finite_number,
     font_dir,
-    fraction_text,
     is_baseline,
-    metric_label,
-    metric_text,
     predict_comparison,
     printable,
     survival_cell,
     uses_cjk_font,
     variant_lines,
 )
-from dashboard.text import RESEARCH_NOTICE, field_label, gene_set_label
-from genomics.regimens import regimen_label
-from models.columns import BENEFIT, SURVIVAL, column, horizon_short_label, horizon_years_label
+from dashboard.text import RESEARCH_NOTICE
+from models.columns import BENEFIT, SURVIVAL, column
 
-FALLBACK_CAVEAT = (  # printed only for an analysis saved without its caveat (the engine's is models.treatment.CAVEAT)
+INPUT_LABELS = {"expression": N_("Expression"), "records": N_("Records")}
+FALLBACK_CAVEAT = N_(  # printed only for an analysis saved without its caveat (the engine's is models.treatment.CAVEAT)
     "Options, not directives. These estimates come from observational data, confounded by indication and by "
     "factors the cohort did not record. Research use only."
 )
-MAX_PERCENTILES = 60
 _MARGINS = 15.0  # mm
 
 
@@ -142,7 +139,7 @@ class _ReportPDF(FPDF):
         self.set_fill_color(255, 255, 255)
 
     def unavailable(self, what: str) -> None:
-        self.para(f"{what}: not available.", style="I", colour=(110, 110, 110))
+        self.para(tr("{what}: not available.", what=tr(what)), style="I", colour=(110, 110, 110))
 
     def bullets(self, items: Iterable[object], *, size: float = 8.5) -> None:
         for item in items:
@@ -168,7 +165,7 @@ class _ReportPDF(FPDF):
         self.ln(1.5)
 
     def key_values(self, pairs: Sequence[tuple[str, object]], *, key_width: float = 48.0, size: float = 8.0) -> None:
-        rows = [(k, any_text(v) if not isinstance(v, str) else printable(v)) for k, v in pairs]
+        rows = [(tr(k), any_text(v) if not isinstance(v, str) else printable(v)) for k, v in pairs]
         self.table_rows(None, rows, widths=(key_width, self.content_width - key_width), size=size)
 
     def chart(self, rendered: tuple[bytes, float] | None, *, what: str, title: str | None = None,
@@ -191,19 +188,20 @@ class _ReportPDF(FPDF):
 
 def _audit_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
     pairs: list[tuple[str, object]] = [
-        ("Created", created_text(a)),
-        ("User", a.user),
-        ("Patient (pseudonymised id)", a.patient_id),
-        ("Reference cohort", f"{printable(a.cohort_name)} ({printable(a.cohort_id)})"
-         + (" — synthetic demo data" if a.synthetic_cohort else "")),
-        ("Model", f"{printable(a.model_id)} ({printable(a.model_kind)})"),
-        ("Endpoint", a.endpoint),
-        ("Model bundle SHA-256", a.bundle_sha256 or MISSING),
+        (N_("Created"), created_text(a)),
+        (N_("User"), a.user),
+        (N_("Patient (pseudonymised id)"), a.patient_id),
+        (N_("Reference cohort"), f"{printable(a.cohort_name)} ({printable(a.cohort_id)})"
+         + (tr(" — synthetic demo data") if a.synthetic_cohort else "")),
+        (N_("Model"), f"{printable(a.model_id)} ({printable(a.model_kind)})"),
+        (N_("Endpoint"), a.endpoint),
+        (N_("Model bundle SHA-256"), a.bundle_sha256 or MISSING),
     ]
     for name, digest in (a.inputs_sha256 or {}).items():
-        pairs.append((f"{str(name).capitalize()} input SHA-256", digest or MISSING))
-    pairs.append(("Horizons", ", ".join(horizon_short_label(h) for h in a.horizons) or MISSING))
-    pairs.append(("Benefit measured against", regimen_label(a.baseline)))
+        label = tr(INPUT_LABELS[str(name)]) if str(name) in INPUT_LABELS else str(name).capitalize()
+        pairs.append((tr("{name} input SHA-256", name=label), digest or MISSING))
+    pairs.append((N_("Horizons"), tr(", ").join(horizon_short(h) for h in a.horizons) or MISSING))
+    pairs.append((N_("Benefit measured against"), regimen_label(a.baseline)))
     pdf.key_values(pairs)
 
 
@@ -211,19 +209,20 @@ def options_rows(a: PatientAnalysis) -> tuple[list[str], list[list[str]]]:
     """The PDF's options table (header, rows): the same reading titles, evidence phrase and NNT rule as the page
     (:mod:`dashboard.patient.presentation`), with survival, benefit and reading at every horizon, NNT at the last."""
     last = a.horizons[-1] if a.horizons else None
-    header = (["Regimen"] + [f"Survival {horizon_short_label(h)}" for h in a.horizons]
-              + [f"Benefit {horizon_short_label(h)}" for h in a.horizons]
-              + [f"Reading {horizon_short_label(h)}" for h in a.horizons]
-              + ([f"NNT {horizon_short_label(last)}"] if last is not None else []) + ["Evidence"])
+    header = ([tr("Regimen")] + [tr("Survival {when}", when=horizon_short(h)) for h in a.horizons]
+              + [tr("Benefit {when}", when=horizon_short(h)) for h in a.horizons]
+              + [tr("Reading {when}", when=horizon_short(h)) for h in a.horizons]
+              + ([tr("NNT {when}", when=horizon_short(last))] if last is not None else []) + [tr("Evidence")])
     rows = []
     for row in a.options:
         baseline = is_baseline(a, row)
         name = regimen_label(str(row.get("regimen")))
-        titles = [READING_TITLES.get(code, code or MISSING) for code in (reading_at(row, h) for h in a.horizons)]
+        titles = [tr(READING_TITLES[code]) if code in READING_TITLES else code or MISSING
+                  for code in (reading_at(row, h) for h in a.horizons)]
         nnt = nnt_at(row, last) if last is not None else None
-        rows.append([name + (" (baseline)" if baseline else "")]
+        rows.append([name + (tr(" (baseline)") if baseline else "")]
                     + [survival_cell(row, column(SURVIVAL, h)) for h in a.horizons]
-                    + ["reference" if baseline else benefit_cell(row, column(BENEFIT, h)) for h in a.horizons]
+                    + [tr("reference") if baseline else benefit_cell(row, column(BENEFIT, h)) for h in a.horizons]
                     + titles + ([MISSING if nnt is None else f"{nnt:.0f}"] if last is not None else [])
                     + [evidence_text(row)])
     return header, rows
@@ -233,7 +232,7 @@ def _options_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
     """The options as on screen (:func:`options_rows`), the summary line, the words, the rule and its notes."""
     pdf.heading(N_("Treatment options"))
     if not a.options:
-        pdf.unavailable("Treatment options")
+        pdf.unavailable(N_("Treatment options"))
         return
     last = a.horizons[-1] if a.horizons else None
     header, rows = options_rows(a)
@@ -244,20 +243,21 @@ def _options_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
     pdf.table_rows(header, rows, widths=widths, size=6.8)
     pdf.para(summary_text(a), size=8, style="B")
     if last is not None:
-        pdf.subheading(f"In plain words (at {horizon_years_label(last)})")
+        pdf.subheading(tr("In plain words (at {when})", when=horizon_label(last)))
         pdf.bullets([f"{regimen_label(str(row.get('regimen')))}: "
                      f"{reading_words(row, horizon=last, baseline=a.baseline)}" for row in a.options], size=7.5)
     notes = [rule_text(a), *(note for note in (baseline_note(a), interval_note(a)) if note)]
-    pdf.para(f"Survival: estimated probability of {printable(a.endpoint)} survival with its interval (%). Benefit: "
-             f"difference from {regimen_label(a.baseline)} in percentage points (pp), with its interval. NNT: "
-             "patients treated for one more alive, only for a worthwhile or small benefit. Evidence: how many of "
-             "this patient's most similar cohort patients received the regimen. " + " ".join(notes),
+    pdf.para(tr("Survival: estimated probability of {endpoint} survival with its interval (%). Benefit: difference "
+                "from {baseline} in percentage points (pp), with its interval. NNT: patients treated for one more "
+                "alive, only for a worthwhile or small benefit. Evidence: how many of this patient's most similar "
+                "cohort patients received the regimen. ", endpoint=printable(a.endpoint),
+                baseline=regimen_label(a.baseline)) + " ".join(notes),
              size=7, colour=(80, 80, 80))
     similar = a.explanations.get("similar") or {}
     if isinstance(similar, dict) and similar:
-        counts = ", ".join(f"{regimen_label(str(r))}: {any_text(v.get('n')) if isinstance(v, dict) else MISSING}"
-                           for r, v in similar.items())
-        pdf.para(f"Similar cohort patients per regimen: {counts}.", size=7, colour=(80, 80, 80))
+        counts = tr(", ").join(f"{regimen_label(str(r))}: {any_text(v.get('n')) if isinstance(v, dict) else MISSING}"
+                               for r, v in similar.items())
+        pdf.para(tr("Similar cohort patients per regimen: {counts}.", counts=counts), size=7, colour=(80, 80, 80))
 
 
 def _variant_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
@@ -269,7 +269,8 @@ def _variant_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
         pdf.para(printable(line), size=8)
     missing = (a.variant or {}).get("genes_missing") or []
     if missing:
-        pdf.para(printable(f"Genes of the full model not in this profile ({len(missing)}): {', '.join(map(str, missing))}"),
+        pdf.para(printable(tr("Genes of the full model not in this profile ({count})", count=len(missing))
+                           + f": {', '.join(map(str, missing))}"),
                  size=6.5, colour=(80, 80, 80))
 
 
@@ -282,14 +283,16 @@ def _predict_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
         pdf.para(printable(p["unavailable"]), size=8)
         return
     table = predict_comparison(a)
-    keep = [c for c in table.columns if c not in ("PREDICT added OS 10 y", "PREDICT OS 15 y")]
+    keep = [c for c in table.columns if c not in (tr("PREDICT added OS {years} y", years=10),
+                                                   tr("PREDICT OS {years} y", years=15))]
     table = table[keep]
     first = 40.0
     share = (pdf.content_width - first) / (len(keep) - 1)
     pdf.table_rows([printable(c) for c in keep], [[printable(v) for v in row] for row in table.to_numpy().tolist()],
                    widths=[first] + [share] * (len(keep) - 1), size=6.5)
-    pdf.para(printable(f"Each row adds one treatment to the row above (PREDICT's own display); OncoTx columns: the learned "
-                f"model for the same regimen with its interval. {p.get('caveat', '')} Source: {p.get('citation', '')}"),
+    pdf.para(printable(tr("Each row adds one treatment to the row above (PREDICT's own display); OncoTx columns: the "
+                          "learned model for the same regimen with its interval. {caveat} Source: {citation}",
+                          caveat=tr(p.get("caveat", "")), citation=p.get("citation", ""))),
              size=7, colour=(80, 80, 80))
 
 
@@ -298,152 +301,28 @@ def _risk_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
     if a.risk:
         pairs: list[tuple[str, object]] = []
         if a.risk.get("regimen") is not None:
-            pairs.append(("Regimen", regimen_label(str(a.risk["regimen"]))))
+            pairs.append((N_("Regimen"), regimen_label(str(a.risk["regimen"]))))
         for h in a.horizons:
             if column(SURVIVAL, h) in a.risk:
-                pairs.append((f"Survival at {horizon_short_label(h)}", survival_cell(a.risk, column(SURVIVAL, h))))
+                pairs.append((tr("Survival at {horizon}", horizon=horizon_short(h)),
+                              survival_cell(a.risk, column(SURVIVAL, h))))
         if (pct := finite_number(a.risk.get("percentile"))) is not None:
-            pairs.append(("Risk percentile in the cohort", f"{pct:.0f}"))
+            pairs.append((N_("Risk percentile in the cohort"), f"{pct:.0f}"))
         if (score := finite_number(a.risk.get("risk"))) is not None:
-            pairs.append(("Risk score", f"{score:.3f}"))
+            pairs.append((N_("Risk score"), f"{score:.3f}"))
         if pairs:
             pdf.key_values(pairs)
     else:
-        pdf.unavailable("Risk under the current regimen")
-    pdf.chart(risk_chart(a), what="Risk contributions", title=N_("What drives the risk estimate"))
+        pdf.unavailable(N_("Risk under the current regimen"))
+    pdf.chart(risk_chart(a), what=N_("Risk contributions"), title=N_("What drives the risk estimate"))
     if (base := finite_number(a.explanations.get("risk_base"))) is not None:
-        pdf.para(f"Contributions are additive on the model's log-hazard scale from a cohort average of {base:.3f}; "
-                 "they describe the model, not causes.", size=7, colour=(80, 80, 80))
-
-
-def _molecular_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
-    pdf.heading(N_("Molecular profile"))
-    m = a.molecular or {}
-    if not m:
-        pdf.unavailable("Molecular profile")
-        return
-    pairs: list[tuple[str, object]] = []
-    pam50 = m.get("pam50") or {}
-    if pam50:
-        text = printable(pam50.get("subtype", MISSING))
-        if (conf := finite_number(pam50.get("confidence"))) is not None:
-            text += f" (confidence {fraction_text(conf)})"
-        pairs.append(("PAM50 subtype", text))
-    rs = m.get("rs") or {}
-    if rs:
-        score = finite_number(rs.get("score"))
-        text = f"{score:.0f}" if score is not None else MISSING
-        if rs.get("group"):
-            text += f", {printable(rs['group'])}"
-        pairs.append(("Recurrence score (approximation)", text))
-        if rs.get("label"):
-            pairs.append(("", printable(rs["label"])))
-    if pairs:
-        pdf.key_values(pairs)
-    for key, title, columns in (("modules", "Module scores (z)", 3), ("pathways", "Pathway scores", 2)):
-        values = m.get(key) or {}
-        if values:
-            pdf.subheading(title)
-            _grid(pdf, [(gene_set_label(k), f"{v:+.2f}" if (v := finite_number(val)) is not None else MISSING)
-                        for k, val in values.items()], columns=columns)
-    percentiles = m.get("percentiles") or {}
-    if percentiles:
-        pdf.subheading(N_("Key gene expression percentiles (in the reference cohort)"))
-        items = list(percentiles.items())
-        _grid(pdf, [(str(k), f"{v:.0f}" if (v := finite_number(val)) is not None else MISSING)
-                    for k, val in items[:MAX_PERCENTILES]], columns=4)
-        if len(items) > MAX_PERCENTILES:
-            pdf.para(f"{len(items) - MAX_PERCENTILES} more genes in the JSON export.", size=7, colour=(80, 80, 80))
-
-
-def _grid(pdf: _ReportPDF, items: list[tuple[str, str]], *, columns: int) -> None:
-    """Name/value pairs laid out ``columns`` pairs per table row."""
-    pair = pdf.content_width / columns
-    rows = []
-    for start in range(0, len(items), columns):
-        chunk = items[start: start + columns]
-        chunk += [("", "")] * (columns - len(chunk))
-        rows.append([x for item in chunk for x in item])
-    pdf.table_rows(None, rows, widths=[pair * 0.7, pair * 0.3] * columns, size=7.0)
-
-
-def _quality_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
-    pdf.heading(N_("Data quality and assumptions"))
-    shown = False
-    assumptions = dict(a.assumptions or {})
-    pairs: list[tuple[str, object]] = []
-    if "gene_coverage" in assumptions:
-        pairs.append(("Model gene coverage", fraction_text(assumptions.pop("gene_coverage"))))
-    if "scale" in assumptions:
-        pairs.append(("Expression scale detected", assumptions.pop("scale")))
-    if "expression_mode" in assumptions:
-        pairs.append(("Expression standardisation", assumptions.pop("expression_mode")))
-    if assumptions.get("record_corrections"):
-        pairs.append(("Corrected by the clinician", assumptions.pop("record_corrections")))
-    if "filled" in assumptions:
-        filled = assumptions.pop("filled") or []
-        pairs.append(("Clinical fields filled with defaults",
-                      ", ".join(field_label(str(f)) for f in filled) if filled else "none"))
-    pairs += [(str(k).replace("_", " ").capitalize(), v) for k, v in assumptions.items()]
-    if (ood := finite_number((a.embedding or {}).get("ood_percentile"))) is not None:
-        pairs.append(("Distance from the cohort (percentile)", f"{ood:.0f}"))
-    facts = (a.validation or {}).get("facts") or {}
-    pairs += [(f"Input: {str(k).replace('_', ' ')}", v) for k, v in facts.items()] if isinstance(facts, dict) else []
-    if pairs:
-        pdf.key_values(pairs, key_width=58)
-        shown = True
-    for key, title in (("errors", "Validation errors"), ("warnings", "Validation warnings")):
-        items = (a.validation or {}).get(key) or []
-        if items:
-            pdf.subheading(title)
-            pdf.bullets(items, size=8)
-            shown = True
-    if a.warnings:
-        pdf.subheading(N_("Warnings"))
-        pdf.bullets(a.warnings, size=8)
-        shown = True
-    if not shown:
-        pdf.unavailable("Data quality and assumptions")
-
-
-def _model_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
-    card = dict(a.model_card or {})
-    if not card:
-        pdf.heading(N_("Model card"), keep=8)
-        pdf.unavailable("Model card")
-        return
-    pairs: list[tuple[str, object]] = []
-    labels = [("model_id", "Model id"), ("model_kind", "Kind"), ("cohort_name", "Training cohort"),
-              ("cohort_id", "Cohort id"), ("endpoint", "Endpoint"), ("endpoint_description", "Endpoint definition"),
-              ("n_features", "Features"), ("feature_groups", "Feature groups"), ("device", "Trained on"),
-              ("created", "Trained"), ("synthetic_cohort", "Synthetic cohort"), ("cohort_licence", "Cohort licence"),
-              ("cohort_attribution", "Attribution")]
-    for key, label in labels:
-        if key in card:
-            pairs.append((label, card[key]))
-    for n, events, label in (("n_train", "events_train", "Training patients"),
-                             ("n_test", "events_test", "Held-back patients")):
-        if n in card:
-            pairs.append((label, f"{any_text(card[n])}" + (f" ({any_text(card[events])} events)"
-                                                              if card.get(events) is not None else "")))
-    pdf.heading(N_("Model card"), keep=min(len(pairs), 12) * 4.5)
-    pdf.key_values(pairs)
-    metrics = card.get("metrics") or {}
-    rows = [(metric_label(str(k)), text) for k, v in metrics.items() if (text := metric_text(v)) is not None]
-    if rows:
-        pdf.subheading(N_("Held-back performance"))
-        pdf.table_rows(["Metric", "Value [interval]"], rows, widths=(100, 80), size=7.5)
-    if card.get("intended_use"):
-        pdf.para(f"Intended use: {printable(card['intended_use'])}", size=8)
-    limits = card.get("limits") or []
-    if limits:
-        pdf.subheading(N_("Limits"))
-        pdf.bullets(limits, size=8)
+        pdf.para(tr("Contributions are additive on the model's log-hazard scale from a cohort average of {base}; they "
+                    "describe the model, not causes.", base=f"{base:.3f}"), size=7, colour=(80, 80, 80))
 
 
 def _caveat(a: PatientAnalysis) -> str:
     """The analysis' caveat, or :data:`FALLBACK_CAVEAT` when it has none (a caveat is never left out)."""
-    return a.caveat if a.caveat and a.caveat.strip() else FALLBACK_CAVEAT
+    return tr(a.caveat) if a.caveat and a.caveat.strip() else tr(FALLBACK_CAVEAT)
 
 
 class ReportFontError(RuntimeError):
@@ -464,7 +343,8 @@ def pdf_in(language: str):
 
 def _report_pdf(analysis: PatientAnalysis, *, compress: bool) -> bytes:
     a = analysis
-    pdf = _ReportPDF(footer_text=f"OncoTx · patient {printable(a.patient_id)} · {created_text(a)}")
+    pdf = _ReportPDF(footer_text=tr("OncoTx · patient {patient} · {when}", patient=printable(a.patient_id),
+                                    when=created_text(a)))
     pdf.set_compression(compress)
     pdf.set_title("OncoTx patient report")
     pdf.set_creator("OncoTx")
@@ -477,7 +357,7 @@ def _report_pdf(analysis: PatientAnalysis, *, compress: bool) -> bytes:
     pdf.cell(0, 5, tr("Patient {patient}", patient=printable(a.patient_id)) + f" · {created_text(a)}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(2)
     if a.synthetic_cohort:
-        pdf.para("Synthetic demo cohort: every number below is illustrative only.", style="B", size=9,
+        pdf.para(tr("Synthetic demo cohort: every number below is illustrative only."), style="B", size=9,
                  colour=(150, 20, 20))
     pdf.para(tr("Research use only: options to discuss with the treating team, never treatment directives."),
              size=8.5, style="B")
@@ -487,12 +367,12 @@ def _report_pdf(analysis: PatientAnalysis, *, compress: bool) -> bytes:
     _variant_section(pdf, a)
     _options_section(pdf, a)
     _predict_section(pdf, a)
-    pdf.chart(survival_chart(a), what="Survival curves", title=N_("Survival curves"))
-    pdf.chart(benefit_chart(a), what="Benefit chart", title=N_("Benefit against the baseline"))
+    pdf.chart(survival_chart(a), what=N_("Survival curves"), title=N_("Survival curves"))
+    pdf.chart(benefit_chart(a), what=N_("Benefit chart"), title=N_("Benefit against the baseline"))
     _risk_section(pdf, a)
-    _molecular_section(pdf, a)
-    _quality_section(pdf, a)
-    _model_section(pdf, a)
+    molecular_section(pdf, a)
+    quality_section(pdf, a)
+    model_section(pdf, a)
     pdf.heading(N_("Caveat"), keep=12)
     pdf.para(_caveat(a), size=8.5)
     return bytes(pdf.output())

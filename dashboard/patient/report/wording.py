@@ -19,11 +19,11 @@ from typing import Any
 import matplotlib
 import pandas as pd
 
-from dashboard.i18n import current_language
+from dashboard.i18n import N_, current_language, horizon_short, tr, translate_error
 from dashboard.patient.presentation import as_number
 from dashboard.patient.record import PatientAnalysis, parse_created
 from dashboard.text import field_label
-from models.columns import LOWER, SURVIVAL, UPPER, bounded, column, horizon_short_label, years_tag
+from models.columns import LOWER, SURVIVAL, UPPER, bounded, column, years_tag
 
 FONT = "DejaVu"
 FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf", "I": "DejaVuSans-Oblique.ttf"}
@@ -34,13 +34,21 @@ CJK_FONT_MISSING = ("The Chinese PDF report needs the WenQuanYi Micro Hei font, 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 DASH = "–"
 MISSING = "n/a"
+#: The model variants' labels (models.variants.VARIANT_LABELS) for the catalogue: the "Answered by the ..." and plan
+#: sentences are translated with them (dashboard.i18n.translate_error).
+VARIANT_WORDS = {"full": N_("full model"), "companion": N_("companion model on the shared genes"),
+                 "robust": N_("platform-robust model (gene-set rank scores)"), "clinical": N_("clinical-only model")}
+#: PREDICT's treatment ladder labels (models.predict_breast.ladder.LADDER_LABELS) for the catalogue.
+LADDER_WORDS = {"surgery": N_("Surgery only"), "endocrine": N_("+ Endocrine therapy (5 years)"),
+                "radiotherapy": N_("+ Radiotherapy"), "chemotherapy": N_("+ Chemotherapy"),
+                "trastuzumab": N_("+ Trastuzumab"), "bisphosphonates": N_("+ Bisphosphonates")}
 METRIC_LABELS = {
-    "harrell_c": "Held-back C-index (Harrell)",
-    "uno_c": "Held-back C-index (Uno, censoring-weighted)",
-    "ibs": "Integrated Brier score (lower is better)",
-    "calibration_slope": "Calibration slope (ideal 1)",
-    "calibration_intercept": "Calibration intercept (ideal 0)",
-    "calibration_in_the_large": "Mean predicted minus observed survival",
+    "harrell_c": N_("Held-back C-index (Harrell)"),
+    "uno_c": N_("Held-back C-index (Uno, censoring-weighted)"),
+    "ibs": N_("Integrated Brier score (lower is better)"),
+    "calibration_slope": N_("Calibration slope (ideal 1)"),
+    "calibration_intercept": N_("Calibration intercept (ideal 0)"),
+    "calibration_in_the_large": N_("Mean predicted minus observed survival"),
 }
 
 
@@ -126,7 +134,7 @@ def benefit_cell(row: dict[str, Any], key: str) -> str:
         return MISSING
     text = f"{pp_text(point)} pp"
     if lo is not None and hi is not None:
-        text += f" ({pp_text(lo)} to {pp_text(hi)})"
+        text += tr(" ({lo} to {hi})", lo=pp_text(lo), hi=pp_text(hi))
     return text
 
 
@@ -135,13 +143,13 @@ def variant_lines(a: PatientAnalysis) -> list[str]:
     v = a.variant or {}
     if not v:
         return []
-    lines = [str(v.get("summary") or "")]
+    lines = [translate_error(str(v.get("summary") or ""))]
     cost = finite_number(v.get("c_cost"))
     if v.get("variant") != "full" and cost is not None:
-        lines.append(f"Cost of the missing genes: {-cost:+.3f} in held-back C against the full model, both measured "
-                     "on the same held-back patients.")
+        lines.append(tr("Cost of the missing genes: {cost} in held-back C against the full model, both measured on "
+                        "the same held-back patients.", cost=f"{-cost:+.3f}"))
     if v.get("expression_note"):
-        lines.append(f"Expression: {v['expression_note']}.")
+        lines.append(tr("Expression: {note}.", note=translate_error(str(v["expression_note"]))))
     return [line for line in lines if line]
 
 
@@ -159,17 +167,17 @@ def predict_comparison(a: PatientAnalysis) -> pd.DataFrame:
     rows = []
     for step in ladder:
         mine = ours.get(str(step.get("regimen")))
-        row = {"Treatment": str(step.get("label", ""))}
+        row = {tr("Treatment"): tr(str(step.get("label", "")))}
         for h in a.horizons:  # PREDICT and OncoTx side by side at each horizon
             years = years_tag(h)
-            row[f"PREDICT OS {years} y"] = pct(step.get(f"os_{years}y"))
-            row[f"OncoTx {a.endpoint} {horizon_short_label(h)}"] = (survival_cell(mine, column(SURVIVAL, h)) if mine
-                                                              else "not a cohort regimen")
-        row |= {"PREDICT BCSS 10 y": pct(step.get("bcss_10y")),
-                "Other-cause deaths 10 y": pct(step.get("other_mortality_10y")),
-                "PREDICT added OS 10 y": MISSING if finite_number(step.get("os_benefit_10y")) is None
+            row[tr("PREDICT OS {years} y", years=years)] = pct(step.get(f"os_{years}y"))
+            row[f"OncoTx {a.endpoint} {horizon_short(h)}"] = (survival_cell(mine, column(SURVIVAL, h)) if mine
+                                                              else tr("not a cohort regimen"))
+        row |= {tr("PREDICT BCSS {years} y", years=10): pct(step.get("bcss_10y")),
+                tr("Other-cause deaths {years} y", years=10): pct(step.get("other_mortality_10y")),
+                tr("PREDICT added OS {years} y", years=10): MISSING if finite_number(step.get("os_benefit_10y")) is None
                 else f"{pp_text(float(step['os_benefit_10y']))} pp",
-                "PREDICT OS 15 y": pct(step.get("os_15y"))}
+                tr("PREDICT OS {years} y", years=15): pct(step.get("os_15y"))}
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -192,13 +200,13 @@ def any_text(value: Any) -> str:
     if value is None:
         return MISSING
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return tr("yes") if value else tr("no")
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, list | tuple):
-        return ", ".join(any_text(v) for v in value) if value else "none"
+        return ", ".join(any_text(v) for v in value) if value else tr("none")
     if isinstance(value, dict):
-        return "; ".join(f"{k}: {any_text(v)}" for k, v in value.items()) if value else "none"
+        return "; ".join(f"{k}: {any_text(v)}" for k, v in value.items()) if value else tr("none")
     return printable(value)
 
 
@@ -216,7 +224,7 @@ def metric_label(name: str) -> str:
     if name in METRIC_LABELS:
         return METRIC_LABELS[name]
     if name.startswith("td_auc_") and (h := finite_number(name.removeprefix("td_auc_"))) is not None:
-        return f"Time-dependent AUC at {horizon_short_label(h)}"
+        return tr("Time-dependent AUC at {when}", when=horizon_short(h))
     return name.replace("_", " ").capitalize()
 
 
