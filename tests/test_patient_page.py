@@ -435,3 +435,21 @@ def test_option_summary_follows_the_readings():
     old = make_analysis()  # saved before the rule: old codes, still summarised
     assert option_summary(old).startswith("**Options to discuss\\:**") and "likely benefit" in option_summary(old)
     assert history_summary(old).startswith("vs None (no treatment): 3 likely benefit")
+
+
+def test_render_names_the_gene_modifiers_and_the_guided_policy():
+    """The Patient page names the single genes behind this patient's benefit estimates and says whether the
+    model's evidence departs from the guideline's regimen; without modifiers it says none passed the screen."""
+    from dataclasses import replace
+
+    analysis = make_analysis(codes="current")
+    modifiers = [{"treatment": "chemotherapy", "gene": "B4GALT1", "z": -5.3, "q": 0.0002, "stability": 0.64,
+                  "benefit_falls_with_gene": False, "patient_value": 1.24}]
+    risk = {**analysis.risk, "guideline": "hormone_therapy", "best_option": "chemotherapy+hormone_therapy",
+            "departure_confidence": 0.93, "presented": "chemotherapy+hormone_therapy"}
+    at = _render(replace(analysis, risk=risk, explanations={**analysis.explanations, "modifiers": modifiers}))
+    text = " ".join(m.value for m in at.markdown) + " " + " ".join(i.value for i in at.info)
+    assert "B4GALT1" in text and "more benefit as B4GALT1 expression rises" in text.replace("\\", "")
+    assert "Guideline rule" in text and "93%" in text
+    plain_at = _render(replace(analysis, explanations={**analysis.explanations, "modifiers": []}))
+    assert any("No single gene passed the modifier screen" in c.value for c in plain_at.caption)

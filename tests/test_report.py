@@ -422,3 +422,15 @@ def test_pdf_states_the_clinicians_corrections():
     a = replace(a, assumptions={**(a.assumptions or {}), "record_corrections": text})
     pages = _squash(" ".join(page_texts(report_pdf(a, compress=False))))
     assert _squash("Corrected by the clinician") in pages and _squash(text) in pages
+
+
+def test_pdf_names_the_gene_modifiers_and_the_guided_policy():
+    a = make_analysis()
+    modifiers = [{"treatment": "radio_therapy", "gene": "ACSS1", "z": 4.1, "q": 0.03, "stability": 0.4,
+                  "benefit_falls_with_gene": True, "patient_value": -0.8}]
+    a = replace(a, explanations={**a.explanations, "modifiers": modifiers},
+                risk={**a.risk, "guideline": "hormone_therapy", "best_option": "chemotherapy+hormone_therapy",
+                      "departure_confidence": 0.62, "presented": "hormone_therapy"})
+    pages = _squash(" ".join(page_texts(report_pdf(a, compress=False))))
+    assert _squash("less benefit as ACSS1 expression rises") in pages and _squash("-0.8 SD") in pages
+    assert _squash("not enough to depart from the guideline's regimen") in pages

@@ -49,6 +49,7 @@ from dashboard.platform.audit import AuditError
 from dashboard.platform.demo_mode import demo_mode_on
 from dashboard.text import gene_set_label, plain
 from dashboard.ui import auth
+from dashboard.ui.modifier_view import render_guidance, render_modifiers
 from dashboard.ui.patient_header import header_section, variant_section
 from models.columns import LOWER, SURVIVAL, UPPER, column
 
@@ -222,6 +223,7 @@ def _options(a: PatientAnalysis, key_prefix: str) -> None:
                 + "\n".join(f"- **{plain(name)}**: {plain(words)}"
                             for name, words in zip(table[tr("Regimen")], table[tr("In plain words")], strict=True)))
     st.markdown(option_summary(a, horizon))
+    render_guidance(a)
     st.caption(tr("Survival: estimated {endpoint} with its 90% interval. Benefit: difference from {baseline} in "
                   "percentage points (pp), with its interval. Reading: at {when}, against each regimen's worthwhile "
                   "threshold. Evidence: how many of this patient's nearest cohort patients received the regimen. NNT: "
@@ -296,6 +298,7 @@ def _explanations(a: PatientAnalysis, key_prefix: str) -> None:
             if not pathways.empty:
                 st.markdown(tr("**Gene sets behind this effect** (sums over their genes; sets overlap)"))
                 _gene_sets(pathways, unit=tr("log hazard ratio"))
+        render_modifiers(a)
     with similar_tab:
         similar = e.get("similar") or {}
         if not similar:

@@ -20,6 +20,7 @@ from dashboard.modelling.charts import calibration_figure, interval_figure
 from dashboard.plotly_style import chart_caption
 from dashboard.text import plain
 from dashboard.ui import auth, widgets
+from dashboard.ui.modifier_view import render_model_modifiers
 from dashboard.ui.research_cache import comparison, predict_reference
 from dashboard.ui.shell import current_cohort
 from dashboard.ui.widgets import show_model_card
@@ -222,6 +223,7 @@ if tabs["Model card"].open:
             st.error(tr("This model card does not match this OncoTx version."))
             st.stop()
         show_model_card(card)
+        render_model_modifiers(info.path)
         st.download_button(tr("Model card (JSON)"), json.dumps(info.card, indent=2), file_name=f"{info.path.name}.json",
                            mime="application/json", key="dl_lab_card", icon=":material/download:")
 

@@ -19,6 +19,7 @@ from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
 from dashboard.i18n import N_, horizon_label, horizon_short, language_scope, regimen_label, tr
+from dashboard.patient.guidance import guidance_text, modifier_lines
 from dashboard.patient.presentation import (
     READING_TITLES,
     baseline_note,
@@ -242,6 +243,8 @@ def _options_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
               + [fixed["Evidence"]])
     pdf.table_rows(header, rows, widths=widths, size=6.8)
     pdf.para(summary_text(a), size=8, style="B")
+    if guided := guidance_text(a.risk):
+        pdf.para(guided, size=7.5)
     if last is not None:
         pdf.subheading(tr("In plain words (at {when})", when=horizon_label(last)))
         pdf.bullets([f"{regimen_label(str(row.get('regimen')))}: "
@@ -258,6 +261,9 @@ def _options_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
         counts = tr(", ").join(f"{regimen_label(str(r))}: {any_text(v.get('n')) if isinstance(v, dict) else MISSING}"
                                for r, v in similar.items())
         pdf.para(tr("Similar cohort patients per regimen: {counts}.", counts=counts), size=7, colour=(80, 80, 80))
+    if lines := modifier_lines(a.explanations.get("modifiers")):
+        pdf.subheading(tr("Single genes that modify a treatment's benefit (found in the reference cohort)"))
+        pdf.bullets(lines, size=7.5)
 
 
 def _variant_section(pdf: _ReportPDF, a: PatientAnalysis) -> None:
