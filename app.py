@@ -20,6 +20,7 @@ from dashboard.ui.shell import (
     language_switch,
     research_notice,
     use_language,
+    user_language,
 )
 
 st.set_page_config(page_title="OncoTx", page_icon="🧬", layout="wide")
@@ -45,6 +46,7 @@ if user is None:
     research_notice()
     st.stop()
 
+user_language(user)  # the signed-in user's own language, where this session has not chosen one
 opened = [name for entries in ALL_PAGES.values() for name, *_ in entries if auth.allowed(user, name)]
 start = "patient" if "patient" in opened else opened[0]  # a researcher starts on Cohort
 pages = {tr(section): [st.Page(path, title=tr(title), icon=icon, url_path=name, default=(name == start))
@@ -53,7 +55,7 @@ pages = {tr(section): [st.Page(path, title=tr(title), icon=icon, url_path=name, 
 navigation = st.navigation({section: entries for section, entries in pages.items() if entries})
 st.sidebar.title("OncoTx")
 account_box(user)
-language_switch()
+language_switch(user)
 spec = cohort_selector()
 warmup.start(spec)  # once per process and cohort: model, evidence and map, in the background
 attribution(spec)

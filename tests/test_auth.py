@@ -410,3 +410,18 @@ def test_public_demo_mode_stores_no_audit_rows(monkeypatch, tmp_path):
     monkeypatch.delenv("ONCOTX_DEMO")
     url = f"sqlite:///{tmp_path / 'kept.sqlite'}"
     assert audit.record(_event(), url=url) >= 1 and len(audit.events(url=url)) == 1  # outside the demo: stored
+
+
+def test_language_is_remembered_per_user(local_app):
+    """A signed-in user's language choice comes back in their next session (a new browser, no ?language= in the
+    address); another user, and the shared demo user, keep English."""
+    users.create_user("dr.alice", PASSWORD, role="clinician")
+    users.create_user("dr.bob", PASSWORD, role="clinician")
+    at = _sign_in("dr.alice")
+    assert at.title[0].value == "Patient"
+    at.sidebar.selectbox(key="language").select("zh_CN").run()
+    assert not at.exception and at.title[0].value == "患者"
+    again = _sign_in("dr.alice")  # a fresh session
+    assert not again.exception and again.title[0].value == "患者"
+    assert again.sidebar.selectbox(key="language").value == "zh_CN"
+    assert _sign_in("dr.bob").title[0].value == "Patient"

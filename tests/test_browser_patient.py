@@ -218,6 +218,15 @@ def test_example_patient_first_step_then_found_by_its_note(page, demo_server):  
     expect(options.first).to_be_visible()
     _to_top(page.get_by_role("heading", name="Treatment options"))
     page.screenshot(path=str(ARTIFACTS / "patient_example_03_options.png"))
+    guided = page.get_by_text("Guideline rule (", exact=False)  # the guided policy, stated beside the options
+    expect(guided.first).to_be_visible()
+    _to_top(guided.first)
+    page.screenshot(path=str(ARTIFACTS / "patient_example_03b_guideline.png"))
+    page.get_by_role("tab", name="Benefit of each option").click()
+    modifiers = page.get_by_text("Single genes that modify a treatment's benefit", exact=False)
+    expect(modifiers.first).to_be_visible()
+    _to_top(modifiers.first)
+    page.screenshot(path=str(ARTIFACTS / "patient_example_03c_modifiers.png"))
 
     note = "tumour board example 17"
     box = page.get_by_role("textbox", name="Note for the history (optional)")

@@ -18,7 +18,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from genomics.settings import get_settings
 
 TABLE_MODULES = ("dashboard.platform.store", "dashboard.modelling.jobs", "dashboard.modelling.preferences",
-                 "dashboard.platform.audit", "dashboard.platform.users")
+                 "dashboard.platform.audit", "dashboard.platform.users", "dashboard.platform.user_settings")
 _LOCK = threading.Lock()
 _ENGINES: dict[str, Engine] = {}
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.i18n import LANGUAGES, set_language, tr
+from dashboard.platform import user_settings
 from dashboard.platform.demo_mode import PUBLIC_DEMO_NOTICE, demo_mode_on
+from dashboard.platform.users import User
 from dashboard.text import RESEARCH_NOTICE, plain
 from dashboard.ui import auth, loaders
 from dashboard.ui.auth import DEMO_NOTICE
@@ -14,20 +16,47 @@ COHORT_KEY = "cohort_id"
 LANGUAGE_KEY = "language"  # the session state key and the query parameter (?language=zh_CN keeps it on reload)
 
 
+LANGUAGE_FROM = "language_from"  # where this session's language came from: address | default | user | switch
+
+
 def use_language() -> str:
     """The language of this run, set before any words are drawn: the session's choice, else the address's
-    (?language=zh_CN: a bookmark or reload keeps it), else English."""
+    (?language=zh_CN: a bookmark or reload keeps it), else English (until :func:`user_language` finds the signed-in
+    user's own)."""
     if st.session_state.get(LANGUAGE_KEY) not in LANGUAGES:
         asked = st.query_params.get(LANGUAGE_KEY)
         st.session_state[LANGUAGE_KEY] = asked if asked in LANGUAGES else "en"
+        st.session_state[LANGUAGE_FROM] = "address" if asked in LANGUAGES else "default"
     return set_language(st.session_state[LANGUAGE_KEY])
 
 
-def language_switch() -> None:
-    """The sidebar's language switch (a change reruns the script, and use_language picks it up first)."""
+def user_language(user: User) -> str:
+    """Once signed in: the language this user chose last time, where nothing in this session or its address chose
+    one (a language remembered per user, across sessions and browsers)."""
+    use_language()  # again: a sign-in clears the session state (nothing of a previous user survives)
+    if st.session_state.get(LANGUAGE_FROM) == "default" and _remembers(user):
+        stored = user_settings.get_language(user.username)
+        st.session_state[LANGUAGE_FROM] = "user"
+        if stored in LANGUAGES and stored != st.session_state.get(LANGUAGE_KEY):
+            st.session_state[LANGUAGE_KEY] = stored
+            st.query_params[LANGUAGE_KEY] = stored
+    return set_language(st.session_state[LANGUAGE_KEY])
+
+
+def language_switch(user: User | None = None) -> None:
+    """The sidebar's language switch (a change reruns the script, and use_language picks it up first); a signed-in
+    user's choice is remembered for their next session."""
     code = st.sidebar.selectbox("Language / 语言", list(LANGUAGES), key=LANGUAGE_KEY, format_func=LANGUAGES.get)
     if st.query_params.get(LANGUAGE_KEY, "en") != code:
         st.query_params[LANGUAGE_KEY] = code
+        if user is not None and _remembers(user):
+            st.session_state[LANGUAGE_FROM] = "switch"
+            user_settings.set_language(user.username, code)
+
+
+def _remembers(user: User) -> bool:
+    """A language is remembered for real accounts only: the shared demo user (no sign-in) is everybody."""
+    return user.source != "demo"
 
 
 def research_notice() -> None:
