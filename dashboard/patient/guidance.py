@@ -42,16 +42,16 @@ def modifier_lines(modifiers: list[dict[str, Any]] | None) -> list[str]:
     """One line per single-gene modifier found in the reference cohort, with this patient's value."""
     lines = []
     for m in modifiers or []:
-        value = m.get("patient_value")
+        value, stability = m.get("patient_value"), m.get("stability")
         where = (tr("this patient: {value:+.1f} SD", value=float(value))
                  if value is not None and math.isfinite(float(value)) else tr("not measured in this profile"))
         direction = (tr("{treatment}: less benefit as {gene} expression rises", treatment=regimen_label(m["treatment"]),
                         gene=m["gene"]) if m.get("benefit_falls_with_gene") else
                      tr("{treatment}: more benefit as {gene} expression rises", treatment=regimen_label(m["treatment"]),
                         gene=m["gene"]))
-        stability = m.get("stability")
-        found = tr("z {z:+.1f}, q {q:.3f}", z=float(m["z"]), q=float(m["q"]))
-        if stability is not None and math.isfinite(float(stability)):
-            found += ", " + tr("selected in {share} of bootstrap refits", share=format_percent(float(stability)))
-        lines.append(f"{direction} ({found}); {where}")
+        found = (tr("z {z:+.1f}, q {q:.2g}, selected in {share} of bootstrap refits", z=float(m["z"]), q=float(m["q"]),
+                    share=format_percent(float(stability)))
+                 if stability is not None and math.isfinite(float(stability))
+                 else tr("z {z:+.1f}, q {q:.2g}", z=float(m["z"]), q=float(m["q"])))
+        lines.append(tr("{direction} ({found}); {where}", direction=direction, found=found, where=where))
     return lines
