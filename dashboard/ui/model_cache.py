@@ -21,13 +21,14 @@ import numpy as np
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from dashboard.i18n import tr
+from dashboard.i18n import N_, tr
 from dashboard.modelling import bundles
 from dashboard.modelling.preferences import preferred_bundle
 from dashboard.patient import service
 from dashboard.patient.record import PatientAnalysis
 from dashboard.platform import demo_mode
 from dashboard.ui import loaders
+from dashboard.ui.caching import cache_resource
 from genomics.errors import InputError
 from genomics.jsonsafe import json_safe
 from genomics.spec import CohortSpec
@@ -37,7 +38,7 @@ from models.registry import Bundle, load_bundle
 RESULTS_KEY, RESULTS_KEPT = "analysis_results", 4  # this session's recent analyses, by analysis_key
 
 
-@st.cache_resource(show_spinner="Loading model…", max_entries=16)
+@cache_resource(N_("Loading model…"), max_entries=16)
 def _load(path: str, manifest_mtime: float) -> Bundle:
     """A verified bundle, shared read-only across sessions (keyed by its manifest's mtime)."""
     return load_bundle(Path(path))
