@@ -56,7 +56,7 @@ def _check_database(path, url: str) -> set[str]:
     """Integrity check passes and every row opens (payload hash verified); returns the ids."""
     with sqlite3.connect(path) as raw:
         assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    ids = set(store.list_analyses(url=url)["id"])
+    ids = set(store.list_analyses(url=url, limit=10**9)["id"])  # every row: the listing's default is the newest 200
     for analysis_id in ids:
         assert store.load_analysis(analysis_id, url=url).options  # whole: hash checked, JSON complete
     return ids
