@@ -26,6 +26,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from genomics.coverage import Coverage, gene_coverage
 from genomics.errors import InputError
+from genomics.percentile import median
 from genomics.preprocess import SCALE_CLIP, to_log_scale
 from genomics.quantile import quantile_map_rows
 from genomics.spec import PROVENANCE_KEY
@@ -128,7 +129,7 @@ class GeneStandardiser:
             dr = self.ref_mean - self.ref_mean.mean()
             with np.errstate(invalid="ignore", divide="ignore"):
                 r = (dx @ dr) / np.sqrt((dx**2).sum(axis=1) * float((dr**2).sum()))
-            median_z = np.median(np.abs((values - self.ref_mean) / self.ref_sd), axis=1)
+            median_z = median(np.abs((values - self.ref_mean) / self.ref_sd))
             same = (shared >= 10) & (median_z <= SAME_PLATFORM_MAX_MEDIAN_Z) & (r >= SAME_PLATFORM_MIN_R)
             return np.where(same, "standardise", "quantile").astype(object)
         x = np.where(mask, values, np.nan)

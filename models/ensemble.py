@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from genomics.jsonsafe import json_safe
+from genomics.percentile import percentiles
 from models.base import SurvivalModel, training_target
 from models.errors import ModelError
 from models.xgb import XGBSurvival
@@ -195,7 +196,7 @@ class SurvivalEnsemble:
 
     def _band(self, stacked: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         tail = 100.0 * (1.0 - self.confidence) / 2.0
-        lo, hi = np.percentile(stacked, [tail, 100.0 - tail], axis=0)
+        lo, hi = percentiles(np.ascontiguousarray(np.moveaxis(stacked, 0, -1)), [tail, 100.0 - tail])
         return np.median(stacked, axis=0), lo, hi
 
     def predict_risk(self, X: np.ndarray) -> np.ndarray:

@@ -146,7 +146,10 @@ class RegimenEvidence:
         else:
             prop[:, self.regimens_.index(self.only_class_)] = 1.0
         _, idx = self.neighbours_.kneighbors(Zs)
-        near = self.received_[idx]  # samples × k regimen names
-        counts = np.stack([(near == r).sum(axis=1) for r in self.regimens_], axis=1)
+        # each sample's k nearest as regimen numbers (position in regimens_; -1 never occurs in counts)
+        position = {name: j for j, name in enumerate(self.regimens_)}
+        codes = np.array([position.get(r, -1) for r in self.received_], dtype=np.int16)
+        near = codes[idx]  # samples × k
+        counts = np.stack([(near == j).sum(axis=1) for j in range(m)], axis=1)
         level = _evidence_levels(counts, prop, min_support) if n else np.empty((0, m), dtype=object)
         return prop, counts, level

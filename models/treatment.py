@@ -35,6 +35,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from genomics.percentile import percentiles
 from genomics.regimens import regimen_flags, regimen_labels, regimens
 from models.columns import (
     BENEFIT,
@@ -260,8 +261,8 @@ def treatment_options(
         if reps is None or reps.shape[0] < 2:
             nan = np.full_like(pt, np.nan)
             return pt, nan, nan
-        # the replicates on the last, contiguous axis: the selection runs over memory in order (3-4x faster)
-        lo, hi = np.percentile(np.ascontiguousarray(np.moveaxis(reps, 0, -1)), [tail, 100.0 - tail], axis=-1)
+        # the replicates on the last, contiguous axis, sorted row by row (models.percentile: = np.percentile)
+        lo, hi = percentiles(np.ascontiguousarray(np.moveaxis(reps, 0, -1)), [tail, 100.0 - tail])
         return pt, np.minimum(lo, pt), np.maximum(hi, pt)
 
     S, S_lo, S_hi = band(point, members)
