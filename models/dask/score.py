@@ -32,6 +32,7 @@ from genomics.regimens import regimens
 from genomics.sniff import file_sha256
 from genomics.spec import PROVENANCE_KEY, CohortSpec, spec_of
 from models.columns import full_model_columns
+from models.dask.allocator import tune_allocator
 from models.evidence import RegimenEvidence
 from models.treatment import flagged_patients, recommend_table, treatment_options
 
@@ -296,6 +297,9 @@ def score_partitions(
     parts_dir = Path(tempfile.mkdtemp(prefix=f".{out.name}.parts-", dir=out.parent))
     part_kind = "csv" if kind == ".csv" else "parquet"
     threads = 1 if client is not None else None
+    tune_allocator()  # models.dask.allocator: large temporaries reused, not mapped afresh
+    if client is not None:
+        client.run(tune_allocator)
     try:
         summaries = _dispatch(bundle, source, evidence=evidence, client=client, baseline=baseline,
                               partition_bytes=partition_bytes, rows_per_partition=rows_per_partition,
