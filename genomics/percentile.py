@@ -16,14 +16,8 @@ import numpy as np
 
 def percentiles(values: np.ndarray, q: Sequence[float]) -> np.ndarray:
     """``np.percentile(values, q, axis=-1)`` for a float array: the ``q`` axis first, then ``values``'s other axes."""
-    values = np.asarray(values)
-    if not np.issubdtype(values.dtype, np.floating):
-        raise TypeError(f"percentiles needs a float array, not {values.dtype}")
+    values, ordered, has_nan = _sorted(values, "percentiles")
     n = values.shape[-1]
-    if n == 0:
-        raise ValueError("percentiles of an empty axis")
-    ordered = np.sort(values, axis=-1)
-    has_nan = np.isnan(ordered[..., -1])  # NaN sorts last
     out = np.empty((len(q), *values.shape[:-1]), dtype=np.result_type(values.dtype, np.float64))
     for i, pct in enumerate(q):
         share = np.true_divide(np.asarray(pct, dtype=np.float64), 100)
@@ -47,12 +41,18 @@ def percentiles(values: np.ndarray, q: Sequence[float]) -> np.ndarray:
 
 def median(values: np.ndarray) -> np.ndarray:
     """``np.median(values, axis=-1)`` for a float array (the mean of the two middle values for an even count)."""
+    values, ordered, has_nan = _sorted(values, "median")
+    n = values.shape[-1]
+    middle = ordered[..., n // 2] if n % 2 else (ordered[..., n // 2 - 1] + ordered[..., n // 2]) / 2
+    return np.where(has_nan, np.nan, middle)
+
+
+def _sorted(values: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(values as an array, sorted along the last axis, rows holding a NaN): the checks both functions share."""
     values = np.asarray(values)
     if not np.issubdtype(values.dtype, np.floating):
-        raise TypeError(f"median needs a float array, not {values.dtype}")
-    n = values.shape[-1]
-    if n == 0:
-        raise ValueError("median of an empty axis")
+        raise TypeError(f"{what} needs a float array, not {values.dtype}")
+    if values.shape[-1] == 0:
+        raise ValueError(f"{what} of an empty axis")
     ordered = np.sort(values, axis=-1)
-    middle = ordered[..., n // 2] if n % 2 else (ordered[..., n // 2 - 1] + ordered[..., n // 2]) / 2
-    return np.where(np.isnan(ordered[..., -1]), np.nan, middle)
+    return values, ordered, np.isnan(ordered[..., -1])  # NaN sorts last
