@@ -22,14 +22,15 @@ def percentiles(values: np.ndarray, q: Sequence[float]) -> np.ndarray:
     for i, pct in enumerate(q):
         share = np.true_divide(np.asarray(pct, dtype=np.float64), 100)
         virtual = (n - 1) * share  # numpy's virtual index for 'linear'
-        below = int(np.floor(virtual))
+        # numpy's neighbours and weight: the floor and the next element inside the range; at or past either end
+        # both neighbours are that end, and the weight is taken from index 0 (below) or -1 (above), as numpy does
         if virtual >= n - 1:
-            below = above = n - 1
+            below, above, gamma = n - 1, n - 1, virtual + 1
         elif virtual < 0:
-            below = above = 0
+            below, above, gamma = 0, 0, virtual
         else:
-            above = below + 1
-        gamma = virtual - np.floor(virtual) if 0 <= virtual < n - 1 else virtual - float(below if virtual < 0 else -1)
+            below = int(np.floor(virtual))
+            above, gamma = below + 1, virtual - np.floor(virtual)
         a, b = ordered[..., below], ordered[..., above]
         diff = b - a
         value = a + diff * gamma

@@ -87,6 +87,8 @@ class RegimenEvidence:
         self.scaler_ = StandardScaler().fit(Z)
         Zs = self.scaler_.transform(Z)
         self.received_ = received
+        position = {name: j for j, name in enumerate(self.regimens_)}  # counted as numbers (fast), -1 for none
+        self.received_codes_ = np.array([position.get(r, -1) for r in received], dtype=np.int16)
         self.n_cohort_ = len(received)
         classes = sorted(set(received))
         if len(classes) >= 2:
@@ -146,10 +148,7 @@ class RegimenEvidence:
         else:
             prop[:, self.regimens_.index(self.only_class_)] = 1.0
         _, idx = self.neighbours_.kneighbors(Zs)
-        # each sample's k nearest as regimen numbers (position in regimens_; -1 never occurs in counts)
-        position = {name: j for j, name in enumerate(self.regimens_)}
-        codes = np.array([position.get(r, -1) for r in self.received_], dtype=np.int16)
-        near = codes[idx]  # samples × k
+        near = self.received_codes_[idx]  # samples × k, as regimen numbers
         counts = np.stack([(near == j).sum(axis=1) for j in range(m)], axis=1)
         level = _evidence_levels(counts, prop, min_support) if n else np.empty((0, m), dtype=object)
         return prop, counts, level

@@ -261,7 +261,7 @@ def treatment_options(
         if reps is None or reps.shape[0] < 2:
             nan = np.full_like(pt, np.nan)
             return pt, nan, nan
-        # the replicates on the last, contiguous axis, sorted row by row (models.percentile: = np.percentile)
+        # the replicates on the last, contiguous axis, sorted row by row (genomics.percentile: = np.percentile)
         lo, hi = percentiles(np.ascontiguousarray(np.moveaxis(reps, 0, -1)), [tail, 100.0 - tail])
         return pt, np.minimum(lo, pt), np.maximum(hi, pt)
 
