@@ -186,3 +186,31 @@ def test_ladder_words_are_predicts_labels():
     from models.predict_breast.ladder import LADDER_LABELS  # lazy: models stack
 
     assert LADDER_WORDS == LADDER_LABELS
+
+
+def test_a_fragment_rerun_draws_in_the_session_language():
+    """A fragment's own rerun (Analyse, a tab, the horizon, Save) runs without the page script that sets the
+    language: dashboard.ui.shell.fragment sets it again from the session, so the words stay Chinese."""
+    from streamlit.testing.v1 import AppTest
+
+    def script() -> None:
+        import streamlit as st
+
+        from dashboard.i18n import set_language, tr
+        from dashboard.ui.shell import fragment
+
+        st.session_state["language"] = "zh_CN"
+        set_language("en")  # what a fragment's rerun starts from: no page script has set this session's language
+
+        @fragment
+        def part() -> None:
+            st.markdown(tr("Patient"))
+            st.button("again", key="again")  # pressing it reruns the fragment alone
+
+        part()
+
+    at = AppTest.from_function(script, default_timeout=30)
+    at.run()
+    assert [m.value for m in at.markdown] == ["患者"]
+    at.button(key="again").click().run()
+    assert [m.value for m in at.markdown] == ["患者"]

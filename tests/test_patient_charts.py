@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 import pytest
 
 from dashboard.patient.charts import (
+    SVG_MAX_POINTS,
     benefit_figure,
     contributions_figure,
     default_regimens,
@@ -392,7 +393,7 @@ def test_embedding_categorical_with_patient_and_neighbours():
     neighbours = cohort.iloc[:10][["x", "y"]].assign(id=[f"MB-{i}" for i in range(10)])
     fig = embedding_figure(cohort, patient={"x": 0.1, "y": -0.2}, neighbours=neighbours, colour="pam50",
                            caption="METABRIC")
-    assert all(isinstance(t, go.Scattergl) for t in fig.data)
+    assert all(isinstance(t, go.Scatter) for t in fig.data)  # SVG: up to SVG_MAX_POINTS cohort patients
     names = [t.name for t in fig.data]
     assert names[:5] == ["Basal", "Her2", "LumA", "LumB", "missing"]
     assert sum(len(t.x) for t in fig.data[:5]) == 500
@@ -412,6 +413,17 @@ def test_embedding_numeric_colour_scale_and_downsampling():
     assert "1,000 of 2,500" in caption and "downsampled" in caption
     again = embedding_figure(cohort, patient=None, neighbours=None, colour="risk", caption="METABRIC", max_points=1000)
     assert list(again.data[0].x) == list(points.x)  # seeded
+
+
+def test_embedding_draws_large_cohorts_with_webgl():
+    """SVG up to SVG_MAX_POINTS cohort patients (drawn at once without a GPU), WebGL above (faster for many)."""
+    small = embedding_figure(_cohort(SVG_MAX_POINTS), patient={"x": 0.0, "y": 0.0}, neighbours=None, colour="pam50",
+                             caption="c")
+    large = embedding_figure(_cohort(SVG_MAX_POINTS + 1), patient={"x": 0.0, "y": 0.0}, neighbours=None,
+                             colour="pam50", caption="c")
+    assert {t.type for t in small.data} == {"scatter"}
+    assert {t.type for t in large.data} == {"scattergl"}
+    assert sum(len(t.x) for t in large.data[:-1]) == SVG_MAX_POINTS + 1
 
 
 def test_embedding_regimen_colours_match():

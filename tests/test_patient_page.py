@@ -287,7 +287,8 @@ def test_history_deep_link_to_another_users_analysis_opens_nothing():
 # --- the renderer on a hand-made analysis (no model) --------------------------------------------
 
 
-def _render(analysis: PatientAnalysis) -> AppTest:
+def _render(analysis: PatientAnalysis, *, tab: str | None = None) -> AppTest:
+    """The dashboard of ``analysis``; ``tab``: the explanation tab open (the first when None)."""
     def script(payload: str) -> None:
         from dashboard.patient.record import PatientAnalysis
         from dashboard.ui.patient_view import render_analysis
@@ -295,6 +296,8 @@ def _render(analysis: PatientAnalysis) -> AppTest:
         render_analysis(PatientAnalysis.from_json(payload), key_prefix="t")
 
     at = AppTest.from_function(script, args=(analysis.to_json(),), default_timeout=60)
+    if tab is not None:
+        at.session_state["t_explanation_tab"] = tab
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -316,8 +319,16 @@ def test_render_hand_made_analysis_escapes_data_text():
                                 "no expected benefit": "No expected benefit"}[row["reading"]]
     assert "Cancer-specific" in table.columns
     assert at.segmented_control(key="t_horizon").options == ["5 years", "10 years"]
-    assert at.selectbox(key="t_benefit_regimen").value == "Chemo"  # the first option read as a benefit
     assert at.button(key="t_save")
+    # the explanation tabs run lazily: only the open one (Risk) is drawn until another is chosen
+    charts = {json.loads(c.proto.spec)["layout"]["title"]["text"].split("<br>")[0] for c in at.get("plotly_chart")}
+    assert "What drives this patient's risk" in charts
+    assert not any(title.startswith("What drives the effect") for title in charts)
+    assert not [s for s in at.selectbox if s.key == "t_benefit_regimen"]
+    at = _render(analysis, tab="Benefit of each option")
+    assert at.selectbox(key="t_benefit_regimen").value == "Chemo"  # the first option read as a benefit
+    assert any(title.startswith("What drives the effect of Chemo")
+               for title in (json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")))
 
 
 def test_render_empty_analysis_says_what_is_missing():
@@ -447,9 +458,11 @@ def test_render_names_the_gene_modifiers_and_the_guided_policy():
                   "benefit_falls_with_gene": False, "patient_value": 1.24}]
     risk = {**analysis.risk, "guideline": "hormone_therapy", "best_option": "chemotherapy+hormone_therapy",
             "departure_confidence": 0.93, "presented": "chemotherapy+hormone_therapy"}
-    at = _render(replace(analysis, risk=risk, explanations={**analysis.explanations, "modifiers": modifiers}))
+    at = _render(replace(analysis, risk=risk, explanations={**analysis.explanations, "modifiers": modifiers}),
+                 tab="Benefit of each option")
     text = " ".join(m.value for m in at.markdown) + " " + " ".join(i.value for i in at.info)
     assert "B4GALT1" in text and "more benefit as B4GALT1 expression rises" in text.replace("\\", "")
     assert "Guideline rule" in text and "93%" in text
-    plain_at = _render(replace(analysis, explanations={**analysis.explanations, "modifiers": []}))
+    plain_at = _render(replace(analysis, explanations={**analysis.explanations, "modifiers": []}),
+                       tab="Benefit of each option")
     assert any("No single gene passed the modifier screen" in c.value for c in plain_at.caption)

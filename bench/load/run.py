@@ -19,7 +19,7 @@ from pathlib import Path
 from bench.load.checks import check_database
 from bench.load.cpu import allowed_cores, pin_cores, restore_cores
 from bench.load.patients import make_patients, temporary_environ
-from bench.load.report import print_report, summarise, targets
+from bench.load.report import parallel_floor, print_report, summarise, targets
 from bench.load.session import run_all
 from bench.serve import streamlit_app
 from dashboard.platform import db
@@ -94,7 +94,8 @@ def _run_load(sessions: int, *, cold: bool, repeats: int, reloads: int, pinned: 
         result["single_user"] = None if alone is None else {
             "analyse_s": [round(v, 2) for v in alone.analyse_s], "reload_s": [round(v, 2) for v in alone.reload_s],
             "first_analyse_s": None if alone.discarded_s is None else round(alone.discarded_s, 2),
-            "error": alone.error}
+            "flow_cpu_s": [round(v, 2) for v in alone.flow_cpu_s],
+            "flow_server_cpu_s": [round(v, 2) for v in alone.flow_server_cpu_s], "error": alone.error}
         if alone is not None and alone.error:
             result["errors"].append(f"single user: {alone.error}")
             result["ok"] = False
@@ -106,6 +107,7 @@ def _run_load(sessions: int, *, cold: bool, repeats: int, reloads: int, pinned: 
             result[f"{name}_cores_busy"] = None if used is None else round(used / max(wall, 1e-9), 2)
         result["load_average_before"] = round(load_before, 2)
         result["cpu_count"] = os.cpu_count()
+        result["parallel_floor_s"] = parallel_floor(result, cores=len(pinned) if pinned else os.cpu_count())
         result["targets"] = targets(result)
         tails = traceback_tails(log.read_text(errors="replace"))
         # a browser tab closed while the server was still sending (tornado logs it): noise, counted apart

@@ -227,10 +227,10 @@ async def run_all(url: str, warmup: Patient | None, patients: list[Patient], *, 
                 cold = await _bounded(run_session(browser, url, warmup, everyone, shots=shots, fail_shots=fail_shots),
                                       warmup, deadline_s)
             alone = None
+            pid = server_pid(url)
             if single and (cold is None or cold.ok):
                 alone = await steps.single_user(browser, url, single[0], single, reloads=reloads,
-                                                timeout_s=min(deadline_s, PAGE_TIMEOUT_S))
-            pid = server_pid(url)
+                                                timeout_s=min(deadline_s, PAGE_TIMEOUT_S), server=pid)
             cpu0, busy0, t = cpu_seconds(pid), machine_busy_seconds(), time.monotonic()
             if cold is not None and not cold.ok:  # the app is broken or the machine too slow: do not pile on
                 results = [SessionResult(p.username, phase="not run", error="not run: the warm-up session failed")

@@ -7,6 +7,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
+from bench.load.cpu import cpu_seconds, machine_busy_seconds
 from bench.load.patients import Patient
 from bench.serve import VIEWPORT
 
@@ -117,13 +118,18 @@ class SingleUser:
     analyse_s: list[float] = field(default_factory=list)  # Analyse -> all charts, one per patient
     reload_s: list[float] = field(default_factory=list)
     discarded_s: float | None = None  # the first Analyse of the session (its page code warms the browser)
+    # CPU seconds one upload -> all charts flow costs: the whole machine (browser + server + the rest) and the server
+    flow_cpu_s: list[float] = field(default_factory=list)
+    flow_server_cpu_s: list[float] = field(default_factory=list)
     error: str = ""
 
 
 async def single_user(browser, url: str, user: Patient, patients: list[Patient], *, reloads: int,
-                      timeout_s: float) -> SingleUser:
+                      timeout_s: float, server: int | None = None) -> SingleUser:
     """One signed-in user analyses each patient in turn (a different patient each time: no result is cached),
-    then reloads the page ``reloads`` times; the first analysis is not counted."""
+    then reloads the page ``reloads`` times; the first analysis is not counted. Each counted upload -> all charts
+    flow's CPU time is measured too (the machine's busy time, and the ``server`` process's): what N users at once
+    need at least."""
     out = SingleUser()
     context = await browser.new_context(viewport=VIEWPORT)
     page = await context.new_page()
@@ -133,12 +139,18 @@ async def single_user(browser, url: str, user: Patient, patients: list[Patient],
         for k, p in enumerate(patients):
             if k:
                 await reload_usable(page)  # a fresh page for each patient, as a clinician starting over would
+            busy0, server0 = machine_busy_seconds(), cpu_seconds(server)
             await upload(page, p)
             seconds = await analyse(page, timeout_s)
+            busy1, server1 = machine_busy_seconds(), cpu_seconds(server)
             if k == 0:
                 out.discarded_s = seconds
-            else:
-                out.analyse_s.append(seconds)
+                continue
+            out.analyse_s.append(seconds)
+            if busy0 is not None and busy1 is not None:
+                out.flow_cpu_s.append(busy1 - busy0)
+            if server0 is not None and server1 is not None:
+                out.flow_server_cpu_s.append(server1 - server0)
         for _ in range(reloads):
             out.reload_s.append(await reload_usable(page))
     except Exception as exc:  # noqa: BLE001 (reported)

@@ -8,7 +8,7 @@ from plotly.subplots import make_subplots
 
 from dashboard.cohort.explore import thin_curve
 from dashboard.i18n import N_, tr
-from dashboard.plotly_style import MISSING_COLOUR, PALETTE, TEMPLATE, group_colour, layout, rgba
+from dashboard.plotly_style import MISSING_COLOUR, PALETTE, group_colour, layout, rgba
 
 BAND = "rgba(31, 119, 180, 0.18)"
 TIME_UNITS = {"years": N_("years"), "months": N_("months")}
@@ -43,7 +43,6 @@ def km_figure(km: pd.DataFrame, *, title: str, caption: str, time_unit: str = "y
         yaxis_title=tr("Survival probability"),
         yaxis_range=[0, 1.02],
         yaxis_tickformat=".0%",
-        template=TEMPLATE,
         margin={"t": 80, "l": 60, "r": 20, "b": 50},
         legend={"orientation": "h", "y": -0.2},
     )
@@ -55,7 +54,6 @@ def bar_figure(table: pd.DataFrame, *, x: str, y: str, title: str, caption: str)
     fig = go.Figure(go.Bar(x=table[x], y=table[y], text=table[y], textposition="outside", marker_color=LINE))
     fig.update_layout(
         title={"text": f"{title}<br><sup>{caption}</sup>"},
-        template=TEMPLATE,
         margin={"t": 80, "l": 60, "r": 20, "b": 80},
         yaxis_title=y,
     )

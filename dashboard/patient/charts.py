@@ -50,6 +50,9 @@ from dashboard.patient.figure_parts import (
 from dashboard.plotly_style import rgba
 
 SHORT_LABEL = 24  # characters of a waterfall's tick label
+# Up to this many cohort points the map is drawn as SVG: it draws at once in any browser, where WebGL needs a
+# context (slow to create without a GPU: a headless or remote-desktop browser); above it WebGL is faster.
+SVG_MAX_POINTS = 3000
 
 __all__ = ["benefit_figure", "contributions_figure", "default_regimens", "embedding_figure", "risk_percentile",
            "risk_percentile_figure", "similar_patients_figure", "survival_curves_figure"]
@@ -338,12 +341,13 @@ def embedding_figure(cohort: pd.DataFrame, *, patient: Mapping[str, float] | Non
         data = data.sample(n=max(int(max_points), 1), random_state=0).sort_index()
         caption = (f"{caption} · showing a random sample of {len(data):,} of {n_total:,} cohort patients "
                    f"(downsampled, seed 0)")
+    points = go.Scatter if len(data) <= SVG_MAX_POINTS else go.Scattergl
     fig = go.Figure()
     legend_title = (tr(N_("Subtype")) if colour == "subtype" else tr(words(colour))) if colour else ""
     if colour in data.columns and pd.api.types.is_numeric_dtype(data[colour]) \
             and not pd.api.types.is_bool_dtype(data[colour]):
         values = pd.to_numeric(data[colour], errors="coerce")
-        fig.add_trace(go.Scattergl(
+        fig.add_trace(points(
             x=data["x"], y=data["y"], mode="markers", name=tr("Cohort"), showlegend=False,
             marker={"color": values, "colorscale": "Viridis", "size": 5, "opacity": 0.7,
                     "colorbar": {"title": {"text": legend_title, "side": "top"}, "orientation": "h", "y": -0.06,
@@ -362,25 +366,25 @@ def embedding_figure(cohort: pd.DataFrame, *, patient: Mapping[str, float] | Non
                 col, name = regimen_colour(level), regimen_label(level)
             else:
                 col, name = CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)], level
-            fig.add_trace(go.Scattergl(
+            fig.add_trace(points(
                 x=rows["x"], y=rows["y"], mode="markers", name=name, legendgroup=level,
                 marker={"color": col, "size": 5, "opacity": 0.65},
                 hovertemplate=f"{legend_title}: {name}<extra>cohort</extra>",
             ))
     else:
-        fig.add_trace(go.Scattergl(
+        fig.add_trace(points(
             x=data["x"], y=data["y"], mode="markers", name=tr("Cohort"),
             marker={"color": "#8fa8c8", "size": 5, "opacity": 0.6}, hovertemplate="cohort patient<extra></extra>",
         ))
     if has_columns(neighbours, ("x", "y")):
         ids = neighbours["id"].astype(str) if "id" in neighbours.columns else pd.Series([""] * len(neighbours))
-        fig.add_trace(go.Scattergl(
+        fig.add_trace(points(
             x=neighbours["x"], y=neighbours["y"], mode="markers", name=tr("Nearest cohort patients (n={count})", count=len(neighbours)),
             marker={"symbol": "circle-open", "size": 10, "color": "#111111", "line": {"width": 1.5}},
             customdata=list(ids), hovertemplate="neighbour %{customdata}<extra></extra>",
         ))
     if patient is not None and is_finite(patient.get("x")) and is_finite(patient.get("y")):
-        fig.add_trace(go.Scattergl(
+        fig.add_trace(points(
             x=[float(patient["x"])], y=[float(patient["y"])], mode="markers+text", name=tr("This patient"),
             marker={"symbol": "star", "size": 22, "color": "#000000", "line": {"color": "#ffffff", "width": 1}},
             text=[tr("This patient")], textposition="top center", textfont={"size": 13, "color": "#000000"},

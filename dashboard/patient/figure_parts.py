@@ -13,9 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard import plotly_style  # noqa: F401 (sets the template every figure starts from)
 from dashboard.i18n import tr
 from dashboard.patient.presentation import READING_TITLES
-from dashboard.plotly_style import TEMPLATE
 from dashboard.text import FIELD_LABELS
 from models.columns import BENEFIT, READING, column
 
@@ -166,12 +166,13 @@ def legend_below(**more) -> dict:
 
 
 def patient_layout(fig: go.Figure, *, title: str, caption: str, height: int, **more) -> go.Figure:
-    """The layout every Patient chart shares: wrapped title and caption, 12 px text, small margins, the template.
+    """The layout every Patient chart shares: wrapped title and caption, 12 px text, small margins (the template is
+    every figure's default: :mod:`dashboard.plotly_style`).
     ``height`` is the plot's own; the title's lines are added on top (``top``: more pixels there, e.g. for
     annotations above the plot). ``more`` overrides (legend, margin, axes)."""
     top = title_height(title, caption)
     margin = {"t": top + more.pop("top", 0), "l": 48, "r": 12, "b": 44, **more.pop("margin", {})}
-    fig.update_layout(title=title_text(title, caption, height=height + top), template=TEMPLATE,
+    fig.update_layout(title=title_text(title, caption, height=height + top),
                       font={"size": FONT_SIZE}, margin=margin, height=height + top, **more)
     return fig
 

@@ -7,7 +7,7 @@ lists and dicts; tables are lists of row dicts.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,7 +75,9 @@ class PatientAnalysis:
     format: int = ANALYSIS_FORMAT
 
     def to_json(self) -> str:
-        return json.dumps(json_safe(asdict(self)), allow_nan=False, sort_keys=True)
+        # json_safe copies as it goes (the fields hold plain containers): no dataclasses.asdict deep copy first
+        return json.dumps(json_safe({f.name: getattr(self, f.name) for f in fields(self)}), allow_nan=False,
+                          sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> PatientAnalysis:

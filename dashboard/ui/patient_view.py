@@ -51,6 +51,7 @@ from dashboard.text import gene_set_label, plain
 from dashboard.ui import auth
 from dashboard.ui.modifier_view import render_guidance, render_modifiers
 from dashboard.ui.patient_header import header_section, variant_section
+from dashboard.ui.shell import fragment
 from models.columns import LOWER, SURVIVAL, UPPER, column
 
 SAVED_KEY = "saved_analyses"  # session: analysis fingerprint → (saved id, label)
@@ -205,7 +206,7 @@ def _risk(a: PatientAnalysis) -> None:
                   "treatment."))
 
 
-@st.fragment
+@fragment
 def _options(a: PatientAnalysis, key_prefix: str) -> None:
     st.subheader(tr("Treatment options"), anchor=False)
     st.warning(plain(tr(a.caveat or "Options, not directives. Research use only.")), icon=":material/balance:")
@@ -254,71 +255,90 @@ def _predict(a: PatientAnalysis) -> None:
     st.caption(plain(tr("{caveat} Source: {citation}", caveat=tr(p.get("caveat", "")), citation=p.get("citation", ""))))
 
 
-@st.fragment
+@fragment
 def _explanations(a: PatientAnalysis, key_prefix: str) -> None:
     st.subheader(tr("What drives these estimates"), anchor=False)
     e = a.explanations or {}
     if not e:
         st.info(tr("No explanation is available for this input."))
         return
-    risk_tab, benefit_tab, similar_tab = st.tabs([tr("Risk"), tr("Benefit of each option"), tr("Similar patients")])
-    with risk_tab:
-        base = as_number(e.get("risk_base"))
-        st.plotly_chart(_figure(a, "risk_drivers", lambda: contributions_figure(
-            rows_frame(e.get("risk"), ("feature", "value")), base=base or 0.0, title=tr("What drives this patient's risk"),
-            caption=tr(str(e.get("risk_unit") or "log hazard")), unit=tr("log hazard"), top=TOP_FEATURES)),
-            width="stretch")
-        st.caption(tr("Red raises the model's risk, blue lowers it, from the cohort average (base value). These "
-                      "describe the model, not causes") + (tr("; method: {method}.", method=plain(e["method"]))
-                                                           if e.get("method") else tr(".")))
-        pathways = rows_frame(e.get("pathways_risk"), ("pathway", "value"))
-        if not pathways.empty:
-            st.markdown(tr("**Gene sets behind the risk** (sum of their genes' contributions; sets overlap)"))
-            _gene_sets(pathways, unit=tr("log hazard"))
-    with benefit_tab:
-        benefit = e.get("benefit") or {}
-        choices = [str(r["regimen"]) for r in a.options if str(r.get("regimen")) in benefit] or list(benefit)
-        if not choices:
-            st.info(tr("No benefit explanation is available."))
-        else:
-            default = next((r for r in highlighted(a) if r in choices), choices[0])
-            named = {regimen_label(r): r for r in choices}  # the widget holds the words shown, never a code
-            regimen = named[st.selectbox(tr("Option"), list(named), index=choices.index(default),
-                                         key=f"{key_prefix}_benefit_regimen")]
-            base = as_number((e.get("benefit_base") or {}).get(regimen))
-            st.plotly_chart(_figure(a, f"benefit_drivers:{regimen}", lambda: contributions_figure(
-                rows_frame(benefit.get(regimen), ("feature", "value")), base=base or 0.0,
-                title=tr("What drives the effect of {regimen} vs {baseline}", regimen=regimen_label(regimen),
-                         baseline=regimen_label(a.baseline)),
-                caption=tr(str(e.get("benefit_unit") or "log hazard ratio, regimen vs baseline")),
-                unit=tr("log hazard ratio"), top=TOP_FEATURES)), width="stretch")
-            st.caption(tr("Below zero the regimen lowers the hazard against the baseline for this patient; each bar "
-                          "says how a feature shifts that effect from the cohort average."))
-            pathways = rows_frame((e.get("pathways") or {}).get(regimen), ("pathway", "value"))
-            if not pathways.empty:
-                st.markdown(tr("**Gene sets behind this effect** (sums over their genes; sets overlap)"))
-                _gene_sets(pathways, unit=tr("log hazard ratio"))
+    # only the open tab runs and is sent: a tab switch reruns this fragment alone, so a tab's figures are built and
+    # drawn when it is opened (three tabs of charts drawn at once cost a browser without a GPU ~0.3 s)
+    risk_tab, benefit_tab, similar_tab = st.tabs([tr("Risk"), tr("Benefit of each option"), tr("Similar patients")],
+                                                 key=f"{key_prefix}_explanation_tab", on_change="rerun")
+    if risk_tab.open:
+        with risk_tab:
+            _risk_drivers(a, e)
+    if benefit_tab.open:
+        with benefit_tab:
+            _benefit_drivers(a, e, key_prefix)
+    if similar_tab.open:
+        with similar_tab:
+            _similar(a, e, key_prefix)
+
+
+def _risk_drivers(a: PatientAnalysis, e: dict) -> None:
+    base = as_number(e.get("risk_base"))
+    st.plotly_chart(_figure(a, "risk_drivers", lambda: contributions_figure(
+        rows_frame(e.get("risk"), ("feature", "value")), base=base or 0.0, title=tr("What drives this patient's risk"),
+        caption=tr(str(e.get("risk_unit") or "log hazard")), unit=tr("log hazard"), top=TOP_FEATURES)),
+        width="stretch")
+    st.caption(tr("Red raises the model's risk, blue lowers it, from the cohort average (base value). These "
+                  "describe the model, not causes") + (tr("; method: {method}.", method=plain(e["method"]))
+                                                       if e.get("method") else tr(".")))
+    pathways = rows_frame(e.get("pathways_risk"), ("pathway", "value"))
+    if not pathways.empty:
+        st.markdown(tr("**Gene sets behind the risk** (sum of their genes' contributions; sets overlap)"))
+        _gene_sets(pathways, unit=tr("log hazard"))
+
+
+def _benefit_drivers(a: PatientAnalysis, e: dict, key_prefix: str) -> None:
+    benefit = e.get("benefit") or {}
+    choices = [str(r["regimen"]) for r in a.options if str(r.get("regimen")) in benefit] or list(benefit)
+    if not choices:
+        st.info(tr("No benefit explanation is available."))
         render_modifiers(a)
-    with similar_tab:
-        similar = e.get("similar") or {}
-        if not similar:
-            st.info(tr("Too few similar cohort patients with follow-up for any regimen."))
-        else:
-            names = [str(r["regimen"]) for r in a.options if str(r.get("regimen")) in similar] or list(similar)
-            named = {regimen_label(r): r for r in names}  # the widget holds the words shown, never a code
-            shown = [named[n] for n in st.multiselect(
-                tr("Regimens received"), list(named), default=[regimen_label(r) for r in similar_default(a) or names[:1]],
-                key=f"{key_prefix}_similar_regimens")]
-            km = {r: rows_frame((similar.get(r) or {}).get("km"), ("time", "survival")) for r in shown}
-            st.plotly_chart(_figure(a, "similar:" + "|".join(shown), lambda: similar_patients_figure(
-                km, caption=tr("nearest {cohort} patients who received each regimen · observed, not predicted",
-                               cohort=a.cohort_name))),
-                width="stretch")
-            counts = pd.DataFrame([{tr("Regimen received"): regimen_label(r), tr("Similar patients"): (similar[r] or {})
-                                    .get("n"), tr("Cohort ids"): ", ".join(map(str, ((similar[r] or {}).get("ids")
-                                                                                 or [])[:10]))}
-                                   for r in names])
-            st.dataframe(counts, hide_index=True, width="stretch")
+        return
+    default = next((r for r in highlighted(a) if r in choices), choices[0])
+    named = {regimen_label(r): r for r in choices}  # the widget holds the words shown, never a code
+    regimen = named[st.selectbox(tr("Option"), list(named), index=choices.index(default),
+                                 key=f"{key_prefix}_benefit_regimen")]
+    base = as_number((e.get("benefit_base") or {}).get(regimen))
+    st.plotly_chart(_figure(a, f"benefit_drivers:{regimen}", lambda: contributions_figure(
+        rows_frame(benefit.get(regimen), ("feature", "value")), base=base or 0.0,
+        title=tr("What drives the effect of {regimen} vs {baseline}", regimen=regimen_label(regimen),
+                 baseline=regimen_label(a.baseline)),
+        caption=tr(str(e.get("benefit_unit") or "log hazard ratio, regimen vs baseline")),
+        unit=tr("log hazard ratio"), top=TOP_FEATURES)), width="stretch")
+    st.caption(tr("Below zero the regimen lowers the hazard against the baseline for this patient; each bar "
+                  "says how a feature shifts that effect from the cohort average."))
+    pathways = rows_frame((e.get("pathways") or {}).get(regimen), ("pathway", "value"))
+    if not pathways.empty:
+        st.markdown(tr("**Gene sets behind this effect** (sums over their genes; sets overlap)"))
+        _gene_sets(pathways, unit=tr("log hazard ratio"))
+    render_modifiers(a)
+
+
+def _similar(a: PatientAnalysis, e: dict, key_prefix: str) -> None:
+    similar = e.get("similar") or {}
+    if not similar:
+        st.info(tr("Too few similar cohort patients with follow-up for any regimen."))
+        return
+    names = [str(r["regimen"]) for r in a.options if str(r.get("regimen")) in similar] or list(similar)
+    named = {regimen_label(r): r for r in names}  # the widget holds the words shown, never a code
+    shown = [named[n] for n in st.multiselect(
+        tr("Regimens received"), list(named), default=[regimen_label(r) for r in similar_default(a) or names[:1]],
+        key=f"{key_prefix}_similar_regimens")]
+    km = {r: rows_frame((similar.get(r) or {}).get("km"), ("time", "survival")) for r in shown}
+    st.plotly_chart(_figure(a, "similar:" + "|".join(shown), lambda: similar_patients_figure(
+        km, caption=tr("nearest {cohort} patients who received each regimen · observed, not predicted",
+                       cohort=a.cohort_name))),
+        width="stretch")
+    counts = pd.DataFrame([{tr("Regimen received"): regimen_label(r), tr("Similar patients"): (similar[r] or {})
+                            .get("n"), tr("Cohort ids"): ", ".join(map(str, ((similar[r] or {}).get("ids")
+                                                                         or [])[:10]))}
+                           for r in names])
+    st.dataframe(counts, hide_index=True, width="stretch")
 
 
 def _gene_sets(frame: pd.DataFrame, *, unit: str) -> None:
@@ -358,7 +378,7 @@ def _exported(render, analysis: PatientAnalysis, kind: str, user) -> bytes:
     return data
 
 
-@st.fragment
+@fragment
 def _exports(a: PatientAnalysis, key_prefix: str, saved_id: str | None, saved_label: str | None) -> None:
     demo = demo_mode_on()  # the public demo saves nothing: exports only
     st.subheader(tr("Export") if demo else tr("Save and export"), anchor=False)

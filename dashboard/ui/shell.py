@@ -1,6 +1,8 @@
 """Page furniture shared by every page: research-use notice, cohort selector, attribution."""
 from __future__ import annotations
 
+import functools
+
 import streamlit as st
 
 from dashboard.i18n import LANGUAGES, set_language, tr
@@ -28,6 +30,21 @@ def use_language() -> str:
         st.session_state[LANGUAGE_KEY] = asked if asked in LANGUAGES else "en"
         st.session_state[LANGUAGE_FROM] = "address" if asked in LANGUAGES else "default"
     return set_language(st.session_state[LANGUAGE_KEY])
+
+
+def fragment(func=None, **options):
+    """``st.fragment`` that draws in the session's language: a fragment's own rerun (Analyse, a tab, the horizon,
+    Save) runs without the page script, so without this its words came out in English. ``options`` go to
+    ``st.fragment`` (e.g. ``run_every``)."""
+    if func is None:
+        return functools.partial(fragment, **options)
+
+    @functools.wraps(func)
+    def in_language(*args, **kwargs):
+        use_language()
+        return func(*args, **kwargs)
+
+    return st.fragment(in_language, **options)
 
 
 def user_language(user: User) -> str:

@@ -31,7 +31,7 @@ from dashboard.ui.record_review import (
     record_review,
     start_form,
 )
-from dashboard.ui.shell import current_cohort
+from dashboard.ui.shell import current_cohort, fragment
 from dashboard.ui.widgets import clinical_form, example_downloads, filled_lines, model_plan, show_report
 from genomics.errors import InputError
 from genomics.validate import UploadResult, check_upload
@@ -240,6 +240,29 @@ def _audit_failure(spec, detail: str) -> None:
         log.exception("audit of a failure failed")
 
 
+@fragment
+def _analysis_area(spec, upload: UploadResult, owner: str, corrections) -> None:
+    """Which model answers, the clinical form, the analysis and its dashboard: a fragment, so Analyse reruns this
+    part alone (the upload, its report and the record review above stay as they are, on the server and on
+    screen)."""
+    planned = _plan(spec, upload)
+    if upload.needs_confirmation:
+        st.warning(plain(translate_error(upload.report.confirmation)), icon=":material/warning:")
+    clinical, regimen, baseline, submitted, confirmed = _inputs(spec, upload, planned)
+    if submitted and not confirmed:
+        st.error(tr("This profile is below the coverage floor: tick the confirmation in the form to analyse it "
+                    "anyway."))
+    elif submitted:
+        keep_submitted([f"clin_{f.name}" for f in spec.clinical] + [f"regimen_{t}" for t in spec.treatments])
+        _analyse(spec, upload, owner, corrected_inputs(spec, corrections, clinical), regimen, baseline)
+        note_corrections(ANALYSIS, corrections)
+    shown = st.session_state.get(ANALYSIS)
+    if shown is not None and st.session_state.get(ANALYSIS_OWNER) == owner:
+        render_analysis(shown, key_prefix="patient")
+    elif not submitted:
+        st.caption(tr("Check the fields above, then press Analyse."))
+
+
 user = auth.require("patient")
 st.title(tr("Patient"))
 spec = current_cohort()
@@ -268,19 +291,4 @@ if picked is not None:
         corrections = record_review(spec, upload.record, key=owner)  # the review step: before the form
         if not st.session_state.get(ANALYSE_KEY):  # Analyse pressed: the form's submitted values stand
             hold_form_values()
-        planned = _plan(spec, upload)
-        if upload.needs_confirmation:
-            st.warning(plain(translate_error(upload.report.confirmation)), icon=":material/warning:")
-        clinical, regimen, baseline, submitted, confirmed = _inputs(spec, upload, planned)
-        if submitted and not confirmed:
-            st.error(tr("This profile is below the coverage floor: tick the confirmation in the form to analyse it "
-                        "anyway."))
-        elif submitted:
-            keep_submitted([f"clin_{f.name}" for f in spec.clinical] + [f"regimen_{t}" for t in spec.treatments])
-            _analyse(spec, upload, owner, corrected_inputs(spec, corrections, clinical), regimen, baseline)
-            note_corrections(ANALYSIS, corrections)
-        shown = st.session_state.get(ANALYSIS)
-        if shown is not None and st.session_state.get(ANALYSIS_OWNER) == owner:
-            render_analysis(shown, key_prefix="patient")
-        elif not submitted:
-            st.caption(tr("Check the fields above, then press Analyse."))
+        _analysis_area(spec, upload, owner, corrections)

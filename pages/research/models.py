@@ -22,7 +22,7 @@ from dashboard.text import plain
 from dashboard.ui import auth, widgets
 from dashboard.ui.modifier_view import render_model_modifiers
 from dashboard.ui.research_cache import comparison, predict_reference
-from dashboard.ui.shell import current_cohort
+from dashboard.ui.shell import current_cohort, fragment
 from dashboard.ui.widgets import show_model_card
 from genomics.errors import InputError
 from models import predict_breast
@@ -97,7 +97,7 @@ if tabs["Train"].open:
                       "the 20% held back. Models with the same seed share the held-back patients, so they compare "
                       "fairly."))
         polling = any(j.active for j in jobs.list_jobs(spec.id))
-        st.fragment(job_panel, run_every=POLL_SECONDS if polling else None)(polling)
+        fragment(job_panel, run_every=POLL_SECONDS if polling else None)(polling)
 
 if tabs["Compare"].open:
     with tabs["Compare"]:
