@@ -263,7 +263,7 @@ def _explanations(a: PatientAnalysis, key_prefix: str) -> None:
         st.info(tr("No explanation is available for this input."))
         return
     # only the open tab runs and is sent: a tab switch reruns this fragment alone, so a tab's figures are built and
-    # drawn when it is opened (three tabs of charts drawn at once cost a browser without a GPU ~0.3 s)
+    # drawn when it is opened (each chart costs a browser without a GPU 0.1-0.35 s to draw)
     risk_tab, benefit_tab, similar_tab = st.tabs([tr("Risk"), tr("Benefit of each option"), tr("Similar patients")],
                                                  key=f"{key_prefix}_explanation_tab", on_change="rerun")
     if risk_tab.open:
