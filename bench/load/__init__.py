@@ -29,8 +29,8 @@ whole machine), then one TARGET line per speed target of issue 17 with PASS or S
 all charts p50 ≤ 1 s; reload → usable p50 ≤ 2 s; N parallel users upload → all charts p95 ≤ 5 s; zero dropped
 uploads), the CPU time one upload -> all charts flow costs the machine (measured on the single user: browser
 and server) with the floor it sets for N users who start together (N x that CPU time / the cores, were the work
-perfectly shared: no server change brings target (c) below it), and the result dict; the exit code is non-zero when anything failed (a SHORT target is reported, not
-failed on). Screenshots of one dashboard and one History page go to test-artifacts/load_*.png (from the warm-up
+perfectly shared: no server change brings target (c) below it), and the result dict; the exit code is non-zero
+when anything failed (a SHORT target is reported, not failed on). Screenshots of one dashboard and one History page go to test-artifacts/load_*.png (from the warm-up
 session, so as not to slow the parallel ones). Loopback only: the browser's requests to any other host are aborted
 (and counted as errors). Bounded: every wait has a timeout, each session a deadline (``--deadline``), and SIGTERM
 stops the server and cleans up.

@@ -70,11 +70,17 @@ def targets(result: dict) -> list[dict]:
             for what, key, limit in TARGETS]
 
 
-def parallel_floor(result: dict, *, cores: int | None) -> float | None:
-    """The least time in which N users who start an upload -> all charts flow together can all finish on ``cores``
+def _cores(result: dict) -> int | None:
+    """The cores the run had: those it was pinned to, else the machine's."""
+    return len(result.get("cores_used") or []) or result.get("cpu_count")
+
+
+def parallel_floor(result: dict) -> float | None:
+    """The least time in which N users who start an upload -> all charts flow together can all finish on the run's
     cores: N times one flow's CPU time (the single user's median: browser, server and the rest of the machine)
     over the cores, were the work perfectly shared. None without a single-user CPU measurement."""
     flows = (result.get("single_user") or {}).get("flow_cpu_s") or []
+    cores = _cores(result)
     if not flows or not cores:
         return None
     return round(result["sessions"] * float(np.median(flows)) / cores, 2)
@@ -111,8 +117,7 @@ def print_report(result: dict) -> None:
                          f"which the server {single.get('flow_server_cpu_s')} s (the rest: the browser)")
     if result.get("parallel_floor_s") is not None:
         lines.append(f"floor for {result['sessions']} users at once: {result['parallel_floor_s']} s for the last to "
-                     f"finish ({result['sessions']} x the median flow's CPU / {len(result.get('cores_used') or []) or result.get('cpu_count')} cores, "
-                     f"perfectly shared)")
+                     f"finish ({result['sessions']} x the median flow's CPU / {_cores(result)} cores, perfectly shared)")
     if "upload_to_charts" in result["latency_s"]:
         s = result["latency_s"]["upload_to_charts"]
         lines.append(f"{result['sessions']} parallel users: upload -> all charts p50 {s['p50']} s, p95 {s['p95']} s "

@@ -107,7 +107,7 @@ def _run_load(sessions: int, *, cold: bool, repeats: int, reloads: int, pinned: 
             result[f"{name}_cores_busy"] = None if used is None else round(used / max(wall, 1e-9), 2)
         result["load_average_before"] = round(load_before, 2)
         result["cpu_count"] = os.cpu_count()
-        result["parallel_floor_s"] = parallel_floor(result, cores=len(pinned) if pinned else os.cpu_count())
+        result["parallel_floor_s"] = parallel_floor(result)
         result["targets"] = targets(result)
         tails = traceback_tails(log.read_text(errors="replace"))
         # a browser tab closed while the server was still sending (tornado logs it): noise, counted apart
