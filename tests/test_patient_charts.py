@@ -353,6 +353,17 @@ def test_titles_wrap_for_a_phone():
             assert fig.layout.legend.orientation == "h" and fig.layout.legend.y < 0, name
 
 
+def test_margins_are_fixed_except_where_labels_vary():
+    """Fixed margins (no automargin: plotly lays each chart out once); only the waterfall, whose feature labels
+    vary in length, grows its left margin to fit them."""
+    for name, fig in _all_figures().items():
+        automargins = {fig.layout.xaxis.automargin, fig.layout.yaxis.automargin}
+        if fig.data and isinstance(fig.data[0], go.Waterfall):
+            assert fig.layout.yaxis.automargin is True, name
+        else:
+            assert automargins == {False}, name
+
+
 # --------------------------------------------------------------------------- 3. contributions
 
 

@@ -33,6 +33,7 @@ from dashboard.patient.presentation import (
 from dashboard.patient.record import PatientAnalysis
 from dashboard.platform import store
 from dashboard.text import plain
+from dashboard.ui import model_cache
 from models.columns import horizon_years_label as years_label
 from tests.test_app_pages import APP, BAD_CSV, RESEARCH, texts
 from tests.test_report import INJECTION, make_analysis
@@ -160,6 +161,36 @@ def test_valid_upload_gives_options_and_charts(demo_genes):
     healthy(at)
     assert "Survival at 5 years" in options_frame(at).columns
     assert "Benefit over the baseline at 5 years" in figures(at)
+
+
+def _progress_lines(at: AppTest) -> list[str]:
+    return [m.value for m in at.status[0].markdown]
+
+
+def _without_time(analysis) -> dict:
+    return {k: v for k, v in json.loads(analysis.to_json()).items() if k != "created"}
+
+
+def test_the_form_is_analysed_while_it_is_read_and_used_only_for_the_same_inputs(demo_genes):
+    """The validated upload's form is analysed in the background; Analyse with the same inputs shows that result
+    (identical to a fresh analysis), and a changed form is analysed afresh."""
+    at = upload(start(), csv_of(demo_genes.iloc[[7]]))
+    key, future = at.session_state[model_cache.PREPARED_KEY]
+    prepared = future.result(timeout=TIMEOUT)
+    assert "patient_analysis" not in at.session_state  # nothing is shown (or audited) before Analyse
+    at = analyse(at)
+    assert any("analysed while the form was being read" in line for line in _progress_lines(at))
+    shown = at.session_state["patient_analysis"]
+    assert _without_time(shown) == _without_time(prepared)
+    assert shown.created >= prepared.created
+    assert model_cache.PREPARED_KEY not in at.session_state  # taken over: used once
+
+    at = upload(start(), csv_of(demo_genes.iloc[[9]]))
+    prepared = at.session_state[model_cache.PREPARED_KEY][1].result(timeout=TIMEOUT)
+    at.number_input(key="clin_age_at_diagnosis").set_value(77.0)  # the clinician edits the form before Analyse
+    at = analyse(at)
+    assert not any("analysed while the form was being read" in line for line in _progress_lines(at))
+    assert _without_time(at.session_state["patient_analysis"]) != _without_time(prepared)
 
 
 def test_invalid_upload_shows_only_the_validation_report():

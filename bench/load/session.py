@@ -230,7 +230,8 @@ async def run_all(url: str, warmup: Patient | None, patients: list[Patient], *, 
             pid = server_pid(url)
             if single and (cold is None or cold.ok):
                 alone = await steps.single_user(browser, url, single[0], single, reloads=reloads,
-                                                timeout_s=min(deadline_s, PAGE_TIMEOUT_S), server=pid)
+                                                timeout_s=min(deadline_s, PAGE_TIMEOUT_S), server=pid,
+                                                fail_shots=fail_shots)
             cpu0, busy0, t = cpu_seconds(pid), machine_busy_seconds(), time.monotonic()
             if cold is not None and not cold.ok:  # the app is broken or the machine too slow: do not pile on
                 results = [SessionResult(p.username, phase="not run", error="not run: the warm-up session failed")

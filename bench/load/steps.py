@@ -56,10 +56,12 @@ async def upload(page, p: Patient) -> float:
     from playwright.async_api import expect  # lazy: optional dependency (browser runs only)
 
     expression = await _uploader(page, "Expression profile")
+    # the page's run over before choosing: a form still being drawn (after a reload) may not show its button yet
+    await page.wait_for_function(IDLE_JS)
+    check = page.get_by_role("button", name=re.compile(r"^\W*check files", re.I))
+    in_form = await expression.locator('xpath=ancestor::*[@data-testid="stForm"]').count() > 0
     t = time.monotonic()
     await expression.locator('input[type="file"]').set_input_files(str(p.expression))
-    check = page.get_by_role("button", name=re.compile(r"^\W*check files", re.I))
-    in_form = await check.count() > 0
     if not in_form:  # uploaders outside a form: each file reruns the page; the next waits for that run
         await page.get_by_text("Validation passed").wait_for()
         await page.wait_for_function(IDLE_JS)
@@ -125,12 +127,13 @@ class SingleUser:
 
 
 async def single_user(browser, url: str, user: Patient, patients: list[Patient], *, reloads: int,
-                      timeout_s: float, server: int | None = None) -> SingleUser:
+                      timeout_s: float, server: int | None = None, fail_shots=None) -> SingleUser:
     """One signed-in user analyses each patient in turn (a different patient each time: no result is cached),
     then reloads the page ``reloads`` times; the first analysis is not counted. Each counted upload -> all charts
     flow's CPU time is measured too (the machine's busy time, and the ``server`` process's): what N users at once
-    need at least."""
+    need at least. On an error the step and patient are named, and a screenshot goes to ``fail_shots``."""
     out = SingleUser()
+    step = "sign in"
     context = await browser.new_context(viewport=VIEWPORT)
     page = await context.new_page()
     page.set_default_timeout(timeout_s * 1000)
@@ -138,9 +141,12 @@ async def single_user(browser, url: str, user: Patient, patients: list[Patient],
         await sign_in(page, url, user)
         for k, p in enumerate(patients):
             if k:
+                step = f"reload before patient {k + 1}"
                 await reload_usable(page)  # a fresh page for each patient, as a clinician starting over would
             busy0, server0 = machine_busy_seconds(), cpu_seconds(server)
+            step = f"upload of patient {k + 1}"
             await upload(page, p)
+            step = f"Analyse of patient {k + 1}"
             seconds = await analyse(page, timeout_s)
             busy1, server1 = machine_busy_seconds(), cpu_seconds(server)
             if k == 0:
@@ -151,11 +157,15 @@ async def single_user(browser, url: str, user: Patient, patients: list[Patient],
                 out.flow_cpu_s.append(busy1 - busy0)
             if server0 is not None and server1 is not None:
                 out.flow_server_cpu_s.append(server1 - server0)
-        for _ in range(reloads):
+        for r in range(reloads):
+            step = f"reload {r + 1}"
             out.reload_s.append(await reload_usable(page))
     except Exception as exc:  # noqa: BLE001 (reported)
         text = str(exc).strip().splitlines()
-        out.error = f"{type(exc).__name__}: {text[0][:200] if text else ''}"
+        out.error = f"{step}: {type(exc).__name__}: {text[0][:200] if text else ''}"
+        if fail_shots is not None:
+            fail_shots.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(fail_shots / "load_fail_single_user.png"), full_page=True)
     finally:
         await context.close()
     return out

@@ -13,6 +13,7 @@ import json
 import os
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,10 @@ from genomics.validate import UploadResult
 from models.registry import Bundle, load_bundle
 
 RESULTS_KEY, RESULTS_KEPT = "analysis_results", 4  # this session's recent analyses, by analysis_key
+PREPARED_KEY = "analysis_prepared"  # session: (analysis_key, future) of the form's analysis started before Analyse
+#: One prepared analysis at a time per server process: it uses time the server would spend waiting while a
+#: clinician reads the form; one still queued when Analyse comes is dropped and computed in the run instead.
+_PREPARER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="oncotx-prepare")
 
 
 @cache_resource(N_("Loading model…"), max_entries=16)
@@ -152,13 +157,59 @@ def build_analysis(upload: UploadResult, *, spec: CohortSpec, clinical: dict[str
         if progress is not None:
             progress("the same inputs were analysed a moment ago in this session: showing that result")
         return dataclasses.replace(results[key], created=datetime.now(UTC).isoformat(timespec="seconds"))
-    analysis = service.analyse(upload, context=context, clinical=clinical, regimen=regimen, baseline=baseline,
-                               user=user, progress=progress)
+    analysis = _prepared(key)
+    if analysis is not None:
+        if progress is not None:
+            progress("analysed while the form was being read (the same inputs): showing that result")
+        analysis = dataclasses.replace(analysis, created=datetime.now(UTC).isoformat(timespec="seconds"))
+    else:
+        analysis = service.analyse(upload, context=context, clinical=clinical, regimen=regimen, baseline=baseline,
+                                   user=user, progress=progress)
     if results is not None:
         results[key] = analysis
         while len(results) > RESULTS_KEPT:
             results.popitem(last=False)
     return analysis
+
+
+def prepare_analysis(upload: UploadResult, *, spec: CohortSpec, clinical: dict[str, Any], regimen: dict[str, int],
+                     baseline: str = "none", user: str = "demo") -> None:
+    """Start the analysis of the form as it stands, in the background, while the clinician reads it: Analyse with
+    the same inputs then only has to draw it (:func:`build_analysis` takes the result over). Nothing is shown,
+    audited or counted against the demo's limit before Analyse is pressed; a changed form is analysed afresh on
+    Analyse. The result stays in this session only, like every analysis (:func:`_session_results`)."""
+    results = _session_results()
+    if results is None or not upload.report.ok or upload.adata is None:
+        return
+    context = analysis_context(spec)
+    key = analysis_key(upload, spec=spec, clinical=clinical, regimen=regimen, baseline=baseline,
+                       bundle_sha256=context.bundle.sha256, user=user)
+    held = st.session_state.get(PREPARED_KEY)
+    if key in results or (held is not None and held[0] == key):
+        return
+    if held is not None:
+        held[1].cancel()
+    st.session_state[PREPARED_KEY] = (key, _PREPARER.submit(
+        service.analyse, upload, context=context, clinical=dict(clinical), regimen=dict(regimen), baseline=baseline,
+        user=user))
+
+
+def _prepared(key: str) -> PatientAnalysis | None:
+    """The analysis :func:`prepare_analysis` started for exactly these inputs (waited for if it is running), else
+    None: none started, other inputs, still queued (dropped: computing it in this run is as quick) or failed
+    (computed again by the caller, which shows the error the usual way)."""
+    if get_script_run_ctx() is None:
+        return None
+    held = st.session_state.pop(PREPARED_KEY, None)
+    if held is None:
+        return None
+    if held[0] != key or held[1].cancel():
+        held[1].cancel()
+        return None
+    try:
+        return held[1].result()
+    except Exception:  # noqa: BLE001 (the caller analyses again and reports the error itself)
+        return None
 
 
 def _demo_rate_limit() -> None:

@@ -261,6 +261,19 @@ def _analysis_area(spec, upload: UploadResult, owner: str, corrections) -> None:
         render_analysis(shown, key_prefix="patient")
     elif not submitted:
         st.caption(tr("Check the fields above, then press Analyse."))
+        if planned is not None and not upload.needs_confirmation:
+            _prepare(spec, upload, corrected_inputs(spec, corrections, clinical), regimen, baseline)
+
+
+def _prepare(spec, upload: UploadResult, clinical: dict, regimen: dict, baseline: str) -> None:
+    """The form's analysis, started while the clinician reads it (Analyse with these inputs then only draws it)."""
+    from dashboard.ui.model_cache import prepare_analysis  # lazy: start-up cost (models stack)
+
+    try:
+        prepare_analysis(upload, spec=spec, clinical=clinical, regimen=regimen, baseline=baseline,
+                         user=user.username)
+    except (InputError, ModelError) as exc:  # Analyse will analyse and report it the usual way
+        log.info("analysis not prepared: %s", exc)
 
 
 user = auth.require("patient")
