@@ -193,6 +193,16 @@ def test_the_form_is_analysed_while_it_is_read_and_used_only_for_the_same_inputs
     assert _without_time(at.session_state["patient_analysis"]) != _without_time(prepared)
 
 
+def test_the_public_demo_prepares_nothing(demo_genes, monkeypatch):
+    """ONCOTX_DEMO=1: the per-session analysis limit bounds a visitor's use of the server, so nothing is analysed
+    before Analyse is pressed."""
+    monkeypatch.setenv("ONCOTX_DEMO", "1")
+    at = upload(start(), csv_of(demo_genes.iloc[[7]]))
+    assert "Validation passed" in texts(at.success)
+    assert [b for b in at.button if b.label == "Analyse"]
+    assert model_cache.PREPARED_KEY not in at.session_state
+
+
 def test_invalid_upload_shows_only_the_validation_report():
     at = upload(start(), BAD_CSV, name="two_unknown_genes.csv")
     assert "Validation failed" in texts(at.error)

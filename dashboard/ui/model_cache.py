@@ -177,9 +177,10 @@ def prepare_analysis(upload: UploadResult, *, spec: CohortSpec, clinical: dict[s
     """Start the analysis of the form as it stands, in the background, while the clinician reads it: Analyse with
     the same inputs then only has to draw it (:func:`build_analysis` takes the result over). Nothing is shown,
     audited or counted against the demo's limit before Analyse is pressed; a changed form is analysed afresh on
-    Analyse. The result stays in this session only, like every analysis (:func:`_session_results`)."""
+    Analyse. The result stays in this session only, like every analysis (:func:`_session_results`). The public
+    demo prepares nothing: its per-session analysis limit is what bounds a visitor's use of the server."""
     results = _session_results()
-    if results is None or not upload.report.ok or upload.adata is None:
+    if results is None or not upload.report.ok or upload.adata is None or demo_mode.demo_mode_on():
         return
     context = analysis_context(spec)
     key = analysis_key(upload, spec=spec, clinical=clinical, regimen=regimen, baseline=baseline,
