@@ -3,9 +3,11 @@ changes): sign in, upload the two files (to the validation report), Analyse (to 
 usable page); and the warm single-user measurement (issue targets (a) and (b), :func:`single_user`)."""
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bench.load.cpu import cpu_seconds, machine_busy_seconds
 from bench.load.patients import Patient
@@ -127,7 +129,7 @@ class SingleUser:
 
 
 async def single_user(browser, url: str, user: Patient, patients: list[Patient], *, reloads: int,
-                      timeout_s: float, server: int | None = None, fail_shots=None) -> SingleUser:
+                      timeout_s: float, server: int | None = None, fail_shots: Path | None = None) -> SingleUser:
     """One signed-in user analyses each patient in turn (a different patient each time: no result is cached),
     then reloads the page ``reloads`` times; the first analysis is not counted. Each counted upload -> all charts
     flow's CPU time is measured too (the machine's busy time, and the ``server`` process's): what N users at once
@@ -164,8 +166,9 @@ async def single_user(browser, url: str, user: Patient, patients: list[Patient],
         text = str(exc).strip().splitlines()
         out.error = f"{step}: {type(exc).__name__}: {text[0][:200] if text else ''}"
         if fail_shots is not None:
-            fail_shots.mkdir(parents=True, exist_ok=True)
-            await page.screenshot(path=str(fail_shots / "load_fail_single_user.png"), full_page=True)
+            with contextlib.suppress(Exception):  # the error is what matters; a page too broken to shoot is too
+                fail_shots.mkdir(parents=True, exist_ok=True)
+                await page.screenshot(path=str(fail_shots / "load_fail_single_user.png"), full_page=True)
     finally:
         await context.close()
     return out

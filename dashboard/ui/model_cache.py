@@ -204,11 +204,14 @@ def _prepared(key: str) -> PatientAnalysis | None:
     held = st.session_state.pop(PREPARED_KEY, None)
     if held is None:
         return None
-    if held[0] != key or held[1].cancel():
-        held[1].cancel()
+    prepared_for, future = held
+    if prepared_for != key:
+        future.cancel()  # other inputs: not used (one already running finishes unseen)
+        return None
+    if future.cancel():  # still queued behind other sessions' work
         return None
     try:
-        return held[1].result()
+        return future.result()
     except Exception:  # noqa: BLE001 (the caller analyses again and reports the error itself)
         return None
 
