@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import norm
 
+from models.cox import RiskSets
+
 #: False-discovery rate of the screen (Benjamini-Hochberg over all treatment x gene tests).
 SCREEN_FDR = 0.05
 #: At most this many genes enter the model per treatment (the smallest q-values).
@@ -41,17 +43,15 @@ class ScreenHit:
 
 
 def interaction_z(eta: np.ndarray, time: np.ndarray, event: np.ndarray, a: np.ndarray, G: np.ndarray,
-                  weight: np.ndarray | None = None) -> np.ndarray:
+                  weight: np.ndarray | None = None, strata: np.ndarray | None = None) -> np.ndarray:
     """Adjusted score statistics (treatments x genes) of the interactions ``a[:, k] * G[:, j]`` at the null
     linear predictor ``eta``, standardised by the robust (Lin-Wei) variance: a null model that misses some of
-    the truth (it always does) inflates the model-based variance's statistics, the robust one stays calibrated."""
+    the truth (it always does) inflates the model-based variance's statistics, the robust one stays calibrated.
+    ``strata``: the null model's strata (one baseline hazard each; risk sets within a stratum)."""
     time = np.asarray(time, dtype=np.float64)
     w = np.ones(len(time)) if weight is None else np.asarray(weight, dtype=np.float64)
-    keep = np.flatnonzero(w > 0)
-    order = keep[np.argsort(-time[keep], kind="stable")]
-    neg = -time[order]
-    last = np.searchsorted(neg, neg, side="right") - 1  # risk set of row i: rows 0..last[i] (ties share it)
-    first = np.searchsorted(neg, neg, side="left")  # events at or before t_i: rows first[i]..end
+    sets = RiskSets.of(time, np.flatnonzero(w > 0), strata)
+    order = sets.order
     eta = np.asarray(eta, dtype=np.float64)[order]
     w = w[order]
     r = w * np.exp(eta - eta.max())
@@ -59,17 +59,17 @@ def interaction_z(eta: np.ndarray, time: np.ndarray, event: np.ndarray, a: np.nd
     Gc = np.asarray(G, dtype=np.float64)[order]
     Gc = Gc - np.average(Gc, axis=0, weights=w)
     a = np.asarray(a, dtype=np.float64)[order]
-    S0 = np.cumsum(r)[last]
+    S0 = sets.at_risk(r)
     jump = wd / S0  # d_j / S0_j (0 where no event)
-    c0 = np.cumsum(jump[::-1])[::-1][first]
+    c0 = sets.events_before(jump)
 
     def residuals(x: np.ndarray, x2: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Score residuals W (n x genes; they sum to the score), the risk-set mean and the model-based
         information of column block ``x`` (``x2`` its products with the gene block, for the cross terms)."""
-        mean = np.cumsum(r[:, None] * x, axis=0)[last] / S0[:, None]
-        c1 = np.cumsum((jump[:, None] * mean)[::-1], axis=0)[::-1][first]
+        mean = sets.at_risk(r[:, None] * x) / S0[:, None]
+        c1 = sets.events_before(jump[:, None] * mean)
         W = wd[:, None] * (x - mean) - r[:, None] * (x * c0[:, None] - c1)
-        return W, mean, np.cumsum(r[:, None] * x2, axis=0)[last] / S0[:, None]
+        return W, mean, sets.at_risk(r[:, None] * x2) / S0[:, None]
 
     W_main, m1, m2 = residuals(Gc, Gc ** 2)
     I_main = (wd[:, None] * (m2 - m1 ** 2)).sum(axis=0)
@@ -99,11 +99,12 @@ def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
 
 def screen_genes(eta: np.ndarray, time: np.ndarray, event: np.ndarray, a: np.ndarray, G: np.ndarray, *,
                  treatments: Sequence[str], genes: Sequence[str], fdr: float = SCREEN_FDR,
-                 max_per_treatment: int = MAX_GENES_PER_TREATMENT, weight: np.ndarray | None = None) -> list[ScreenHit]:
+                 max_per_treatment: int = MAX_GENES_PER_TREATMENT, weight: np.ndarray | None = None,
+                 strata: np.ndarray | None = None) -> list[ScreenHit]:
     """The treatment x gene interactions that pass the false-discovery rate, strongest first."""
     if G.shape[1] == 0 or a.shape[1] == 0:
         return []
-    z = interaction_z(eta, time, event, a, G, weight=weight)
+    z = interaction_z(eta, time, event, a, G, weight=weight, strata=strata)
     p = 2.0 * norm.sf(np.abs(z))
     q = benjamini_hochberg(p)
     hits = []

@@ -74,6 +74,14 @@ class Modifiers:
             return np.ones((len(X_rest), 1))
         return X_rest[:, self.anchor_cols]
 
+    def anchor_level(self, X_rest: np.ndarray) -> np.ndarray:
+        """Each row's anchor level (index into ``anchor_names``), -1 where the row has none of them (the field
+        unknown for a patient where every training patient had it) or where there is no anchor field."""
+        if not self.anchor_cols:
+            return np.full(len(X_rest), -1, dtype=np.int64)
+        g = self.anchors(X_rest)
+        return np.where(g.max(axis=1) > 0.5, g.argmax(axis=1), -1).astype(np.int64)
+
     @classmethod
     def fit(cls, X_rest: np.ndarray, columns: Sequence[str], *, n_pcs: int = N_PCS,
             single_genes: Sequence[str] = ()) -> Modifiers:

@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 from lifelines import CoxPHFitter
 
-from genomics.demo import SCENARIOS, make_demo_cohort, true_survival
+from genomics.demo import SCENARIOS, make_demo_cohort, regimen_of, true_survival
 from genomics.regimens import regimen_flags
 from genomics.spec import spec_of
-from models.cox import breslow, cv_penalty, fit_cox
+from models.cox import breslow, cv_penalty, fit_cox, partial_loglik
 from models.effects import TreatmentEffectModel, _design
 from models.explain import benefit_contributions, gene_sets_for, risk_contributions
 from models.features import FeatureBuilder, survival_target
@@ -30,12 +30,41 @@ def test_cox_matches_lifelines_without_ties():
     cph = CoxPHFitter().fit(frame, "T", "E")
     beta = fit_cox(X, t, e, penalty=0.0)
     np.testing.assert_allclose(beta, cph.params_.to_numpy(), atol=2e-4)
-    H0 = breslow(X, t, e, beta, np.array([0.5, 1.0]))
+    H0 = breslow(X, t, e, beta, np.array([0.5, 1.0]))[0]
     # lifelines' baseline is at the covariate means; move ours there
     ours = H0 * np.exp(X.mean(axis=0) @ beta)
     theirs = cph.baseline_cumulative_hazard_.iloc[:, 0]
     expected = [theirs[theirs.index <= s].iloc[-1] for s in (0.5, 1.0)]
     np.testing.assert_allclose(ours, expected, rtol=1e-3)
+
+
+def test_stratified_cox_matches_lifelines():
+    """Two strata with different baseline shapes (Weibull 1.0 and 0.6), shared coefficients: the coefficients and
+    each stratum's own baseline hazard equal lifelines' stratified fit."""
+    rng = np.random.default_rng(4)
+    n = 800
+    X = rng.normal(size=(n, 3))
+    s = (rng.random(n) < 0.4).astype(int)
+    shape = np.where(s == 1, 0.6, 1.0)
+    T = (rng.exponential(size=n) / np.exp(X @ np.array([0.5, -0.3, 0.0]))) ** (1.0 / shape)
+    C = rng.exponential(2.5, size=n)
+    t, e = np.minimum(T, C), (T <= C).astype(float)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(T=t, E=e, s=s)
+    cph = CoxPHFitter().fit(frame, "T", "E", strata=["s"])
+    beta = fit_cox(X, t, e, penalty=0.0, strata=s)
+    np.testing.assert_allclose(beta, cph.params_.to_numpy(), atol=2e-4)
+    assert np.abs(beta - fit_cox(X, t, e, penalty=0.0)).max() > 1e-3  # ignoring the strata gives another answer
+    per_stratum = sum(partial_loglik(X[s == lv], t[s == lv], e[s == lv], beta) for lv in (0, 1))
+    assert partial_loglik(X, t, e, beta, strata=s) == pytest.approx(per_stratum, rel=1e-12)
+    grid = np.array([0.3, 1.0, 2.0])
+    H0 = breslow(X, t, e, beta, grid, strata=s, n_strata=3)
+    assert H0.shape == (3, 3) and np.all(H0[2] == 0)  # stratum 2 has no patients
+    ours = H0[:2] * np.exp(X.mean(axis=0) @ beta)  # lifelines' baselines are at the covariate means
+    for level in (0, 1):
+        theirs = cph.baseline_cumulative_hazard_[level]
+        expected = [theirs[theirs.index <= g].iloc[-1] for g in grid]
+        np.testing.assert_allclose(ours[level], expected, rtol=1e-3)
+    assert H0[1, 0] / H0[1, 2] > H0[0, 0] / H0[0, 2]  # the shape-0.6 stratum front-loads its hazard
 
 
 def test_cox_weights_equal_duplicated_rows_and_penalty_shrinks():
@@ -85,6 +114,47 @@ def test_model_shapes_intervals_and_competing_risks(fitted):
     assert {"module:proliferation", "module:er", "expression_pc1", "age_at_diagnosis"} <= set(model.modifiers_.names)
 
 
+def test_cancer_baseline_is_stratified_by_er_and_an_unknown_er_gets_the_mixture(fitted):
+    fb, X, model = fitted
+    k = len(fb.treatments_)
+    assert model.modifiers_.anchor_names == ["er_status=Negative", "er_status=Positive"]
+    assert sorted(model.stratum_of_level_) == [0, 1] and sum(model.stratum_shares_) == pytest.approx(1.0)
+    neg, pos = (fb.columns_.index(c) for c in ("er_status=Negative", "er_status=Positive"))
+    row = X[:1].copy()
+    grid = np.array([24.0, 120.0])
+    baselines = {}
+    for label, onehot in {"neg": (1.0, 0.0), "pos": (0.0, 1.0), "unknown": (0.0, 0.0)}.items():
+        row[0, neg], row[0, pos] = onehot
+        baselines[label] = model._cancer_baseline(row[:, k:], grid, slice(0, 1))[0, 0]
+    share_neg = model.stratum_shares_[model.stratum_of_level_[0]]
+    np.testing.assert_allclose(baselines["unknown"], share_neg * baselines["neg"] + (1 - share_neg) * baselines["pos"])
+    # the simulated ER- hazard is front-loaded (Weibull shape 0.7 vs 1.0): a larger share of its 10 years by year 2
+    assert baselines["neg"][0] / baselines["neg"][1] > baselines["pos"][0] / baselines["pos"][1]
+
+
+def test_stratified_baseline_fits_the_er_groups_over_time():
+    """Mean predicted cancer-specific survival per ER group at 2 and 10 years against the simulation's truth:
+    the stratified model is closer than the same model with one baseline (which bends both groups to one shape)."""
+    cohort = make_demo_cohort(n_patients=2000, n_genes=300, seed=5)
+    spec = spec_of(cohort)
+    fb = FeatureBuilder().fit(cohort, spec=spec)
+    X = fb.transform(cohort).X
+    t, e, _ = survival_target(cohort, endpoint="OS", spec=spec)
+    _, dss, _ = survival_target(cohort, endpoint="DSS", spec=spec)
+    er = cohort.obs["er_status"].astype(str).to_numpy() == "Positive"
+    received = regimen_of(cohort.obs).tolist()
+    grid = np.array([24.0, 120.0])
+    truth = true_survival(cohort, months=grid, regimen=received, cancer_specific=True)
+    error = {}
+    for stratify in (True, False):
+        model = TreatmentEffectModel(n_bootstrap=0, seed=0, gene_screen=False, stratify=stratify).fit(
+            X, t, e, feature_names=fb.columns_, treatment_index=fb.treatment_index, cause=dss)
+        pred = model.predict_cause_specific(X, grid)
+        error[stratify] = max(abs(pred[g].mean(axis=0) - truth[g].mean(axis=0)).max() for g in (er, ~er))
+    assert error[True] < error[False]
+    assert error[True] < 0.02
+
+
 def test_treatments_do_not_act_on_other_cause_deaths(fitted):
     """All-cause benefit = other-cause survival × cancer-specific benefit: an older patient's benefit shrinks."""
     fb, X, model = fitted
@@ -111,7 +181,11 @@ def test_contributions_add_up_to_the_model_output(fitted):
     x = X[7]
     c = risk_contributions(model, x, fb.columns_)
     D = _design(model.modifiers_, x[None, k:], x[None, :k])
-    np.testing.assert_allclose(c.output, float((D @ model.coef_c_[0])[0]), atol=1e-9)
+    H10 = model.H_c_[0, :, 120]  # the strata's baselines at 10 years (grid step 1 month)
+    own = H10[model._strata_of(model.modifiers_.anchor_level(x[None, k:]))[0]]
+    stratum_term = np.log(own / np.dot(model.stratum_shares_, H10))
+    assert abs(stratum_term) > 1e-3  # ER status reaches the risk through its stratum's baseline
+    np.testing.assert_allclose(c.output, float((D @ model.coef_c_[0])[0]) + stratum_term, atol=1e-9)
     np.testing.assert_allclose(c.base + c.values.sum(), c.output, atol=1e-9)
     grouped = c.by_name(fb.treatments_)
     np.testing.assert_allclose(grouped["value"].sum(), c.values.sum(), atol=1e-9)
@@ -133,6 +207,30 @@ def test_save_load_round_trip(fitted, tmp_path):
     np.testing.assert_allclose(again.member_predictions(X[:20], grid), model.member_predictions(X[:20], grid))
     np.testing.assert_allclose(again.log_hazard_ratios(X[:20]), model.log_hazard_ratios(X[:20]))
     assert again.penalty_ == model.penalty_ and again.competing_risks_
+    assert again.stratum_of_level_ == model.stratum_of_level_ and again.stratum_shares_ == model.stratum_shares_
+
+
+def test_a_format_1_model_still_loads_as_one_stratum(fitted, tmp_path):
+    """Models saved before the stratified baseline (H_c fits x grid, no strata in the card) load and predict."""
+    import json
+
+    from safetensors.numpy import load_file, save_file
+    fb, X, model = fitted
+    folder = tmp_path / "v1"
+    model.save(folder)
+    arrays = load_file(str(folder / "effects.safetensors"))
+    arrays["H_c"] = np.ascontiguousarray(arrays["H_c"][:, 0, :])  # the first stratum's baseline for everyone
+    save_file(arrays, str(folder / "effects.safetensors"))
+    meta = json.loads((folder / "effects_meta.json").read_text())
+    meta["format_version"] = 1
+    del meta["strata"], meta["hyperparameters"]["stratify"]
+    (folder / "effects_meta.json").write_text(json.dumps(meta))
+    old = _model_class("effects").load(folder)
+    assert old.H_c_.shape == (model.H_c_.shape[0], 1, model.H_c_.shape[2]) and old.stratum_shares_ == [1.0]
+    grid = np.array([60.0, 120.0])
+    assert np.isfinite(old.predict_survival(X[:5], grid)).all()
+    H = old._cancer_baseline(X[:5, len(fb.treatments_):], grid, slice(0, 1))
+    np.testing.assert_allclose(H, np.broadcast_to(model._on_grid(model.H_c_[:1, 0], grid)[:, None, :], H.shape))
 
 
 def test_effects_recover_the_known_structure():
