@@ -68,6 +68,8 @@ def test_patient_page_and_report_in_chinese(page, demo_server, tmp_path):  # noq
     _settled(page)
     assert page.locator('[data-testid="stException"]').count() == 0, log.read_text()[-3000:]
     assert page.get_by_text("分析完成").count() == 1
+    steps = page.locator('[data-testid="stExpander"]').filter(has_text="分析完成").first.text_content()
+    assert "的治疗模型和参考数据" in steps and "loading the treatment" not in steps, steps  # the progress lines too
     assert page.get_by_text(NOTICE_ZH).count() == 1
     charts = " ".join(page.evaluate(CHART_TEXT_JS))
     for words in ("各方案下的预测生存", "诊断后年数", "（基准）"):

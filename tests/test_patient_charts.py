@@ -412,7 +412,7 @@ def test_embedding_categorical_with_patient_and_neighbours():
     assert star.name == "This patient" and star.marker.symbol == "star" and star.marker.color == "#000000"
     assert list(star.text) == ["This patient"]
     assert fig.data[-2].marker.symbol == "circle-open" and len(fig.data[-2].x) == 10
-    assert "downsampled" not in fig.layout.title.text
+    assert "random sample" not in fig.layout.title.text
 
 
 def test_embedding_numeric_colour_scale_and_downsampling():
@@ -421,7 +421,7 @@ def test_embedding_numeric_colour_scale_and_downsampling():
     (points,) = fig.data
     assert len(points.x) == 1000 and points.marker.colorscale is not None
     caption = fig.layout.title.text.replace("<br>", " ")
-    assert "1,000 of 2,500" in caption and "downsampled" in caption
+    assert "1,000 of 2,500 cohort patients drawn" in caption and "fixed random sample" in caption
     again = embedding_figure(cohort, patient=None, neighbours=None, colour="risk", caption="METABRIC", max_points=1000)
     assert list(again.data[0].x) == list(points.x)  # seeded
 

@@ -339,8 +339,8 @@ def embedding_figure(cohort: pd.DataFrame, *, patient: Mapping[str, float] | Non
     n_total = len(data)
     if n_total > max_points:
         data = data.sample(n=max(int(max_points), 1), random_state=0).sort_index()
-        caption = (f"{caption} · showing a random sample of {len(data):,} of {n_total:,} cohort patients "
-                   f"(downsampled, seed 0)")
+        caption = caption + tr(" · {shown} of {total} cohort patients drawn (a fixed random sample)",
+                               shown=f"{len(data):,}", total=f"{n_total:,}")
     points = go.Scatter if len(data) <= SVG_MAX_POINTS else go.Scattergl
     fig = go.Figure()
     legend_title = (tr(N_("Subtype")) if colour == "subtype" else tr(words(colour))) if colour else ""

@@ -235,9 +235,9 @@ def analyse(upload: UploadResult, *, context: AnalysisContext, clinical: dict[st
     names = regimens(treatments)
     current = regimen_labels(patient.obs.reindex(columns=list(treatments)), treatments).iloc[0]
     baseline_name = current if baseline == "current" else baseline
-    say("placing the patient in the cohort (molecular profile, map)")
+    say(N_("placing the patient in the cohort (molecular profile, map)"))
     molecular = _molecular(patient, context.cohort, warnings)
-    say("choosing the model for this profile's genes")
+    say(N_("choosing the model for this profile's genes"))
     try:
         chosen = answer(context.bundle, patient, cohort=context.cohort, progress=say)
     except ModelError as exc:  # e.g. a companion that cannot be fitted: the clinical fields still answer
@@ -250,7 +250,7 @@ def analyse(upload: UploadResult, *, context: AnalysisContext, clinical: dict[st
     if chosen.variant != "full":
         warnings.append(chosen.summary())
     warnings.extend(chosen.notes)
-    say("estimating survival under every regimen")
+    say(N_("estimating survival under every regimen"))
     frame = fb.transform(chosen.patients, require_coverage=False)
     options_rows: list[dict[str, Any]] = []
     curves: list[dict[str, Any]] = []
@@ -279,7 +279,7 @@ def analyse(upload: UploadResult, *, context: AnalysisContext, clinical: dict[st
         if thin:
             warnings.append("Not enough comparable patients received: "
                             f"{', '.join(regimen_label(r) for r in thin)} (no benefit reading for them).")
-        say("survival curves and explanations")
+        say(N_("survival curves and explanations"))
         curves = _curves(bundle.model, frame.X.astype(np.float64), names, treatments)
         endpoint = bundle.card.endpoint
         explanations = _explanations(bundle, evidence, frame.X.astype(np.float64), names, baseline_name, current,

@@ -98,7 +98,7 @@ def analysis_context(spec: CohortSpec, *, progress: service.Progress | None = No
                      with_map: bool | None = None) -> service.AnalysisContext:
     """Evidence model, cohort risks and reference map of the cohort, shared read-only by every session."""
     if progress is not None:
-        progress(f"loading the treatment model and reference data for {spec.display_name}")
+        progress(tr("loading the treatment model and reference data for {cohort}", cohort=spec.display_name))
     bundle = treatment_bundle(spec)
     if with_map is None:
         with_map = os.environ.get("ONCOTX_NO_MAP", "") != "1"
@@ -155,12 +155,12 @@ def build_analysis(upload: UploadResult, *, spec: CohortSpec, clinical: dict[str
     if results is not None and key in results:
         results.move_to_end(key)
         if progress is not None:
-            progress("the same inputs were analysed a moment ago in this session: showing that result")
+            progress(tr("the same inputs were analysed a moment ago in this session: showing that result"))
         return dataclasses.replace(results[key], created=datetime.now(UTC).isoformat(timespec="seconds"))
     analysis = _prepared(key)
     if analysis is not None:
         if progress is not None:
-            progress("analysed while the form was being read (the same inputs): showing that result")
+            progress(tr("analysed while the form was being read (the same inputs): showing that result"))
         analysis = dataclasses.replace(analysis, created=datetime.now(UTC).isoformat(timespec="seconds"))
     else:
         analysis = service.analyse(upload, context=context, clinical=clinical, regimen=regimen, baseline=baseline,

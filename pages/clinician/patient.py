@@ -213,7 +213,8 @@ def _analyse(spec, result: UploadResult, owner: str, clinical: dict, regimen: di
     with st.status(tr("Analysing the patient…"), expanded=True) as status:
         try:
             analysis = build_analysis(result, spec=spec, clinical=clinical, regimen=regimen, baseline=baseline,
-                                      user=user.username, progress=status.write)
+                                      user=user.username,
+                                      progress=lambda line: status.write(tr(line)))
             auth.log_action("analysis", cohort_id=spec.id, input_sha256=analysis.inputs_sha256.get("expression", ""),
                             model_id=analysis.model_id, bundle_sha256=analysis.bundle_sha256,
                             subject=analysis.patient_id, detail=f"baseline {baseline}")
