@@ -12,8 +12,9 @@ heterogeneous effects and follows PREDICT's competing-risks structure:
   (effects driven by genes no module names), and ``g`` the ER-status indicators: ``theta_k`` is each
   subgroup's own effect, shrunk towards no effect (a sceptical prior that keeps a rarely treated subgroup
   from borrowing the others' effect). Ridge penalties: light on ``beta``, moderate on ``theta``, and on
-  ``delta`` (the heterogeneity) a strength chosen by cross-validated partial likelihood. The baseline ``h0_c`` is **stratified by ER status** (one per
-  level, :data:`MIN_STRATUM_EVENTS`): ER- hazards peak early, ER+ ones persist, which no proportional term fits.
+  ``delta`` (the heterogeneity) a strength chosen by cross-validated partial likelihood. The baseline
+  ``h0_c,s`` is **stratified by ER status** ``s`` (one per level, :data:`MIN_STRATUM_EVENTS`): ER- hazards peak
+  early, ER+ ones persist, which no proportional term fits.
 * **Other-cause hazard**: ``log h_o(t | x) = log h0_o(t) + eta'z`` with **no treatment terms**: treatments
   prevent deaths from the cancer, not deaths from other causes (mostly age).
 * All-cause survival ``S(t) = exp(-H_c(t) - H_o(t))``: a 75-year-old's benefit is not inflated by deaths
