@@ -445,7 +445,11 @@ class TreatmentEffectModel:
         w_int = w - (0.0 if baseline is not None else beta)
         u = u - mods.anchor_means @ w_int  # g'(-A w_int): the within-centring moves weight onto the anchors
         z_mean = (mods.x_mean @ mods.M - mods.centre) / mods.scale
-        weights = mods.feature_weights(w)
+        # a modifier held at the edge of its training range (Modifiers.transform) contributes its held value:
+        # its columns' shares are scaled by (held - mean) / (value - mean), so the sum stays the model's output
+        gap = mods.unclamped(x[None, k:])[0] - z_mean
+        held = np.divide(mods.transform(x[None, k:])[0] - z_mean, gap, out=np.ones_like(gap), where=np.abs(gap) > 1e-12)
+        weights = mods.feature_weights(w * held)
         if mods.anchor_cols:  # the anchor term u'g(x) is linear in the anchor field's one-hot columns
             weights[mods.anchor_cols] += u
             base = float(w @ z_mean + u @ mods.x_mean[mods.anchor_cols])

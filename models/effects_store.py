@@ -26,6 +26,8 @@ def save_effects(model: Any, folder: Path, *, hazard_grid: np.ndarray) -> list[s
     folder.mkdir(parents=True, exist_ok=True)
     arrays = {"coef_c": model.coef_c_, "H_c": model.H_c_, "M": model.modifiers_.M, "centre": model.modifiers_.centre,
               "scale": model.modifiers_.scale, "x_mean": model.modifiers_.x_mean}
+    if model.modifiers_.lower is not None:
+        arrays |= {"z_lower": model.modifiers_.lower, "z_upper": model.modifiers_.upper}
     if model.coef_o_ is not None:
         arrays |= {"coef_o": model.coef_o_, "H_o": model.H_o_}
     save_file({k: np.ascontiguousarray(v, dtype=np.float64) for k, v in arrays.items()}, str(folder / WEIGHTS_FILE),
@@ -74,7 +76,8 @@ def load_effects(cls: type, folder: Path) -> Any:
                                  arrays["centre"], arrays["scale"], arrays["x_mean"],
                                  [int(j) for j in meta["anchor_cols"]], list(meta["anchor_names"]),
                                  np.asarray(meta["anchor_means"], dtype=np.float64),
-                                 [(int(j), [float(v) for v in knots]) for j, knots in meta["splines"]])
+                                 [(int(j), [float(v) for v in knots]) for j, knots in meta["splines"]],
+                                 arrays.get("z_lower"), arrays.get("z_upper"))  # absent before: not held
     model.coef_c_, model.H_c_ = arrays["coef_c"], arrays["H_c"]
     strata = meta.get("strata")  # format 1: one cancer baseline hazard
     if model.H_c_.ndim == 2:

@@ -44,6 +44,9 @@ class Modifiers:
     anchor_names: list[str]
     anchor_means: np.ndarray  # (levels, q) mean of z within each anchor level
     splines: list[tuple[int, list[float]]]  # (column of x_rest, knots): restricted cubic spline terms
+    #: the training range of each modifier: a profile beyond it is held at its edge (see :meth:`transform`)
+    lower: np.ndarray | None = None
+    upper: np.ndarray | None = None
 
     def expand(self, X_rest: np.ndarray) -> np.ndarray:
         """x_rest followed by the spline terms of its continuous clinical columns (x_ext)."""
@@ -151,10 +154,26 @@ class Modifiers:
         g = X_rest[:, anchor] if anchor else np.ones((len(X_rest), 1))
         means = np.linalg.lstsq(g, z, rcond=None)[0] if anchor else np.zeros((1, z.shape[1]))
         return cls(names, groups, M, centre, scale, X_rest.mean(axis=0), anchor, [columns[j] for j in anchor], means,
-                   splines)
+                   splines, z.min(axis=0), z.max(axis=0))
+
+    def unclamped(self, X_rest: np.ndarray) -> np.ndarray:
+        """z as the linear map gives it, before holding it to the training range."""
+        return (self.expand(X_rest) @ self.M - self.centre) / self.scale
 
     def transform(self, X_rest: np.ndarray) -> np.ndarray:
-        return (self.expand(X_rest) @ self.M - self.centre) / self.scale
+        """z, each modifier held within the range it had in training: a linear interaction says nothing about a
+        profile beyond every training patient (a gene at 14 SD from another platform), and the bootstrap refits
+        at light penalties disagree without bound there. Training rows are unchanged."""
+        z = self.unclamped(X_rest)
+        return z if self.lower is None else np.clip(z, self.lower, self.upper)
+
+    def outside_range(self, X_rest: np.ndarray) -> list[list[str]]:
+        """Per row, the modifiers held at the edge of their training range."""
+        if self.lower is None:
+            return [[] for _ in range(len(X_rest))]
+        z = self.unclamped(X_rest)
+        out = (z < self.lower) | (z > self.upper)
+        return [[self.names[j] for j in np.flatnonzero(row)] for row in out]
 
     def feature_weights(self, w: np.ndarray) -> np.ndarray:
         """Weights on the x_ext columns of a linear score ``w'z`` (so ``w'z - w'z(x_mean) = weights'(x_ext - x_mean)``)."""

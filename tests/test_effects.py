@@ -155,6 +155,38 @@ def test_stratified_baseline_fits_the_er_groups_over_time():
     assert error[True] < 0.02
 
 
+def test_a_profile_beyond_the_cohort_is_held_at_its_range(fitted):
+    """A gene far beyond every training patient (another platform, a unit error) moves no modifier past the
+    training range: predictions equal those at the edge, the service says so, and the explanation still adds up."""
+    from dashboard.patient.service import held_modifiers
+
+    fb, X, model = fitted
+    k = len(fb.treatments_)
+    genes = [j for j, c in enumerate(fb.columns_) if c.startswith("gene:")]
+    far, farther = X[:1].copy(), X[:1].copy()
+    far[0, genes[:20]] += 40.0
+    farther[0, genes[:20]] += 400.0
+    assert held_modifiers(model, X[:1]) == [] and len(held_modifiers(model, far)) > 0
+    z_far = model.modifiers_.transform(far[:, k:])
+    assert np.all(z_far >= model.modifiers_.lower - 1e-12) and np.all(z_far <= model.modifiers_.upper + 1e-12)
+    grid = np.array([120.0])
+    import copy
+    free = copy.copy(model)
+    free.modifiers_ = copy.copy(model.modifiers_)
+    free.modifiers_.lower = free.modifiers_.upper = None  # the same model without the hold
+    held, unheld = model.member_predictions(farther, grid)[:, 0, 0], free.member_predictions(farther, grid)[:, 0, 0]
+    assert np.ptp(held) < np.ptp(unheld)  # the refits disagree far less where nothing is extrapolated
+    c = risk_contributions(model, far[0], fb.columns_)
+    D = _design(model.modifiers_, far[:, k:], far[:, :k])
+    H10 = model.H_c_[0, :, 120]
+    own = H10[model._strata_of(model.modifiers_.anchor_level(far[:, k:]))[0]]
+    np.testing.assert_allclose(c.output, float((D @ model.coef_c_[0])[0]) + np.log(own / np.dot(model.stratum_shares_, H10)),
+                               atol=1e-9)
+    np.testing.assert_allclose(c.base + c.values.sum(), c.output, atol=1e-9)
+    b = benefit_contributions(model, far[0], fb.columns_, regimen=np.ones(k), baseline=np.zeros(k))
+    np.testing.assert_allclose(b.base + b.values.sum(), float(model.log_hazard_ratios(far)[0].sum()), atol=1e-9)
+
+
 def test_treatments_do_not_act_on_other_cause_deaths(fitted):
     """All-cause benefit = other-cause survival × cancer-specific benefit: an older patient's benefit shrinks."""
     fb, X, model = fitted

@@ -214,3 +214,9 @@ def test_a_fragment_rerun_draws_in_the_session_language():
     assert [m.value for m in at.markdown] == ["患者"]
     at.button(key="again").click().run()
     assert [m.value for m in at.markdown] == ["患者"]
+
+
+def test_the_held_modifiers_warning_in_chinese():
+    line = ("This profile lies beyond every cohort patient on 18 of the treatment model's effect modifiers: they are "
+            "held at the edge of the cohort's range, so its estimates rest partly on the cohort's values.")
+    assert translate_error(line, language="zh_CN").startswith("该表达谱在治疗模型的 18 个效应修饰因子上")

@@ -142,6 +142,15 @@ def _predict(patient: ad.AnnData, spec: CohortSpec, treatments: tuple[str, ...])
             "inputs": {k: (None if v is None else v) for k, v in inputs.__dict__.items()}}
 
 
+def held_modifiers(model, X: np.ndarray) -> list[str]:
+    """The effect modifiers a treatment-effect model holds at the edge of their training range for the first row
+    of ``X`` (models.modifiers.Modifiers.transform); [] for other models."""
+    mods = getattr(model, "modifiers_", None)
+    if mods is None or not hasattr(mods, "outside_range"):
+        return []
+    return mods.outside_range(np.asarray(X, dtype=np.float64)[:1, len(model.treatments_):])[0]
+
+
 def _embedding(patient: ad.AnnData, context: AnalysisContext, warnings: list[str]) -> dict[str, Any]:
     if context.reference is None or context.embedding is None:
         return {}
@@ -252,6 +261,11 @@ def analyse(upload: UploadResult, *, context: AnalysisContext, clinical: dict[st
     warnings.extend(chosen.notes)
     say(N_("estimating survival under every regimen"))
     frame = fb.transform(chosen.patients, require_coverage=False)
+    beyond = held_modifiers(bundle.model, frame.X[:1])
+    if beyond:
+        warnings.append(f"This profile lies beyond every cohort patient on {len(beyond)} of the treatment model's "
+                        "effect modifiers: they are held at the edge of the cohort's range, so its estimates rest "
+                        "partly on the cohort's values.")
     options_rows: list[dict[str, Any]] = []
     curves: list[dict[str, Any]] = []
     explanations: dict[str, Any] = {}
