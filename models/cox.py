@@ -22,8 +22,9 @@ from models.errors import ModelError
 class RiskSets:
     """Rows in (stratum, descending time) order and each row's risk set, for sums over risk sets by cumulative sums.
 
-    Row i's risk set is rows ``start[i]..last[i]`` (its stratum's rows with time >= t_i, ties included); the
-    events at or before t_i in its stratum are rows ``first[i]..end[i]``. Without strata there is one stratum.
+    Row i's risk set runs from its stratum's first row (``segments``) to ``last[i]`` (its stratum's rows with
+    time >= t_i, ties included); the events at or before t_i in its stratum run from ``first[i]`` to the stratum's
+    last row. Without strata there is one stratum.
     A stratified Cox model (one baseline hazard per stratum, shared coefficients) only changes these bounds.
     """
 

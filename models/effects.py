@@ -323,6 +323,11 @@ class TreatmentEffectModel:
             raise ModelError(f"Expected {len(self.feature_names_)} feature columns, got {X.shape}.")
         return X
 
+    def held_modifiers(self, X: np.ndarray) -> list[list[str]]:
+        """Per row, the modifiers held at the edge of their training range (models.modifiers.Modifiers.transform)."""
+        X = self._check(X)
+        return self.modifiers_.outside_range(X[:, len(self.treatments_):])
+
     def _parts(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         k = len(self.treatments_)
         return X[:, :k], self.modifiers_.transform(X[:, k:])

@@ -145,10 +145,8 @@ def _predict(patient: ad.AnnData, spec: CohortSpec, treatments: tuple[str, ...])
 def held_modifiers(model, X: np.ndarray) -> list[str]:
     """The effect modifiers a treatment-effect model holds at the edge of their training range for the first row
     of ``X`` (models.modifiers.Modifiers.transform); [] for other models."""
-    mods = getattr(model, "modifiers_", None)
-    if mods is None or not hasattr(mods, "outside_range"):
-        return []
-    return mods.outside_range(np.asarray(X, dtype=np.float64)[:1, len(model.treatments_):])[0]
+    held = getattr(model, "held_modifiers", None)
+    return held(np.asarray(X, dtype=np.float64)[:1])[0] if held is not None else []
 
 
 def _embedding(patient: ad.AnnData, context: AnalysisContext, warnings: list[str]) -> dict[str, Any]:
